@@ -1,0 +1,22 @@
+// One function per subcommand of DESIGN.md §3. Each parses its own options (argv[0] is the
+// subcommand's name) and returns the exit status: 0 ok, 1 runtime failure, 2 bad usage or bad
+// configuration.
+#pragma once
+
+namespace tsnitch::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+int run(int argc, char** argv);
+int attach(int argc, char** argv);
+int monitor(int argc, char** argv);
+int sockets(int argc, char** argv);
+int rules(int argc, char** argv);
+int check(int argc, char** argv);
+
+// Prints "tsnitch: MESSAGE" on standard error.
+void print_error(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+
+}  // namespace tsnitch::cli

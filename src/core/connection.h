@@ -1,0 +1,97 @@
+// A connection as the firewall sees it: the packet's 5-tuple, the user the kernel names, and what
+// attribution and DNS add (process, host name). Formats: "SPORT:SRC -> DST:DPORT" and the event
+// JSON line of DESIGN.md §3.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/address.h"
+
+namespace tsnitch {
+
+enum class Protocol : uint8_t {
+    icmp = 1,
+    tcp = 6,
+    udp = 17,
+    icmp6 = 58,
+    sctp = 132,
+    udplite = 136,
+};
+
+std::string_view protocol_name(Protocol p);  // "tcp", "udp", "udplite", "sctp", "icmp", "icmp6"
+std::optional<Protocol> protocol_from_name(std::string_view name);
+std::optional<Protocol> protocol_from_number(unsigned ip_protocol);
+bool protocol_has_ports(Protocol p);
+
+enum class Action : uint8_t { allow, deny, reject };
+std::string_view action_name(Action a);
+std::optional<Action> action_from_name(std::string_view name);
+
+// How the process behind a connection was found.
+enum class Method : uint8_t { ebpf, diag, proc, none };
+std::string_view method_name(Method m);
+std::optional<Method> method_from_name(std::string_view name);
+
+// Why a decision was taken.
+enum class Reason : uint8_t { rule, prompt, timeout, default_action, unknown_process };
+std::string_view reason_name(
+    Reason r);  // "rule", "prompt", "timeout", "default", "unknown-process"
+
+struct ParentProcess {
+    int pid = 0;
+    std::string name;  // comm
+    std::string path;  // exe, may be empty when unreadable
+};
+
+struct ProcessInfo {
+    int pid = 0;
+    int ppid = 0;
+    uint32_t uid = 0;
+    std::string user;  // empty when the uid has no name
+    std::string comm;
+    std::string path;  // exe; " (deleted)" kept when the binary was removed
+    std::vector<std::string> args;
+    std::string cwd;
+    uint64_t start_time =
+        0;  // clock ticks since boot (/proc/PID/stat field 22): tells pid reuse apart
+    std::vector<ParentProcess> parents;                    // nearest first
+    std::vector<std::pair<std::string, std::string>> env;  // read only when a rule asks for it
+};
+
+struct Connection {
+    Protocol protocol = Protocol::tcp;
+    IpAddress src;
+    uint16_t src_port = 0;
+    IpAddress dst;
+    uint16_t dst_port = 0;
+    std::optional<uint32_t> uid;  // from the kernel (NFQA_UID) or the socket
+    std::optional<ProcessInfo> process;
+    std::optional<std::string> dst_host;
+    std::string iface_in;
+    std::string iface_out;
+
+    // "SPORT:SRC -> DST:DPORT" (DST is dst_host when known).
+    std::string to_string() const;
+};
+
+// One decision as written to --events (DESIGN.md §3).
+struct DecisionEvent {
+    std::chrono::system_clock::time_point time;
+    Action action = Action::deny;
+    Reason reason = Reason::default_action;
+    std::optional<std::string> rule;
+    Connection connection;
+    Method method = Method::none;
+    uint64_t attribution_us = 0;
+};
+
+std::string event_json(const DecisionEvent& e);
+std::string iso8601_utc_ms(std::chrono::system_clock::time_point t);  // 2026-11-28T20:01:02.345Z
+
+}  // namespace tsnitch

@@ -1,0 +1,145 @@
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "core/config.h"
+
+using namespace tsnitch;
+
+namespace {
+std::string error_of(const char* text) {
+    auto c = parse_config(text, "test.json");
+    REQUIRE_MESSAGE(!c, text);
+    return c.error().message;
+}
+bool contains(const std::string& s, const char* part) {
+    return s.find(part) != std::string::npos;
+}
+}  // namespace
+
+TEST_CASE("the built-in default is valid and ships the documented defaults") {
+    auto c = parse_config(builtin_config_text(), "built-in default");
+    REQUIRE_MESSAGE(c, (c ? "" : c.error().message));
+    CHECK(c->default_action == Action::deny);
+    CHECK(c->default_duration.kind == RuleDuration::Kind::once);
+    CHECK(c->prompt_timeout_s == 30);
+    CHECK(c->proc_monitor_method == Method::ebpf);
+    CHECK(c->firewall == FirewallBackend::automatic);
+    CHECK(c->queue_bypass);
+    CHECK_FALSE(c->queue_fail_open);
+    CHECK_FALSE(c->intercept_loopback);
+    CHECK_FALSE(c->intercept_unknown);
+}
+
+TEST_CASE("every key is read") {
+    auto c = parse_config(R"({"DefaultAction":"reject","DefaultDuration":"5m","PromptTimeout":0,
+        "InterceptUnknown":true,"ProcMonitorMethod":"diag","Firewall":"iptables","QueueNum":7,
+        "QueueBypass":false,"QueueFailOpen":true,"InterceptLoopback":true,"RulesPath":"/tmp/r",
+        "LogLevel":"debug","LogFile":"/tmp/l","EventsFile":"/tmp/e",
+        "Stats":{"MaxEvents":10,"MaxStats":3},"Control":{"Socket":"/tmp/s","Group":"adm"}})",
+                          "x.json");
+    REQUIRE_MESSAGE(c, (c ? "" : c.error().message));
+    CHECK(c->default_action == Action::reject);
+    CHECK(c->default_duration.span.count() == 300);
+    CHECK(c->prompt_timeout_s == 0);
+    CHECK(c->intercept_unknown);
+    CHECK(c->proc_monitor_method == Method::diag);
+    CHECK(c->firewall == FirewallBackend::iptables);
+    CHECK(c->queue_num == 7);
+    CHECK_FALSE(c->queue_bypass);
+    CHECK(c->queue_fail_open);
+    CHECK(c->intercept_loopback);
+    CHECK(c->rules_path == "/tmp/r");
+    CHECK(c->log_level == LogLevel::debug);
+    CHECK(c->log_file == "/tmp/l");
+    CHECK(c->events_file == "/tmp/e");
+    CHECK(c->stats_max_events == 10);
+    CHECK(c->stats_max_stats == 3);
+    CHECK(c->control_socket == "/tmp/s");
+    CHECK(c->control_group == "adm");
+}
+
+TEST_CASE("YAML is accepted too") {
+    auto c = parse_config("DefaultAction: allow\nQueueNum: 3\nStats:\n  MaxEvents: 9\n", "c.yaml");
+    REQUIRE(c);
+    CHECK(c->default_action == Action::allow);
+    CHECK(c->queue_num == 3);
+    CHECK(c->stats_max_events == 9);
+}
+
+TEST_CASE("errors name the file, the line, the key and what was expected") {
+    std::string e = error_of("{\n  \"DefaultAction\": \"maybe\"\n}");
+    CHECK(contains(e, "test.json:2"));
+    CHECK(contains(e, "DefaultAction"));
+    CHECK(contains(e, "allow|deny|reject"));
+    CHECK(contains(e, "maybe"));
+
+    e = error_of("{\"QueueNum\": 70000}");
+    CHECK(contains(e, "QueueNum"));
+    CHECK(contains(e, "65535"));
+
+    e = error_of("{\"QueueBypass\": \"yes\"}");
+    CHECK(contains(e, "QueueBypass"));
+    CHECK(contains(e, "true or false"));
+
+    e = error_of("{\n\n\"Colour\": 1}");
+    CHECK(contains(e, "test.json:3"));
+    CHECK(contains(e, "'Colour'"));
+    CHECK(contains(e, "unknown key"));
+
+    e = error_of("{\"Stats\": {\"MaxEventz\": 1}}");
+    CHECK(contains(e, "Stats.MaxEventz"));
+
+    e = error_of("{\"Stats\": 5}");
+    CHECK(contains(e, "expected an object"));
+
+    e = error_of("{\"PromptTimeout\": -1}");
+    CHECK(contains(e, "PromptTimeout"));
+
+    e = error_of("{\"RulesPath\": [1]}");
+    CHECK(contains(e, "expected a string"));
+
+    e = error_of("{\"DefaultDuration\": \"forever\"}");
+    CHECK(contains(e, "DefaultDuration"));
+
+    e = error_of("{\"DefaultAction\": \"deny\",");
+    CHECK(contains(e, "test.json"));
+    CHECK(contains(e, "syntax error"));
+
+    e = error_of("[1, 2]");
+    CHECK(contains(e, "expected an object"));
+}
+
+TEST_CASE("lookup order: -c FILE, then the system file, then the built-in default") {
+    char dir[] = "/tmp/tsnitch-config-XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    const std::string sys = std::string(dir) + "/system.json";
+    const std::string mine = std::string(dir) + "/mine.json";
+
+    auto c = load_config("", sys);  // no system file: the built-in default
+    REQUIRE(c);
+    CHECK(c->source == "built-in default");
+
+    std::ofstream(sys) << R"({"QueueNum": 5})";
+    c = load_config("", sys);
+    REQUIRE(c);
+    CHECK(c->queue_num == 5);
+    CHECK(c->source == sys);
+
+    std::ofstream(mine) << R"({"QueueNum": 6})";
+    c = load_config(mine, sys);
+    REQUIRE(c);
+    CHECK(c->queue_num == 6);
+
+    c = load_config(std::string(dir) + "/missing.json", sys);
+    REQUIRE(!c);
+    CHECK(contains(c.error().message, "missing.json"));
+    CHECK(contains(c.error().message, "No such file"));
+
+    std::remove(sys.c_str());
+    std::remove(mine.c_str());
+    rmdir(dir);
+}

@@ -1,0 +1,107 @@
+#include <doctest/doctest.h>
+
+#include "core/connection.h"
+#include "core/duration.h"
+#include "core/json.h"
+
+using namespace tsnitch;
+
+TEST_CASE("a connection formats as SPORT:SRC -> DST:DPORT, with the host name when known") {
+    Connection c;
+    c.protocol = Protocol::tcp;
+    c.src = *IpAddress::parse("10.0.2.15");
+    c.src_port = 54321;
+    c.dst = *IpAddress::parse("140.82.121.4");
+    c.dst_port = 443;
+    CHECK(c.to_string() == "54321:10.0.2.15 -> 140.82.121.4:443");
+    c.dst_host = "github.com";
+    CHECK(c.to_string() == "54321:10.0.2.15 -> github.com:443");
+    Connection v6;
+    v6.src = *IpAddress::parse("fe80::9fc2:ddcf:df22:aa50");
+    v6.src_port = 50416;
+    v6.dst = *IpAddress::parse("fe80::1");
+    v6.dst_port = 53;
+    CHECK(v6.to_string() == "50416:fe80::9fc2:ddcf:df22:aa50 -> fe80::1:53");
+}
+
+TEST_CASE("the event line has every field of DESIGN.md in order") {
+    DecisionEvent e;
+    e.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(1795896062345LL));
+    e.action = Action::reject;
+    e.reason = Reason::unknown_process;
+    e.connection.protocol = Protocol::udp;
+    e.connection.src = *IpAddress::parse("10.0.0.1");
+    e.connection.src_port = 5000;
+    e.connection.dst = *IpAddress::parse("2001:db8::1");
+    e.connection.dst_port = 53;
+    e.connection.uid = 1000;
+    e.method = Method::none;
+    CHECK(
+        event_json(e) ==
+        R"({"time":"2026-11-28T20:01:02.345Z","action":"reject","reason":"unknown-process","rule":null,)"
+        R"("protocol":"udp","src_ip":"10.0.0.1","src_port":5000,"dst_ip":"2001:db8::1","dst_port":53,)"
+        R"("dst_host":null,"uid":1000,"pid":0,"process_path":"","process_args":[],"method":"none",)"
+        R"("attribution_us":0})");
+    ProcessInfo p;
+    p.pid = 42;
+    p.uid = 0;
+    p.path = "/usr/bin/curl";
+    p.args = {"curl", "-s", "a\"b\nc"};
+    e.connection.process = p;
+    e.connection.dst_host = "example.test";
+    e.rule = "allow-curl";
+    e.reason = Reason::rule;
+    e.method = Method::ebpf;
+    e.attribution_us = 7;
+    const std::string j = event_json(e);
+    CHECK(j.find(R"("rule":"allow-curl")") != std::string::npos);
+    CHECK(
+        j.find(
+            R"("uid":0,"pid":42,"process_path":"/usr/bin/curl","process_args":["curl","-s","a\"b\nc"])") !=
+        std::string::npos);
+    CHECK(j.find(R"("dst_host":"example.test")") != std::string::npos);
+    CHECK(j.find(R"("method":"ebpf","attribution_us":7})") != std::string::npos);
+}
+
+TEST_CASE("hostile strings cannot break a JSON line") {
+    CHECK(json_quote("plain") == "\"plain\"");
+    CHECK(json_quote(std::string("a\0b", 3)) == "\"a\\u0000b\"");
+    CHECK(json_quote("\x1b[31mred") == "\"\\u001b[31mred\"");
+    CHECK(json_quote("caf\xc3\xa9") == "\"caf\xc3\xa9\"");        // valid UTF-8 kept
+    CHECK(json_quote("bad\xff\xc3") == "\"bad\\u00ff\\u00c3\"");  // invalid bytes escaped
+    CHECK(json_quote("\xc0\xaf") == "\"\\u00c0\\u00af\"");        // overlong '/' refused
+}
+
+TEST_CASE("names of protocols, actions, methods and reasons") {
+    for (auto p : {Protocol::tcp, Protocol::udp, Protocol::udplite, Protocol::sctp, Protocol::icmp,
+                   Protocol::icmp6})
+        CHECK(protocol_from_name(protocol_name(p)) == p);
+    CHECK(protocol_from_name("tcp6") == Protocol::tcp);
+    CHECK(protocol_from_number(136) == Protocol::udplite);
+    CHECK_FALSE(protocol_from_number(47));
+    CHECK(action_from_name("reject") == Action::reject);
+    CHECK_FALSE(action_from_name("Allow"));
+    CHECK(method_from_name("diag") == Method::diag);
+    CHECK(reason_name(Reason::default_action) == "default");
+}
+
+TEST_CASE("rule durations parse as OpenSnitch writes them") {
+    CHECK(RuleDuration::parse("once")->kind == RuleDuration::Kind::once);
+    CHECK(RuleDuration::parse("until restart")->kind == RuleDuration::Kind::until_restart);
+    CHECK(RuleDuration::parse("always")->kind == RuleDuration::Kind::always);
+    for (auto [text, secs] : std::initializer_list<std::pair<const char*, long>>{{"30s", 30},
+                                                                                 {"5m", 300},
+                                                                                 {"15m", 900},
+                                                                                 {"1h", 3600},
+                                                                                 {"12h", 43200},
+                                                                                 {"24h", 86400},
+                                                                                 {"1h30m", 5400}}) {
+        auto d = RuleDuration::parse(text);
+        REQUIRE_MESSAGE(d, text);
+        CHECK(d->kind == RuleDuration::Kind::timed);
+        CHECK(d->span.count() == secs);
+        CHECK(d->to_string() == text);
+    }
+    for (const char* bad : {"", "5", "m", "-5m", "0s", "5d", "1h 5m", "forever"})
+        CHECK_MESSAGE(!RuleDuration::parse(bad), bad);
+}
