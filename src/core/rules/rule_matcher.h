@@ -1,0 +1,24 @@
+// The engine's view of the rules: the decision for one connection, or none (then: prompt or
+// DefaultAction). Called from the engine's decision thread; implementations guard their state.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "core/connection.h"
+
+namespace tsnitch {
+
+struct RuleMatch {
+    Action action = Action::deny;
+    std::string rule_name;
+    bool nolog = false;
+};
+
+class RuleMatcher {
+  public:
+    virtual ~RuleMatcher() = default;
+    virtual std::optional<RuleMatch> match(const Connection& c) = 0;
+};
+
+}  // namespace tsnitch
