@@ -1,0 +1,354 @@
+#include "core/engine/engine.h"
+
+#include <algorithm>
+
+#include "core/packet/packet.h"
+
+namespace tsnitch {
+
+std::string_view verdict_name(Verdict v) {
+    switch (v) {
+        case Verdict::pass:
+            return "pass";
+        case Verdict::allow:
+            return "allow";
+        case Verdict::deny:
+            return "deny";
+        case Verdict::reject:
+            return "reject";
+    }
+    return "deny";
+}
+
+namespace {
+
+Verdict verdict_of(Action a) {
+    switch (a) {
+        case Action::allow:
+            return Verdict::allow;
+        case Action::deny:
+            return Verdict::deny;
+        case Action::reject:
+            return Verdict::reject;
+    }
+    return Verdict::deny;
+}
+
+bool is_dns_answer(const PacketInfo& p) {
+    return (p.protocol == Protocol::udp || p.protocol == Protocol::tcp) && p.src_port == 53;
+}
+
+// A TCP segment may carry a DNS message behind its 2-byte length; only a message that starts in
+// this segment and fits in it is read (answers longer than a segment are rare).
+std::span<const uint8_t> dns_message(const PacketInfo& p) {
+    if (p.protocol == Protocol::udp) return p.payload;
+    if (p.payload.size() < 2) return {};
+    const size_t len = (size_t{p.payload[0]} << 8) | p.payload[1];
+    if (len == 0 || len > p.payload.size() - 2) return {};
+    return p.payload.subspan(2, len);
+}
+
+}  // namespace
+
+Engine::Engine(EngineOptions options, VerdictSink& sink, Attributor& attributor, RuleMatcher& rules,
+               HostNames* names)
+    : options_(options), sink_(sink), attributor_(attributor), rules_(rules), names_(names) {}
+
+Engine::~Engine() {
+    stop();
+}
+
+void Engine::add_observer(EngineObserver* o) {
+    observers_.push_back(o);
+}
+
+void Engine::start() {
+    thread_ = std::thread([this] { decision_loop(); });
+}
+
+void Engine::stop() {
+    {
+        std::lock_guard lock(mu_);
+        if (stopping_ && !thread_.joinable()) return;
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    std::unique_lock lock(mu_);
+    while (!pending_.empty()) {
+        const uint64_t id = pending_.begin()->first;
+        finish(lock, id, {options_.default_action, Reason::default_action, std::nullopt});
+    }
+}
+
+void Engine::on_packet(const QueuedPacket& qp) {
+    auto parsed = parse_packet(qp.bytes);
+    if (!parsed) {
+        // Outbound garbage opens nothing we could attribute; inbound is only ever read.
+        sink_.set_verdict(qp.id, qp.inbound ? Verdict::pass : Verdict::deny, qp.mark);
+        std::lock_guard lock(mu_);
+        ++stats_.malformed;
+        return;
+    }
+    const PacketInfo& p = *parsed;
+    if (qp.inbound) {
+        if (names_ && is_dns_answer(p)) {
+            if (auto msg = dns_message(p); !msg.empty()) names_->learn(msg);
+        }
+        sink_.set_verdict(qp.id, Verdict::pass, qp.mark);
+        std::lock_guard lock(mu_);
+        ++stats_.dns_answers;
+        return;
+    }
+    if (!opens_connection(p)) {
+        sink_.set_verdict(qp.id, Verdict::pass, qp.mark);
+        std::lock_guard lock(mu_);
+        ++stats_.passed;
+        return;
+    }
+
+    const FlowKey key = flow_of(p);
+    const auto now = std::chrono::steady_clock::now();
+    std::unique_lock lock(mu_);
+    ++stats_.packets;
+    if (auto it = flows_.find(key); it != flows_.end()) {
+        if (it->second.expires > now) {
+            it->second.expires = now + options_.flow_ttl;
+            const Action a = it->second.action;
+            ++stats_.flow_hits;
+            lock.unlock();
+            sink_.set_verdict(qp.id, verdict_of(a), qp.mark);
+            return;
+        }
+        flows_.erase(it);
+    }
+    if (auto it = pending_flows_.find(key); it != pending_flows_.end()) {
+        if (held_packets_ < options_.max_pending_packets) {
+            pending_[it->second].packets.push_back({qp.id, qp.mark});
+            ++held_packets_;
+            ++stats_.joined;
+            return;
+        }
+        lock.unlock();
+        sink_.set_verdict(qp.id, verdict_of(options_.default_action), qp.mark);
+        return;
+    }
+    if (held_packets_ >= options_.max_pending_packets) {
+        lock.unlock();
+        sink_.set_verdict(qp.id, verdict_of(options_.default_action), qp.mark);
+        return;
+    }
+
+    const uint64_t id = next_id_++;
+    Pending& pd = pending_[id];
+    pd.id = id;
+    pd.flows.push_back(key);
+    pd.packets.push_back({qp.id, qp.mark});
+    ++held_packets_;
+    pd.connection.protocol = p.protocol;
+    pd.connection.src = p.src;
+    pd.connection.src_port = p.src_port;
+    pd.connection.dst = p.dst;
+    pd.connection.dst_port = p.dst_port;
+    pd.connection.uid = qp.uid;
+    pending_flows_[key] = id;
+    to_attribute_.push_back(id);
+    stats_.pending = pending_.size();
+    lock.unlock();
+    cv_.notify_one();
+}
+
+void Engine::decision_loop() {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+        if (!to_attribute_.empty()) {
+            const uint64_t id = to_attribute_.front();
+            to_attribute_.pop_front();
+            lock.unlock();
+            attribute_and_decide(id);
+            lock.lock();
+            continue;
+        }
+        // Prompts whose time is up get DefaultAction.
+        const auto now = std::chrono::system_clock::now();
+        std::optional<std::chrono::system_clock::time_point> next;
+        std::vector<uint64_t> expired;
+        for (const auto& [id, pd] : pending_) {
+            if (!pd.prompting || !pd.deadline) continue;
+            if (*pd.deadline <= now) {
+                expired.push_back(id);
+            } else if (!next || *pd.deadline < *next) {
+                next = pd.deadline;
+            }
+        }
+        if (!expired.empty()) {
+            for (uint64_t id : expired)
+                finish(lock, id, {options_.default_action, Reason::timeout, std::nullopt});
+            continue;
+        }
+        if (next) {
+            cv_.wait_until(lock, *next);
+        } else {
+            cv_.wait(lock);
+        }
+    }
+}
+
+void Engine::attribute_and_decide(uint64_t id) {
+    Connection c;
+    {
+        std::lock_guard lock(mu_);
+        c = pending_.at(id).connection;
+    }
+    const Attribution a = attributor_.attribute(c);
+    c.process = a.process;
+    if (c.process && !c.uid) c.uid = c.process->uid;
+    if (names_) c.dst_host = names_->host_for(c.dst);
+    const std::optional<RuleMatch> match = rules_.match(c);
+
+    std::unique_lock lock(mu_);
+    auto it = pending_.find(id);
+    if (it == pending_.end()) return;  // decided meanwhile (stop)
+    Pending& pd = it->second;
+    pd.connection = c;
+    pd.method = a.method;
+    pd.attribution_us = a.micros;
+    if (match) {
+        finish(lock, id, {match->action, Reason::rule, match->rule_name, match->nolog});
+        return;
+    }
+    if (!c.process && !options_.intercept_unknown) {
+        ++stats_.unknown_process;
+        finish(lock, id, {options_.default_action, Reason::unknown_process, std::nullopt});
+        return;
+    }
+    if (!options_.interactive) {
+        finish(lock, id, {options_.default_action, Reason::default_action, std::nullopt});
+        return;
+    }
+    // Same process, same destination: one question for all its connections.
+    const PromptKey pk = prompt_key_of(c);
+    if (auto open = open_prompts_.find(pk); open != open_prompts_.end()) {
+        Pending& target = pending_.at(open->second);
+        for (const FlowKey& f : pd.flows)
+            pending_flows_[f] = target.id;
+        target.flows.insert(target.flows.end(), pd.flows.begin(), pd.flows.end());
+        target.packets.insert(target.packets.end(), pd.packets.begin(), pd.packets.end());
+        pending_.erase(it);
+        stats_.pending = pending_.size();
+        return;
+    }
+    pd.prompting = true;
+    pd.prompt_key = pk;
+    pd.opened = std::chrono::system_clock::now();
+    if (options_.prompt_timeout_s > 0)
+        pd.deadline = pd.opened + std::chrono::seconds(options_.prompt_timeout_s);
+    open_prompts_[pk] = id;
+    ++stats_.prompts_opened;
+    const Prompt prompt = prompt_of(pd);
+    lock.unlock();
+    for (EngineObserver* o : observers_)
+        o->on_prompt_opened(prompt);
+    cv_.notify_all();  // the loop's next deadline changed
+}
+
+void Engine::finish(std::unique_lock<std::mutex>& lock, uint64_t id, const Outcome& outcome) {
+    auto it = pending_.find(id);
+    if (it == pending_.end()) return;
+    Pending pd = std::move(it->second);
+    pending_.erase(it);
+    const auto now = std::chrono::steady_clock::now();
+    for (const FlowKey& f : pd.flows) {
+        pending_flows_.erase(f);
+        remember_flow(f, outcome.action, now);
+    }
+    if (pd.prompting) open_prompts_.erase(pd.prompt_key);
+    held_packets_ -= std::min(held_packets_, pd.packets.size());
+    ++stats_.decisions;
+    switch (outcome.action) {
+        case Action::allow:
+            ++stats_.allowed;
+            break;
+        case Action::deny:
+            ++stats_.denied;
+            break;
+        case Action::reject:
+            ++stats_.rejected;
+            break;
+    }
+    stats_.pending = pending_.size();
+    lock.unlock();
+
+    const Verdict v = verdict_of(outcome.action);
+    for (const Held& h : pd.packets)
+        sink_.set_verdict(h.id, v, h.mark);
+    DecisionEvent e;
+    e.time = std::chrono::system_clock::now();
+    e.action = outcome.action;
+    e.reason = outcome.reason;
+    e.rule = outcome.rule;
+    e.connection = std::move(pd.connection);
+    e.method = pd.method;
+    e.attribution_us = pd.attribution_us;
+    for (EngineObserver* o : observers_) {
+        if (pd.prompting) o->on_prompt_closed(pd.id, outcome.action, outcome.reason);
+        o->on_decision(e, outcome.nolog);
+    }
+    lock.lock();
+}
+
+void Engine::remember_flow(const FlowKey& k, Action a, std::chrono::steady_clock::time_point now) {
+    if (flows_.size() >= options_.flow_cache_max) {
+        std::erase_if(flows_, [now](const auto& kv) { return kv.second.expires <= now; });
+        // Still full: forget the oldest half rather than grow without bound.
+        if (flows_.size() >= options_.flow_cache_max) {
+            std::vector<std::chrono::steady_clock::time_point> t;
+            for (const auto& kv : flows_)
+                t.push_back(kv.second.expires);
+            std::nth_element(t.begin(), t.begin() + static_cast<long>(t.size() / 2), t.end());
+            const auto cut = t[t.size() / 2];
+            std::erase_if(flows_, [cut](const auto& kv) { return kv.second.expires <= cut; });
+        }
+    }
+    flows_[k] = {a, now + options_.flow_ttl};
+}
+
+Status Engine::answer(uint64_t prompt_id, Action action) {
+    std::unique_lock lock(mu_);
+    auto it = pending_.find(prompt_id);
+    if (it == pending_.end() || !it->second.prompting)
+        return make_error("prompt " + std::to_string(prompt_id) + ": no such open prompt");
+    finish(lock, prompt_id, {action, Reason::prompt, std::nullopt});
+    lock.unlock();
+    cv_.notify_all();
+    return Ok{};
+}
+
+Prompt Engine::prompt_of(const Pending& p) {
+    Prompt r;
+    r.id = p.id;
+    r.connection = p.connection;
+    r.method = p.method;
+    r.attribution_us = p.attribution_us;
+    r.opened = p.opened;
+    r.deadline = p.deadline;
+    r.flows = p.flows.size();
+    r.packets = p.packets.size();
+    return r;
+}
+
+std::vector<Prompt> Engine::prompts() const {
+    std::lock_guard lock(mu_);
+    std::vector<Prompt> r;
+    for (const auto& [id, pd] : pending_)
+        if (pd.prompting) r.push_back(prompt_of(pd));
+    std::sort(r.begin(), r.end(), [](const Prompt& a, const Prompt& b) { return a.id < b.id; });
+    return r;
+}
+
+EngineStats Engine::stats() const {
+    std::lock_guard lock(mu_);
+    return stats_;
+}
+
+}  // namespace tsnitch

@@ -1,0 +1,167 @@
+// The Engine: a queued packet's way from parse to verdict (DESIGN.md §1) and the interface the
+// front ends use (DESIGN.md §2): events out through EngineObserver, commands in (answer a prompt,
+// list the open prompts, read the counters).
+//
+// Threads: the queue thread calls on_packet() and never waits on attribution, rules or a person;
+// new flows go to the engine's decision thread, which attributes them, asks the rules and either
+// decides or holds the packets in a pending decision (a prompt). Verdicts go out through the
+// VerdictSink by packet id whenever the decision is made.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "core/attribution/attributor.h"
+#include "core/connection.h"
+#include "core/engine/flow.h"
+#include "core/engine/host_names.h"
+#include "core/engine/packet_queue.h"
+#include "core/result.h"
+#include "core/rules/rule_matcher.h"
+
+namespace tsnitch {
+
+struct EngineOptions {
+    Action default_action = Action::deny;
+    // Seconds a prompt waits before DefaultAction applies (reason "timeout"); 0: until answered.
+    unsigned prompt_timeout_s = 30;
+    bool intercept_unknown = false;  // prompt also when the process is unknown
+    // false (headless): what no rule decides gets DefaultAction at once, reason "default".
+    bool interactive = false;
+    // Decided flows remembered so that retransmits and datagrams queued before the connmark took
+    // hold get the same verdict without a new decision.
+    std::chrono::seconds flow_ttl{60};
+    size_t flow_cache_max = 65536;
+    size_t max_pending_packets = 16384;  // held packets beyond this get DefaultAction at once
+};
+
+// A pending decision that waits for a person.
+struct Prompt {
+    uint64_t id = 0;
+    Connection connection;  // the first connection that opened it
+    Method method = Method::none;
+    uint64_t attribution_us = 0;
+    std::chrono::system_clock::time_point opened;
+    std::optional<std::chrono::system_clock::time_point> deadline;  // PromptTimeout
+    size_t flows = 0;                                               // connections waiting on it
+    size_t packets = 0;                                             // packets held by it
+};
+
+struct EngineStats {
+    uint64_t packets = 0;      // outbound packets queued
+    uint64_t dns_answers = 0;  // inbound DNS answers read
+    uint64_t passed = 0;       // packets that open nothing (RST, ICMP errors), let through
+    uint64_t malformed = 0;    // packets that could not be parsed (dropped)
+    uint64_t flow_hits = 0;    // packets answered from the flow cache
+    uint64_t joined = 0;       // packets that joined a pending decision
+    uint64_t decisions = 0;
+    uint64_t allowed = 0;
+    uint64_t denied = 0;
+    uint64_t rejected = 0;
+    uint64_t unknown_process = 0;
+    uint64_t prompts_opened = 0;
+    size_t pending = 0;  // decisions not made yet (attributing or prompting)
+};
+
+// Front ends implement what they need. Calls come from the engine's decision thread, or from the
+// thread that called Engine::answer(); implementations guard their own state.
+class EngineObserver {
+  public:
+    virtual ~EngineObserver() = default;
+    // `nolog`: the rule asked not to log it (the --events file skips it).
+    virtual void on_decision(const DecisionEvent& /*e*/, bool /*nolog*/) {}
+    virtual void on_prompt_opened(const Prompt& /*p*/) {}
+    virtual void on_prompt_closed(uint64_t /*prompt_id*/, Action /*action*/, Reason /*reason*/) {}
+};
+
+class Engine {
+  public:
+    // `names` may be null (no DNS learning). The references must outlive the Engine.
+    Engine(EngineOptions options, VerdictSink& sink, Attributor& attributor, RuleMatcher& rules,
+           HostNames* names);
+    ~Engine();  // stop()
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    // Before start().
+    void add_observer(EngineObserver* o);
+    void start();
+    // Ends the decision thread; what is still pending gets DefaultAction (reason "default") so
+    // that no packet stays held.
+    void stop();
+
+    // The queue thread's entry: one packet, answered now (flow cache, DNS answer, joined or
+    // handed to the decision thread). Never blocks on attribution or a person.
+    void on_packet(const QueuedPacket& p);
+
+    // Commands from a front end.
+    Status answer(uint64_t prompt_id, Action action);
+    std::vector<Prompt> prompts() const;
+    EngineStats stats() const;
+
+  private:
+    struct Held {
+        uint32_t id;
+        uint32_t mark;
+    };
+    struct Pending {
+        uint64_t id = 0;
+        std::vector<FlowKey> flows;
+        std::vector<Held> packets;
+        Connection connection;
+        Method method = Method::none;
+        uint64_t attribution_us = 0;
+        bool prompting = false;
+        std::chrono::system_clock::time_point opened;
+        std::optional<std::chrono::system_clock::time_point> deadline;
+        PromptKey prompt_key;
+    };
+    struct Cached {
+        Action action;
+        std::chrono::steady_clock::time_point expires;
+    };
+    struct Outcome {
+        Action action;
+        Reason reason;
+        std::optional<std::string> rule;
+        bool nolog = false;
+    };
+
+    void decision_loop();
+    void attribute_and_decide(uint64_t pending_id);
+    // Takes the pending decision out (under mu_), records its flows, then sends the verdicts
+    // and tells the observers (without mu_).
+    void finish(std::unique_lock<std::mutex>& lock, uint64_t pending_id, const Outcome& outcome);
+    void remember_flow(const FlowKey& k, Action a, std::chrono::steady_clock::time_point now);
+    static Prompt prompt_of(const Pending& p);
+
+    EngineOptions options_;
+    VerdictSink& sink_;
+    Attributor& attributor_;
+    RuleMatcher& rules_;
+    HostNames* names_;
+    std::vector<EngineObserver*> observers_;
+
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    bool stopping_ = false;
+    std::thread thread_;
+    uint64_t next_id_ = 1;
+    std::deque<uint64_t> to_attribute_;
+    std::unordered_map<uint64_t, Pending> pending_;
+    std::unordered_map<FlowKey, uint64_t, FlowKeyHash> pending_flows_;
+    std::unordered_map<PromptKey, uint64_t, PromptKeyHash> open_prompts_;
+    std::unordered_map<FlowKey, Cached, FlowKeyHash> flows_;
+    size_t held_packets_ = 0;
+    EngineStats stats_;
+};
+
+}  // namespace tsnitch

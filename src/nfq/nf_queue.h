@@ -1,0 +1,61 @@
+// One NFQUEUE queue over libnetfilter_queue's libmnl API: bound on open, unbound on destruction.
+// The queue thread calls receive() when fd() is readable; verdicts may be sent from any thread
+// at any later time (each is one sendto on the same netlink socket, which the kernel requires).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "core/engine/packet_queue.h"
+#include "core/result.h"
+
+struct mnl_socket;
+
+namespace tsnitch::nfq {
+
+struct NfQueueOptions {
+    uint16_t queue_num = 0;
+    bool fail_open = false;        // packets pass when the queue is full
+    uint32_t max_len = 8192;       // packets the kernel holds for us
+    uint32_t copy_range = 0xffff;  // whole packets: DNS answers can be large
+    int rcvbuf_bytes = 16 << 20;
+};
+
+struct NfQueueStats {
+    uint64_t packets = 0;
+    uint64_t enobufs = 0;  // times the socket buffer overflowed (packets were lost to us)
+    uint64_t verdict_errors = 0;
+};
+
+class NfQueue final : public VerdictSink {
+  public:
+    static Result<std::unique_ptr<NfQueue>> open(const NfQueueOptions& o);
+    ~NfQueue() override;
+    NfQueue(const NfQueue&) = delete;
+    NfQueue& operator=(const NfQueue&) = delete;
+
+    int fd() const;
+    // Reads every datagram that is ready without blocking and calls on_packet for each packet.
+    Status receive(const std::function<void(const QueuedPacket&)>& on_packet);
+    void set_verdict(uint32_t id, Verdict v, uint32_t mark) override;
+
+    NfQueueStats stats() const;
+
+  private:
+    NfQueue() = default;
+    Status send_config(uint8_t cmd, const NfQueueOptions* params);
+
+    mnl_socket* nl_ = nullptr;
+    uint32_t portid_ = 0;
+    uint16_t queue_num_ = 0;
+    bool bound_ = false;
+    std::vector<std::vector<char>> bufs_;
+    std::atomic<uint64_t> packets_{0};
+    std::atomic<uint64_t> enobufs_{0};
+    std::atomic<uint64_t> verdict_errors_{0};
+};
+
+}  // namespace tsnitch::nfq

@@ -1,0 +1,226 @@
+#include "nfq/ruleset.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+#include <vector>
+
+#include "nfq/marks.h"
+
+namespace tsnitch::nfq {
+
+namespace {
+
+struct Rule {
+    std::string table;
+    std::string chain;
+    std::string spec;  // after "-A CHAIN "
+};
+
+struct Jump {
+    std::string table;
+    std::string from;
+    std::string to;
+};
+
+std::string hex(uint32_t v) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "0x%08x", v);
+    return buf;
+}
+
+std::string mark_match(std::string_view module, uint32_t value) {
+    return "-m " + std::string(module) + " --mark " + hex(value) + "/" + hex(kMarkMask);
+}
+
+std::vector<Jump> jumps() {
+    return {{"mangle", "OUTPUT", std::string(kChainOut)},
+            {"mangle", "INPUT", std::string(kChainIn)},
+            {"filter", "OUTPUT", std::string(kChainVerdict)}};
+}
+
+std::vector<Rule> rules(const FirewallSpec& s, Family f) {
+    const std::string queue = "-j NFQUEUE --queue-num " + std::to_string(s.queue_num);
+    const std::string out = std::string(kChainOut), in = std::string(kChainIn),
+                      verdict = std::string(kChainVerdict);
+    std::vector<Rule> r;
+    if (!s.intercept_loopback) r.push_back({"mangle", out, "-o lo -j RETURN"});
+    r.push_back({"mangle", out, mark_match("connmark", kMarkAllow) + " -j RETURN"});
+    r.push_back({"mangle", out,
+                 "-m conntrack --ctstate NEW,RELATED " + queue +
+                     (s.queue_bypass ? " --queue-bypass" : "")});
+    // DNS answers are only read, never held back: without a reader they pass.
+    r.push_back({"mangle", in, "-p udp -m udp --sport 53 " + queue + " --queue-bypass"});
+    r.push_back({"mangle", in, "-p tcp -m tcp --sport 53 " + queue + " --queue-bypass"});
+    r.push_back({"filter", verdict,
+                 mark_match("mark", kMarkAllow) + " -j CONNMARK --save-mark --nfmask " +
+                     hex(kMarkMask) + " --ctmask " + hex(kMarkMask)});
+    r.push_back(
+        {"filter", verdict,
+         "-p tcp " + mark_match("mark", kMarkReject) + " -j REJECT --reject-with tcp-reset"});
+    r.push_back({"filter", verdict,
+                 mark_match("mark", kMarkReject) + " -j REJECT --reject-with " +
+                     (f == Family::v4 ? "icmp-port-unreachable" : "icmp6-port-unreachable")});
+    return r;
+}
+
+bool is_ours(std::string_view chain) {
+    return chain.starts_with("TSNITCH-");
+}
+
+std::vector<std::string_view> words(std::string_view line) {
+    std::vector<std::string_view> w;
+    size_t i = 0;
+    while (i < line.size()) {
+        while (i < line.size() && line[i] == ' ')
+            ++i;
+        const size_t start = i;
+        while (i < line.size() && line[i] != ' ')
+            ++i;
+        if (i > start) w.push_back(line.substr(start, i - start));
+    }
+    return w;
+}
+
+// Tables named in a state or in our rules, in a stable order.
+std::set<std::string> tables_of(const IptablesState& existing) {
+    std::set<std::string> t{"mangle", "filter"};
+    for (const auto& [key, n] : existing.chains)
+        t.insert(key.substr(0, key.find('/')));
+    for (const auto& [key, n] : existing.jumps)
+        t.insert(key.substr(0, key.find('/')));
+    return t;
+}
+
+// Lines that remove what `existing` shows in `table`: jumps deleted, chains flushed.
+void removal_lines(const IptablesState& existing, const std::string& table, std::string& out,
+                   std::vector<std::string>& declared) {
+    for (const auto& [key, n] : existing.chains) {
+        if (key.substr(0, key.find('/')) != table) continue;
+        const std::string chain = key.substr(key.find('/') + 1);
+        out += ":" + chain + " - [0:0]\n";
+        declared.push_back(chain);
+    }
+    for (const auto& [key, n] : existing.jumps) {
+        const size_t a = key.find('/'), b = key.find('/', a + 1);
+        if (key.substr(0, a) != table) continue;
+        for (int i = 0; i < n; ++i)
+            out += "-D " + key.substr(a + 1, b - a - 1) + " -j " + key.substr(b + 1) + "\n";
+    }
+}
+
+}  // namespace
+
+IptablesState parse_iptables_save(std::string_view text) {
+    IptablesState st;
+    std::string table;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t end = text.find('\n', pos);
+        if (end == std::string_view::npos) end = text.size();
+        const std::string_view line = text.substr(pos, end - pos);
+        pos = end + 1;
+        if (line.starts_with("*")) {
+            table = std::string(line.substr(1));
+        } else if (line.starts_with(":")) {
+            const auto w = words(line.substr(1));
+            if (!w.empty() && is_ours(w[0])) st.chains[table + "/" + std::string(w[0])] += 0;
+        } else if (line.starts_with("-A ")) {
+            const auto w = words(line);
+            if (w.size() < 2) continue;
+            if (is_ours(w[1])) {
+                st.chains[table + "/" + std::string(w[1])] += 1;
+            } else if (w.size() == 4 && w[2] == "-j" && is_ours(w[3])) {
+                // Only the bare jumps we add; a rule of someone else's that happens to jump to
+                // our chain is not ours to delete.
+                st.jumps[table + "/" + std::string(w[1]) + "/" + std::string(w[3])] += 1;
+            }
+        }
+    }
+    return st;
+}
+
+IptablesState iptables_expected_state(const FirewallSpec& spec) {
+    IptablesState st;
+    for (const auto& j : jumps())
+        st.jumps[j.table + "/" + j.from + "/" + j.to] = 1;
+    for (const auto& r : rules(spec, Family::v4))
+        st.chains[r.table + "/" + r.chain] += 1;
+    return st;
+}
+
+std::string iptables_install_script(const FirewallSpec& spec, Family family,
+                                    const IptablesState& existing) {
+    const auto want = rules(spec, family);
+    std::string out;
+    for (const auto& table : tables_of(existing)) {
+        out += "*" + table + "\n";
+        std::vector<std::string> declared;
+        removal_lines(existing, table, out, declared);
+        std::set<std::string> used;
+        for (const auto& j : jumps())
+            if (j.table == table) used.insert(j.to);
+        for (const auto& chain : used) {
+            if (std::find(declared.begin(), declared.end(), chain) == declared.end())
+                out += ":" + chain + " - [0:0]\n";
+        }
+        // Chains of an older layout that we no longer use.
+        for (const auto& chain : declared)
+            if (!used.contains(chain)) out += "-X " + chain + "\n";
+        for (const auto& j : jumps())
+            if (j.table == table) out += "-I " + j.from + " 1 -j " + j.to + "\n";
+        for (const auto& r : want)
+            if (r.table == table) out += "-A " + r.chain + " " + r.spec + "\n";
+        out += "COMMIT\n";
+    }
+    return out;
+}
+
+std::string iptables_remove_script(const IptablesState& existing) {
+    std::string out;
+    for (const auto& table : tables_of(existing)) {
+        std::string body;
+        std::vector<std::string> declared;
+        removal_lines(existing, table, body, declared);
+        if (body.empty()) continue;
+        for (const auto& chain : declared)
+            body += "-X " + chain + "\n";
+        out += "*" + table + "\n" + body + "COMMIT\n";
+    }
+    return out;
+}
+
+std::string nft_install_script(const FirewallSpec& s) {
+    const std::string t = std::string(kNftTable);
+    const std::string queue = "queue num " + std::to_string(s.queue_num);
+    const std::string mask = hex(kMarkMask);
+    std::string out;
+    // Declaring the table first makes the delete succeed when it does not exist yet; the file is
+    // one transaction, so the old table is replaced atomically.
+    out += "table inet " + t + "\ndelete table inet " + t + "\n";
+    out += "table inet " + t + " {\n";
+    out += "  chain out {\n    type route hook output priority mangle; policy accept;\n";
+    if (!s.ipv6) out += "    meta nfproto ipv6 return\n";
+    if (!s.intercept_loopback) out += "    oifname \"lo\" return\n";
+    out += "    ct mark and " + mask + " == " + hex(kMarkAllow) + " return\n";
+    out += "    ct state new,related " + queue + (s.queue_bypass ? " bypass" : "") + "\n  }\n";
+    out += "  chain in {\n    type filter hook input priority mangle; policy accept;\n";
+    if (!s.ipv6) out += "    meta nfproto ipv6 return\n";
+    out += "    udp sport 53 " + queue + " bypass\n";
+    out += "    tcp sport 53 " + queue + " bypass\n  }\n";
+    out += "  chain verdict {\n    type filter hook output priority filter; policy accept;\n";
+    out += "    meta mark and " + mask + " == " + hex(kMarkAllow) + " ct mark set ct mark and " +
+           hex(~kMarkMask) + " or " + hex(kMarkAllow) + "\n";
+    out += "    meta mark and " + mask + " == " + hex(kMarkReject) +
+           " meta l4proto tcp reject with tcp reset\n";
+    out += "    meta mark and " + mask + " == " + hex(kMarkReject) +
+           " reject with icmpx port-unreachable\n  }\n}\n";
+    return out;
+}
+
+std::string nft_remove_script() {
+    const std::string t = std::string(kNftTable);
+    return "table inet " + t + "\ndelete table inet " + t + "\n";
+}
+
+}  // namespace tsnitch::nfq

@@ -1,0 +1,57 @@
+// The text of tsnitch's firewall rules, as pure functions (unit-tested without privileges):
+// iptables-restore scripts per family, the nft table, and a reader of iptables-save output that
+// finds tsnitch's chains and the jumps into them (to replace stale ones and to notice a flush).
+//
+// Chains (iptables): mangle OUTPUT -> TSNITCH-OUT queues outbound packets of new flows unless
+// their connmark says "allowed"; mangle INPUT -> TSNITCH-IN queues DNS answers; filter OUTPUT ->
+// TSNITCH-VERDICT copies the allow mark of an accepted packet to its conntrack entry and answers
+// packets carrying the reject mark with a TCP RST or an ICMP port-unreachable.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "core/address.h"
+
+namespace tsnitch::nfq {
+
+struct FirewallSpec {
+    uint16_t queue_num = 0;
+    bool queue_bypass = true;  // packets pass while nobody reads the queue
+    bool intercept_loopback = false;
+    bool ipv6 = true;  // rules for IPv6 too
+};
+
+inline constexpr std::string_view kChainOut = "TSNITCH-OUT";
+inline constexpr std::string_view kChainIn = "TSNITCH-IN";
+inline constexpr std::string_view kChainVerdict = "TSNITCH-VERDICT";
+inline constexpr std::string_view kNftTable = "tsnitch";
+
+// What iptables-save shows of tsnitch in one family.
+struct IptablesState {
+    // "mangle/OUTPUT" -> number of rules jumping to one of our chains.
+    std::map<std::string, int> jumps;
+    // "mangle/TSNITCH-OUT" -> number of rules in it (0 when declared but empty).
+    std::map<std::string, int> chains;
+
+    bool empty() const { return jumps.empty() && chains.empty(); }
+};
+
+IptablesState parse_iptables_save(std::string_view text);
+
+// iptables-restore --noflush input that removes whatever `existing` shows and installs the
+// rules, in one transaction.
+std::string iptables_install_script(const FirewallSpec& spec, Family family,
+                                    const IptablesState& existing);
+// iptables-restore --noflush input that removes tsnitch's jumps and chains.
+std::string iptables_remove_script(const IptablesState& existing);
+// The state an installed ruleset shows (to compare with what iptables-save reports).
+IptablesState iptables_expected_state(const FirewallSpec& spec);
+
+// nft -f input that replaces table inet tsnitch atomically.
+std::string nft_install_script(const FirewallSpec& spec);
+std::string nft_remove_script();
+
+}  // namespace tsnitch::nfq

@@ -1,0 +1,349 @@
+// The engine with a fake queue, attributor and rules: what a user sees of a connection (verdict,
+// event, prompt) for each way a decision can go.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "core/engine/engine.h"
+
+using namespace tsnitch;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr uint8_t kSyn = 0x02, kRst = 0x04, kAck = 0x10;
+
+std::vector<uint8_t> ipv4(uint8_t proto, uint16_t sport, uint16_t dport,
+                          std::vector<uint8_t> l4tail, uint32_t src = 0x0a4d0001,
+                          uint32_t dst = 0x0a4d0002) {
+    std::vector<uint8_t> l4 = {uint8_t(sport >> 8), uint8_t(sport), uint8_t(dport >> 8),
+                               uint8_t(dport)};
+    l4.insert(l4.end(), l4tail.begin(), l4tail.end());
+    const size_t total = 20 + l4.size();
+    std::vector<uint8_t> b = {
+        0x45, 0, uint8_t(total >> 8), uint8_t(total), 0, 1, 0x40, 0, 64, proto, 0, 0};
+    for (uint32_t a : {src, dst})
+        for (int s = 24; s >= 0; s -= 8)
+            b.push_back(uint8_t(a >> s));
+    b.insert(b.end(), l4.begin(), l4.end());
+    return b;
+}
+
+std::vector<uint8_t> tcp(uint16_t sport, uint16_t dport, uint8_t flags = kSyn) {
+    // seq, ack, data offset 5, flags, window, checksum, urgent
+    return ipv4(6, sport, dport, {0, 0, 0, 1, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0});
+}
+
+std::vector<uint8_t> udp(uint16_t sport, uint16_t dport, std::vector<uint8_t> payload = {1, 2}) {
+    const size_t len = 8 + payload.size();
+    std::vector<uint8_t> tail = {uint8_t(len >> 8), uint8_t(len), 0, 0};
+    tail.insert(tail.end(), payload.begin(), payload.end());
+    return ipv4(17, sport, dport, tail, 0x0a4d0001, 0x0a4d0002);
+}
+
+struct FakeSink : VerdictSink {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::map<uint32_t, Verdict> verdicts;
+
+    void set_verdict(uint32_t id, Verdict v, uint32_t) override {
+        std::lock_guard l(mu);
+        verdicts[id] = v;
+        cv.notify_all();
+    }
+    // The verdict for packet `id`, waiting up to 5 s for the engine's thread.
+    std::optional<Verdict> wait(uint32_t id) {
+        std::unique_lock l(mu);
+        cv.wait_for(l, 5s, [&] { return verdicts.contains(id); });
+        if (!verdicts.contains(id)) return std::nullopt;
+        return verdicts[id];
+    }
+    bool has(uint32_t id) {
+        std::lock_guard l(mu);
+        return verdicts.contains(id);
+    }
+};
+
+// Source port 1000..1999 belongs to pid 42 (/usr/bin/curl); anything else is unknown.
+struct FakeAttributor : Attributor {
+    std::atomic<int> calls{0};
+    Attribution attribute(const Connection& c) override {
+        ++calls;
+        Attribution a;
+        if (c.src_port >= 1000 && c.src_port < 2000) {
+            ProcessInfo p;
+            p.pid = 42;
+            p.path = "/usr/bin/curl";
+            a.process = p;
+            a.method = Method::diag;
+        }
+        return a;
+    }
+    Method method() const override { return Method::diag; }
+};
+
+struct FakeRules : RuleMatcher {
+    std::function<std::optional<RuleMatch>(const Connection&)> fn = [](const Connection&) {
+        return std::optional<RuleMatch>();
+    };
+    std::optional<RuleMatch> match(const Connection& c) override { return fn(c); }
+};
+
+struct FakeNames : HostNames {
+    std::mutex mu;
+    std::vector<std::vector<uint8_t>> learned;
+    void learn(std::span<const uint8_t> m) override {
+        std::lock_guard l(mu);
+        learned.emplace_back(m.begin(), m.end());
+    }
+    std::optional<std::string> host_for(const IpAddress&) override { return "peer.example"; }
+};
+
+struct Recorder : EngineObserver {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<DecisionEvent> events;
+    std::vector<Prompt> opened;
+    std::vector<uint64_t> closed;
+    void on_decision(const DecisionEvent& e, bool) override {
+        std::lock_guard l(mu);
+        events.push_back(e);
+        cv.notify_all();
+    }
+    void on_prompt_opened(const Prompt& p) override {
+        std::lock_guard l(mu);
+        opened.push_back(p);
+        cv.notify_all();
+    }
+    void on_prompt_closed(uint64_t id, Action, Reason) override {
+        std::lock_guard l(mu);
+        closed.push_back(id);
+    }
+    bool wait_prompts(size_t n) {
+        std::unique_lock l(mu);
+        return cv.wait_for(l, 5s, [&] { return opened.size() >= n; });
+    }
+    size_t event_count() {
+        std::lock_guard l(mu);
+        return events.size();
+    }
+};
+
+struct Fixture {
+    FakeSink sink;
+    FakeAttributor attributor;
+    FakeRules rules;
+    FakeNames names;
+    Recorder rec;
+    std::unique_ptr<Engine> engine;
+
+    explicit Fixture(EngineOptions o = {}) {
+        engine = std::make_unique<Engine>(o, sink, attributor, rules, &names);
+        engine->add_observer(&rec);
+        engine->start();
+    }
+    void packet(uint32_t id, const std::vector<uint8_t>& bytes, bool inbound = false) {
+        QueuedPacket p;
+        p.id = id;
+        p.bytes = bytes;
+        p.inbound = inbound;
+        p.uid = 1000;
+        engine->on_packet(p);
+    }
+};
+
+RuleMatch rule(Action a, std::string name) {
+    return {a, std::move(name), false};
+}
+
+}  // namespace
+
+TEST_CASE("a connection that a rule allows is accepted and logged with the rule's name") {
+    Fixture f;
+    f.rules.fn = [](const Connection& c) -> std::optional<RuleMatch> {
+        if (c.process && c.process->path == "/usr/bin/curl" && c.dst_port == 80)
+            return rule(Action::allow, "allow-curl");
+        return std::nullopt;
+    };
+    f.packet(1, tcp(1001, 80));
+    CHECK(f.sink.wait(1) == Verdict::allow);
+    f.engine->stop();
+    REQUIRE(f.rec.events.size() == 1);
+    const auto& e = f.rec.events[0];
+    CHECK(e.action == Action::allow);
+    CHECK(e.reason == Reason::rule);
+    CHECK(e.rule == "allow-curl");
+    CHECK(e.connection.dst_port == 80);
+    CHECK(e.connection.src_port == 1001);
+    CHECK(e.connection.process->pid == 42);
+    CHECK(e.connection.dst_host == "peer.example");
+    CHECK(e.connection.uid == 1000u);
+    CHECK(e.method == Method::diag);
+}
+
+TEST_CASE("deny and reject rules give drop and reject verdicts") {
+    Fixture f;
+    f.rules.fn = [](const Connection& c) -> std::optional<RuleMatch> {
+        return rule(c.dst_port == 1 ? Action::deny : Action::reject, "r");
+    };
+    f.packet(1, tcp(1001, 1));
+    f.packet(2, udp(1002, 2));
+    CHECK(f.sink.wait(1) == Verdict::deny);
+    CHECK(f.sink.wait(2) == Verdict::reject);
+}
+
+TEST_CASE("headless: a connection no rule decides gets DefaultAction with reason default") {
+    EngineOptions o;
+    o.default_action = Action::reject;
+    Fixture f(o);
+    f.packet(7, tcp(1001, 443));
+    CHECK(f.sink.wait(7) == Verdict::reject);
+    f.engine->stop();
+    REQUIRE(f.rec.events.size() == 1);
+    CHECK(f.rec.events[0].reason == Reason::default_action);
+    CHECK(f.rec.opened.empty());
+}
+
+TEST_CASE("a connection whose process is unknown gets DefaultAction, reason unknown-process") {
+    EngineOptions o;
+    o.default_action = Action::allow;
+    o.interactive = true;
+    Fixture f(o);
+    f.packet(3, tcp(5555, 443));
+    CHECK(f.sink.wait(3) == Verdict::allow);
+    f.engine->stop();
+    REQUIRE(f.rec.events.size() == 1);
+    CHECK(f.rec.events[0].reason == Reason::unknown_process);
+    CHECK_FALSE(f.rec.events[0].connection.process.has_value());
+    CHECK(f.rec.opened.empty());
+}
+
+TEST_CASE("SYN retransmits and further datagrams of a decided flow reuse the verdict silently") {
+    Fixture f;
+    f.rules.fn = [](const Connection&) { return std::optional(rule(Action::deny, "d")); };
+    f.packet(1, tcp(1001, 80));
+    REQUIRE(f.sink.wait(1) == Verdict::deny);
+    f.packet(2, tcp(1001, 80));
+    CHECK(f.sink.wait(2) == Verdict::deny);
+    for (uint32_t id = 10; id < 110; ++id)
+        f.packet(id, udp(1500, 9999));
+    for (uint32_t id = 10; id < 110; ++id)
+        CHECK(f.sink.wait(id) == Verdict::deny);
+    f.engine->stop();
+    CHECK(f.rec.events.size() == 2);  // one for the TCP flow, one for the UDP flow
+    CHECK(f.attributor.calls == 2);
+}
+
+TEST_CASE("interactive: connections of one process to one destination share one prompt") {
+    EngineOptions o;
+    o.interactive = true;
+    o.prompt_timeout_s = 0;
+    Fixture f(o);
+    f.packet(1, tcp(1001, 443));
+    REQUIRE(f.rec.wait_prompts(1));
+    f.packet(2, tcp(1002, 443));  // same process (pid 42), same destination, another flow
+    f.packet(3, tcp(1001, 443));  // retransmit of the first
+    f.packet(4, tcp(1003, 22));   // another destination: its own prompt
+    REQUIRE(f.rec.wait_prompts(2));
+    // Give the decision thread time to file packet 2 under the first prompt.
+    for (int i = 0; i < 200 && f.engine->prompts().size() == 2 && f.engine->prompts()[0].flows < 2;
+         ++i)
+        std::this_thread::sleep_for(5ms);
+    auto prompts = f.engine->prompts();
+    REQUIRE(prompts.size() == 2);
+    CHECK(prompts[0].flows == 2);
+    CHECK(prompts[0].packets == 3);
+    CHECK_FALSE(f.sink.has(1));
+    CHECK_FALSE(f.sink.has(2));
+
+    REQUIRE(f.engine->answer(prompts[0].id, Action::allow).ok());
+    CHECK(f.sink.wait(1) == Verdict::allow);
+    CHECK(f.sink.wait(2) == Verdict::allow);
+    CHECK(f.sink.wait(3) == Verdict::allow);
+    CHECK_FALSE(f.sink.has(4));
+    CHECK(f.rec.event_count() == 1);
+    CHECK(f.rec.events[0].reason == Reason::prompt);
+    CHECK_FALSE(f.engine->answer(prompts[0].id, Action::deny).ok());  // already answered
+
+    // Stopping decides what is still open by DefaultAction, so nothing stays held.
+    f.engine->stop();
+    CHECK(f.sink.wait(4) == Verdict::deny);
+}
+
+TEST_CASE("an unanswered prompt gets DefaultAction after PromptTimeout, reason timeout") {
+    EngineOptions o;
+    o.interactive = true;
+    o.prompt_timeout_s = 1;
+    o.default_action = Action::reject;
+    Fixture f(o);
+    f.packet(1, tcp(1001, 443));
+    REQUIRE(f.rec.wait_prompts(1));
+    CHECK(f.sink.wait(1) == Verdict::reject);
+    f.engine->stop();
+    REQUIRE(f.rec.events.size() == 1);
+    CHECK(f.rec.events[0].reason == Reason::timeout);
+}
+
+TEST_CASE("DNS answers are read and passed; RST and ICMP errors pass without a decision") {
+    Fixture f;
+    f.packet(1, udp(53, 40000, {0xab, 0xcd, 0x81, 0x80}), true);
+    CHECK(f.sink.wait(1) == Verdict::pass);
+    f.packet(2, tcp(1001, 80, kRst | kAck));
+    CHECK(f.sink.wait(2) == Verdict::pass);
+    std::vector<uint8_t> unreachable =
+        ipv4(1, 0x0303, 0, {0, 0, 0, 0});  // type 3 code 3, checksum, unused
+    f.packet(3, unreachable);
+    CHECK(f.sink.wait(3) == Verdict::pass);
+    f.engine->stop();
+    CHECK(f.rec.events.empty());
+    CHECK(f.attributor.calls == 0);
+    REQUIRE(f.names.learned.size() == 1);
+    CHECK(f.names.learned[0] == std::vector<uint8_t>{0xab, 0xcd, 0x81, 0x80});
+}
+
+TEST_CASE("a packet that cannot be parsed is dropped, not held") {
+    Fixture f;
+    f.packet(1, {0x45, 0, 0});
+    CHECK(f.sink.wait(1) == Verdict::deny);
+    CHECK(f.engine->stats().malformed == 1);
+}
+
+TEST_CASE("a slow attribution does not hold up the queue thread") {
+    struct SlowAttributor : Attributor {
+        std::mutex mu;
+        std::condition_variable cv;
+        bool release = false;
+        Attribution attribute(const Connection&) override {
+            std::unique_lock l(mu);
+            cv.wait(l, [&] { return release; });
+            return {};
+        }
+        Method method() const override { return Method::proc; }
+    } slow;
+    FakeSink sink;
+    FakeRules rules;
+    rules.fn = [](const Connection&) { return std::optional(rule(Action::allow, "a")); };
+    Engine engine({}, sink, slow, rules, nullptr);
+    engine.start();
+    const auto first = tcp(1001, 80);
+    QueuedPacket p{1, first, false, {}, {}, 0, 0, 0};
+    engine.on_packet(p);  // the decision thread is now stuck in attribution
+    // A decided flow and a DNS answer are answered on the caller's thread meanwhile.
+    const auto dns = udp(53, 40000, {0, 1, 0x81, 0x80});
+    QueuedPacket d{2, dns, true, {}, {}, 0, 0, 0};
+    engine.on_packet(d);
+    CHECK(sink.has(2));
+    CHECK_FALSE(sink.has(1));
+    {
+        std::lock_guard l(slow.mu);
+        slow.release = true;
+    }
+    slow.cv.notify_all();
+    CHECK(sink.wait(1) == Verdict::allow);
+}
