@@ -1,12 +1,29 @@
-// `tsnitch [run]`: options, configuration, then the engine.
+// `tsnitch [run]`: options, configuration, then the engine: the queue, the firewall rules and
+// the main loop (packets, signals, timers, rule changes).
 #include <getopt.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <string>
 
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
 #include "cli/commands.h"
+#include "core/attribution/attribution_ladder.h"
 #include "core/config.h"
+#include "core/engine/engine.h"
+#include "core/engine/events_file.h"
+#include "core/rules/rule_store.h"
+#include "nfq/firewall.h"
+#include "nfq/nf_queue.h"
 
 namespace tsnitch::cli {
 
@@ -21,7 +38,207 @@ struct RunOptions {
     std::string queue;
 };
 
+// Closes a file descriptor on scope exit.
+class FdGuard {
+  public:
+    explicit FdGuard(int fd) : fd_(fd) {}
+    ~FdGuard() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    FdGuard(const FdGuard&) = delete;
+    FdGuard& operator=(const FdGuard&) = delete;
+    int get() const { return fd_; }
+
+  private:
+    int fd_;
+};
+
+void note(const std::string& message) {
+    std::fprintf(stderr, "tsnitch: %s\n", message.c_str());
+}
+
+// The attribution ladder for the configured method. The eBPF rung is not wired in yet (issue 5):
+// ebpf runs the ladder from sock_diag and says so.
+AttributionLadder::Options ladder_options(Method m) {
+    AttributionLadder::Options lo;
+    lo.method = m == Method::proc ? Method::proc : Method::diag;
+    if (m == Method::ebpf)
+        note("attribution: the eBPF monitor is not in this build yet; using diag");
+    return lo;
+}
+
+EngineOptions engine_options(const Config& c) {
+    EngineOptions eo;
+    eo.default_action = c.default_action;
+    eo.prompt_timeout_s = c.prompt_timeout_s;
+    eo.intercept_unknown = c.intercept_unknown;
+    eo.interactive = false;  // headless: no one to ask
+    return eo;
+}
+
+// Runs until SIGINT, SIGTERM or SIGHUP: the queue thread (this one) reads packets, a 1 s timer
+// expires timed rules and every 5 s checks that the firewall rules are still in place.
+int serve(const Config& config, nfq::NfQueue& queue, nfq::Firewall& firewall, Engine& engine,
+          RuleStore& rules, int signal_fd) {
+    FdGuard ep(epoll_create1(EPOLL_CLOEXEC));
+    FdGuard timer(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+    if (ep.get() < 0 || timer.get() < 0) {
+        print_error("run: epoll/timerfd: %s", std::strerror(errno));
+        return kExitFailure;
+    }
+    const itimerspec every_second{{1, 0}, {1, 0}};
+    timerfd_settime(timer.get(), 0, &every_second, nullptr);
+    enum : uint64_t { kQueue, kSignal, kTimer, kRules };
+    auto watch = [&](int fd, uint64_t tag) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = tag;
+        epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd, &ev);
+    };
+    watch(queue.fd(), kQueue);
+    watch(signal_fd, kSignal);
+    watch(timer.get(), kTimer);
+    if (rules.watch_fd() >= 0) watch(rules.watch_fd(), kRules);
+
+    const auto on_packet = [&engine](const QueuedPacket& p) { engine.on_packet(p); };
+    unsigned ticks = 0;
+    for (;;) {
+        epoll_event events[8];
+        const int n = epoll_wait(ep.get(), events, 8, -1);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            print_error("run: epoll_wait: %s", std::strerror(errno));
+            return kExitFailure;
+        }
+        for (int i = 0; i < n; ++i) {
+            switch (events[i].data.u64) {
+                case kQueue:
+                    if (auto s = queue.receive(on_packet); !s) {
+                        print_error("%s", s.error().message.c_str());
+                        return kExitFailure;
+                    }
+                    break;
+                case kSignal: {
+                    signalfd_siginfo si{};
+                    if (::read(signal_fd, &si, sizeof si) == sizeof si)
+                        note(std::string("stopping on ") +
+                             strsignal(static_cast<int>(si.ssi_signo)));
+                    return kExitOk;
+                }
+                case kTimer: {
+                    uint64_t expirations = 0;
+                    (void)::read(timer.get(), &expirations, sizeof expirations);
+                    rules.expire();
+                    if (++ticks % 5 != 0) break;
+                    auto repaired = firewall.repair();
+                    if (!repaired) {
+                        print_error("checking the firewall rules: %s",
+                                    repaired.error().message.c_str());
+                    } else if (*repaired) {
+                        note("the firewall rules were changed by another program; re-added them");
+                    }
+                    break;
+                }
+                case kRules:
+                    for (const Error& e : rules.process_events())
+                        print_error("rules: %s", e.message.c_str());
+                    break;
+            }
+        }
+    }
+    (void)config;
+}
+
 }  // namespace
+
+int run_engine(const Config& config, bool headless) {
+    // Everything that can be wrong with the configuration is found before anything is installed.
+    RuleStoreOptions ro;
+    ro.dir = config.rules_path;
+    RuleStore rules(ro);
+    if (auto problems = rules.load(); !problems.empty()) {
+        for (const Error& e : problems)
+            print_error("%s", e.message.c_str());
+        print_error("run: fix the rules above; nothing was installed");
+        return kExitUsage;
+    }
+    EventsFile* events_ptr = nullptr;
+    std::unique_ptr<EventsFile> events;
+    if (!config.events_file.empty()) {
+        auto ev = EventsFile::open(config.events_file);
+        if (!ev) {
+            print_error("%s", ev.error().message.c_str());
+            return kExitUsage;
+        }
+        events = std::move(*ev);
+        events_ptr = events.get();
+    }
+    if (!headless) {
+        print_error(
+            "run: the terminal UI is not built yet; use --headless (rules, then DefaultAction)");
+        return kExitFailure;
+    }
+    if (geteuid() != 0) {
+        print_error("run: needs root (NFQUEUE and firewall rules)");
+        return kExitFailure;
+    }
+
+    // Signals are read from a signalfd; blocked before any thread starts so that every thread
+    // inherits the mask.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP})
+        sigaddset(&stop_signals, sig);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    FdGuard signal_fd(signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
+    signal(SIGPIPE, SIG_IGN);
+
+    if (auto s = rules.watch(); !s)
+        print_error("rules: %s (changes on disk need a restart)", s.error().message.c_str());
+    AttributionLadder ladder(ladder_options(config.proc_monitor_method));
+    if (!ladder.fallback().empty()) note("attribution: " + ladder.fallback());
+
+    nfq::NfQueueOptions qo;
+    qo.queue_num = config.queue_num;
+    qo.fail_open = config.queue_fail_open;
+    auto queue = nfq::NfQueue::open(qo);
+    if (!queue) {
+        print_error("%s", queue.error().message.c_str());
+        return kExitFailure;
+    }
+    nfq::FirewallSpec spec;
+    spec.queue_num = config.queue_num;
+    spec.queue_bypass = config.queue_bypass;
+    spec.intercept_loopback = config.intercept_loopback;
+    spec.ipv6 = nfq::ipv6_enabled();
+    auto firewall = nfq::make_firewall(config.firewall, spec);
+    if (!firewall) {
+        print_error("%s", firewall.error().message.c_str());
+        return kExitFailure;
+    }
+
+    Engine engine(engine_options(config), **queue, ladder, rules, nullptr);
+    if (events_ptr) engine.add_observer(events_ptr);
+    engine.start();
+    if (auto s = (*firewall)->install(); !s) {
+        print_error("installing the firewall rules: %s", s.error().message.c_str());
+        (void)(*firewall)->remove();
+        return kExitFailure;
+    }
+    note("intercepting: NFQUEUE " + std::to_string(config.queue_num) + ", " +
+         std::string((*firewall)->backend_name()) + (spec.ipv6 ? " (IPv4 and IPv6)" : " (IPv4)") +
+         ", attribution " + std::string(method_name(ladder.method())) + ", " +
+         std::to_string(rules.rules().size()) + " rules, DefaultAction " +
+         std::string(action_name(config.default_action)));
+
+    const int status = serve(config, **queue, **firewall, engine, rules, signal_fd.get());
+    // Rules first: from here on new flows pass (or wait, without QueueBypass) instead of being
+    // queued to a reader that is going away.
+    if (auto s = (*firewall)->remove(); !s)
+        print_error("removing the firewall rules: %s", s.error().message.c_str());
+    engine.stop();
+    return status;
+}
 
 int run(int argc, char** argv) {
     RunOptions o;
@@ -90,9 +307,7 @@ int run(int argc, char** argv) {
     }
     if (!o.rules_dir.empty()) config->rules_path = o.rules_dir;
     if (!o.events.empty()) config->events_file = o.events;
-    print_error("interception is not built yet in this version (configuration %s is valid)",
-                config->source.c_str());
-    return kExitFailure;
+    return run_engine(*config, o.headless);
 }
 
 }  // namespace tsnitch::cli
