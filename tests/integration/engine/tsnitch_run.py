@@ -1,7 +1,9 @@
 """Helpers for the engine's integration tests: rule files, a peer that answers, a client that
 reports what the application saw, and a tsnitch run --headless inside the client namespace."""
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -106,6 +108,7 @@ class Tsnitch:
     def __init__(self, ns, rules=(), config=None, extra=()):
         self.ns = ns
         self.dir = tempfile.mkdtemp(prefix="tsnitch-test-")
+        atexit.register(shutil.rmtree, self.dir, True)
         self.rules_dir = os.path.join(self.dir, "rules")
         os.mkdir(self.rules_dir)
         for r in rules:
