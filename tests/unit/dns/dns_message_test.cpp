@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <vector>
 
 #include "core/dns/dns_message.h"
 #include "dns_test_util.h"
@@ -255,4 +258,21 @@ TEST_CASE("a packet to port 53 names its destination by the query") {
     Wire cut;
     cut.header(9, 0x0100, 1, 0).labels("exam");
     CHECK_FALSE(tsnitch::dns_query_name(cut.b).ok());
+}
+
+TEST_CASE("the test DNS responder's answers read as the integration tests expect") {
+    // Written by tests/integration/dnsresponder.py: www.example.test -> edge.example.test ->
+    // example.test -> 10.77.0.2 and fd77::2 (ANY), compressed as that server writes it.
+    std::ifstream in("tests/data/fuzz/dns/responder-any", std::ios::binary);
+    REQUIRE(in.good());
+    const std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in), {}};
+    auto m = parse_dns_message(bytes);
+    REQUIRE(m.ok());
+    REQUIRE(m->answers.size() == 2);
+    CHECK(m->answers[0].address == ip("10.77.0.2"));
+    CHECK(m->answers[1].address == ip("fd77::2"));
+    for (const auto& a : m->answers) {
+        CHECK(a.name == "www.example.test");
+        CHECK(a.canonical == "example.test");
+    }
 }
