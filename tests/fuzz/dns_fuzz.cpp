@@ -8,8 +8,10 @@
 
 #include "core/dns/display_name.h"
 #include "core/dns/dns_cache.h"
+#include "core/dns/dns_learner.h"
 #include "core/dns/dns_message.h"
 #include "core/dns/dns_tcp.h"
+#include "core/packet/packet.h"
 
 using namespace tsnitch;
 
@@ -71,5 +73,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (size_t i = 0; i < pieces.size(); ++i)
         check(std::equal(pieces[i].begin(), pieces[i].end(), whole.messages[i].begin(),
                          whole.messages[i].end()));
+
+    // The whole input as an IP packet from port 53, twice (the second a retransmission).
+    if (auto packet = parse_packet(bytes)) {
+        DnsCache learnt;
+        DnsLearner learner(learnt, 2);
+        (void)learner.learn(*packet, bytes);
+        (void)learner.learn(*packet, bytes);
+        check(learner.tcp_streams() <= 2);
+    }
     return 0;
 }

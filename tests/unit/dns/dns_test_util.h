@@ -58,5 +58,6 @@ struct Wire {
 };
 
 inline constexpr size_t kQuestionName = 12;  // where the question's name starts
+inline constexpr uint8_t kTcpAckPsh = 0x18;
 
 }  // namespace dns_test
