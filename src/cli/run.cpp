@@ -19,6 +19,7 @@
 #include "cli/commands.h"
 #include "core/attribution/attribution_ladder.h"
 #include "core/config.h"
+#include "core/engine/dns_names.h"
 #include "core/engine/engine.h"
 #include "core/engine/events_file.h"
 #include "core/rules/rule_store.h"
@@ -217,7 +218,8 @@ int run_engine(const Config& config, bool headless) {
         return kExitFailure;
     }
 
-    Engine engine(engine_options(config), **queue, ladder, rules, nullptr);
+    DnsNames names;
+    Engine engine(engine_options(config), **queue, ladder, rules, &names);
     if (events_ptr) engine.add_observer(events_ptr);
     engine.start();
     if (auto s = (*firewall)->install(); !s) {

@@ -49,9 +49,11 @@ std::vector<Rule> rules(const FirewallSpec& s, Family f) {
     r.push_back({"mangle", out,
                  "-m conntrack --ctstate NEW,RELATED " + queue +
                      (s.queue_bypass ? " --queue-bypass" : "")});
-    // DNS answers are only read, never held back: without a reader they pass.
-    r.push_back({"mangle", in, "-p udp -m udp --sport 53 " + queue + " --queue-bypass"});
-    r.push_back({"mangle", in, "-p tcp -m tcp --sport 53 " + queue + " --queue-bypass"});
+    // DNS answers are only read, never held back: without a reader they pass. Only replies to
+    // queries sent from here (ESTABLISHED), so a forged answer can't name addresses.
+    const std::string answer = " -m conntrack --ctstate ESTABLISHED " + queue + " --queue-bypass";
+    r.push_back({"mangle", in, "-p udp -m udp --sport 53" + answer});
+    r.push_back({"mangle", in, "-p tcp -m tcp --sport 53" + answer});
     r.push_back({"filter", verdict,
                  mark_match("mark", kMarkAllow) + " -j CONNMARK --save-mark --nfmask " +
                      hex(kMarkMask) + " --ctmask " + hex(kMarkMask)});
@@ -206,8 +208,8 @@ std::string nft_install_script(const FirewallSpec& s) {
     out += "    ct state new,related " + queue + (s.queue_bypass ? " bypass" : "") + "\n  }\n";
     out += "  chain in {\n    type filter hook input priority mangle; policy accept;\n";
     if (!s.ipv6) out += "    meta nfproto ipv6 return\n";
-    out += "    udp sport 53 " + queue + " bypass\n";
-    out += "    tcp sport 53 " + queue + " bypass\n  }\n";
+    out += "    ct state established udp sport 53 " + queue + " bypass\n";
+    out += "    ct state established tcp sport 53 " + queue + " bypass\n  }\n";
     out += "  chain verdict {\n    type filter hook output priority filter; policy accept;\n";
     out += "    meta mark and " + mask + " == " + hex(kMarkAllow) + " ct mark set ct mark and " +
            hex(~kMarkMask) + " or " + hex(kMarkAllow) + "\n";

@@ -38,16 +38,6 @@ bool is_dns_answer(const PacketInfo& p) {
     return (p.protocol == Protocol::udp || p.protocol == Protocol::tcp) && p.src_port == 53;
 }
 
-// A TCP segment may carry a DNS message behind its 2-byte length; only a message that starts in
-// this segment and fits in it is read (answers longer than a segment are rare).
-std::span<const uint8_t> dns_message(const PacketInfo& p) {
-    if (p.protocol == Protocol::udp) return p.payload;
-    if (p.payload.size() < 2) return {};
-    const size_t len = (size_t{p.payload[0]} << 8) | p.payload[1];
-    if (len == 0 || len > p.payload.size() - 2) return {};
-    return p.payload.subspan(2, len);
-}
-
 }  // namespace
 
 Engine::Engine(EngineOptions options, VerdictSink& sink, Attributor& attributor, RuleMatcher& rules,
@@ -92,9 +82,7 @@ void Engine::on_packet(const QueuedPacket& qp) {
     }
     const PacketInfo& p = *parsed;
     if (qp.inbound) {
-        if (names_ && is_dns_answer(p)) {
-            if (auto msg = dns_message(p); !msg.empty()) names_->learn(msg);
-        }
+        if (names_ && is_dns_answer(p)) names_->learn(p, qp.bytes);
         sink_.set_verdict(qp.id, Verdict::pass, qp.mark);
         std::lock_guard lock(mu_);
         ++stats_.dns_answers;

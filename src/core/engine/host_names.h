@@ -11,12 +11,14 @@
 
 namespace tsnitch {
 
+struct PacketInfo;
+
 class HostNames {
   public:
     virtual ~HostNames() = default;
-    // A DNS message (for TCP without the 2-byte length prefix). Called on the queue thread: it
-    // must not block.
-    virtual void learn(std::span<const uint8_t> dns_message) = 0;
+    // An inbound packet from port 53 (UDP or TCP), `info` parsed from `packet`. Called on the
+    // queue thread only: it must not block.
+    virtual void learn(const PacketInfo& info, std::span<const uint8_t> packet) = 0;
     virtual std::optional<std::string> host_for(const IpAddress& address) = 0;
 };
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/engine/engine.h"
+#include "core/packet/packet.h"
 
 using namespace tsnitch;
 using namespace std::chrono_literals;
@@ -98,9 +99,9 @@ struct FakeRules : RuleMatcher {
 struct FakeNames : HostNames {
     std::mutex mu;
     std::vector<std::vector<uint8_t>> learned;
-    void learn(std::span<const uint8_t> m) override {
+    void learn(const PacketInfo& info, std::span<const uint8_t>) override {
         std::lock_guard l(mu);
-        learned.emplace_back(m.begin(), m.end());
+        learned.emplace_back(info.payload.begin(), info.payload.end());
     }
     std::optional<std::string> host_for(const IpAddress&) override { return "peer.example"; }
 };
