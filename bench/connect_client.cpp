@@ -60,7 +60,8 @@ int main(int argc, char** argv) {
     }
     const auto total = std::chrono::steady_clock::now() - start;
     std::string out;
-    for (long v : us) out += std::to_string(v) + "\n";
+    for (long v : us)
+        out += std::to_string(v) + "\n";
     std::fputs(out.c_str(), stdout);
     std::printf("total_ns %lld\n",
                 static_cast<long long>(
