@@ -41,8 +41,13 @@ bool is_dns_answer(const PacketInfo& p) {
 }  // namespace
 
 Engine::Engine(EngineOptions options, VerdictSink& sink, Attributor& attributor, RuleMatcher& rules,
-               HostNames* names)
-    : options_(options), sink_(sink), attributor_(attributor), rules_(rules), names_(names) {}
+               HostNames* names, Attributor* fast_attributor)
+    : options_(options),
+      sink_(sink),
+      attributor_(attributor),
+      rules_(rules),
+      names_(names),
+      fast_attributor_(fast_attributor) {}
 
 Engine::~Engine() {
     stop();
@@ -127,23 +132,89 @@ void Engine::on_packet(const QueuedPacket& qp) {
         return;
     }
 
+    Connection c;
+    c.protocol = p.protocol;
+    c.src = p.src;
+    c.src_port = p.src_port;
+    c.dst = p.dst;
+    c.dst_port = p.dst_port;
+    c.uid = qp.uid;
+    lock.unlock();
+
+    // The fast rung (a map lookup, never a /proc walk) answers on this thread; when a rule then
+    // decides, the packet needs no trip through the decision thread.
+    std::optional<Attribution> early;
+    if (fast_attributor_) {
+        Attribution a = fast_attributor_->attribute(c);
+        if (a.process) {
+            complete(c, a);
+            if (std::optional<RuleMatch> m = rules_.match(c)) {
+                decide_at_once(qp, key, std::move(c), a, *m);
+                return;
+            }
+            early = a;
+        }
+    }
+
+    lock.lock();
     const uint64_t id = next_id_++;
     Pending& pd = pending_[id];
     pd.id = id;
     pd.flows.push_back(key);
     pd.packets.push_back({qp.id, qp.mark});
     ++held_packets_;
-    pd.connection.protocol = p.protocol;
-    pd.connection.src = p.src;
-    pd.connection.src_port = p.src_port;
-    pd.connection.dst = p.dst;
-    pd.connection.dst_port = p.dst_port;
-    pd.connection.uid = qp.uid;
+    pd.connection = std::move(c);
+    if (early) {
+        pd.attributed = true;
+        pd.method = early->method;
+        pd.attribution_us = early->micros;
+    }
     pending_flows_[key] = id;
     to_attribute_.push_back(id);
     stats_.pending = pending_.size();
     lock.unlock();
     cv_.notify_one();
+}
+
+void Engine::complete(Connection& c, const Attribution& a) {
+    c.process = a.process;
+    if (c.process && !c.uid) c.uid = c.process->uid;
+    if (names_) c.dst_host = names_->host_for(c.dst);
+}
+
+void Engine::decide_at_once(const QueuedPacket& qp, const FlowKey& key, Connection c,
+                            const Attribution& a, const RuleMatch& m) {
+    {
+        std::lock_guard lock(mu_);
+        remember_flow(key, m.action, std::chrono::steady_clock::now());
+        count_locked(m.action);
+    }
+    sink_.set_verdict(qp.id, verdict_of(m.action), qp.mark);
+    DecisionEvent e;
+    e.time = std::chrono::system_clock::now();
+    e.action = m.action;
+    e.reason = Reason::rule;
+    e.rule = m.rule_name;
+    e.connection = std::move(c);
+    e.method = a.method;
+    e.attribution_us = a.micros;
+    for (EngineObserver* o : observers_)
+        o->on_decision(e, m.nolog);
+}
+
+void Engine::count_locked(Action a) {
+    ++stats_.decisions;
+    switch (a) {
+        case Action::allow:
+            ++stats_.allowed;
+            break;
+        case Action::deny:
+            ++stats_.denied;
+            break;
+        case Action::reject:
+            ++stats_.rejected;
+            break;
+    }
 }
 
 void Engine::decision_loop() {
@@ -184,14 +255,20 @@ void Engine::decision_loop() {
 
 void Engine::attribute_and_decide(uint64_t id) {
     Connection c;
+    Attribution a;
+    bool attributed = false;
     {
         std::lock_guard lock(mu_);
-        c = pending_.at(id).connection;
+        const Pending& pd = pending_.at(id);
+        c = pd.connection;
+        attributed = pd.attributed;
+        a.method = pd.method;
+        a.micros = pd.attribution_us;
     }
-    const Attribution a = attributor_.attribute(c);
-    c.process = a.process;
-    if (c.process && !c.uid) c.uid = c.process->uid;
-    if (names_) c.dst_host = names_->host_for(c.dst);
+    if (!attributed) {
+        a = attributor_.attribute(c);
+        complete(c, a);
+    }
     const std::optional<RuleMatch> match = rules_.match(c);
 
     std::unique_lock lock(mu_);
@@ -252,18 +329,7 @@ void Engine::finish(std::unique_lock<std::mutex>& lock, uint64_t id, const Outco
     }
     if (pd.prompting) open_prompts_.erase(pd.prompt_key);
     held_packets_ -= std::min(held_packets_, pd.packets.size());
-    ++stats_.decisions;
-    switch (outcome.action) {
-        case Action::allow:
-            ++stats_.allowed;
-            break;
-        case Action::deny:
-            ++stats_.denied;
-            break;
-        case Action::reject:
-            ++stats_.rejected;
-            break;
-    }
+    count_locked(outcome.action);
     stats_.pending = pending_.size();
     lock.unlock();
 

@@ -84,9 +84,12 @@ class EngineObserver {
 
 class Engine {
   public:
-    // `names` may be null (no DNS learning). The references must outlive the Engine.
+    // `names` may be null (no DNS learning). `fast_attributor` (may be null) is an attribution
+    // that never blocks, e.g. the eBPF owner map: it is tried on the queue thread, and when it
+    // finds the process and a rule decides, the verdict is given there at once; otherwise the
+    // decision thread goes on with `attributor`. The references must outlive the Engine.
     Engine(EngineOptions options, VerdictSink& sink, Attributor& attributor, RuleMatcher& rules,
-           HostNames* names);
+           HostNames* names, Attributor* fast_attributor = nullptr);
     ~Engine();  // stop()
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
@@ -119,6 +122,7 @@ class Engine {
         Connection connection;
         Method method = Method::none;
         uint64_t attribution_us = 0;
+        bool attributed = false;  // by the fast rung on the queue thread
         bool prompting = false;
         std::chrono::system_clock::time_point opened;
         std::optional<std::chrono::system_clock::time_point> deadline;
@@ -136,6 +140,11 @@ class Engine {
     };
 
     void decision_loop();
+    // Fills in what attribution found and the host name.
+    void complete(Connection& c, const Attribution& a);
+    void decide_at_once(const QueuedPacket& qp, const FlowKey& key, Connection c,
+                        const Attribution& a, const RuleMatch& m);
+    void count_locked(Action a);
     void attribute_and_decide(uint64_t pending_id);
     // Takes the pending decision out (under mu_), records its flows, then sends the verdicts
     // and tells the observers (without mu_).
@@ -148,6 +157,7 @@ class Engine {
     Attributor& attributor_;
     RuleMatcher& rules_;
     HostNames* names_;
+    Attributor* fast_attributor_;
     std::vector<EngineObserver*> observers_;
 
     mutable std::mutex mu_;

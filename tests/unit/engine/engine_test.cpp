@@ -348,3 +348,58 @@ TEST_CASE("a slow attribution does not hold up the queue thread") {
     slow.cv.notify_all();
     CHECK(sink.wait(1) == Verdict::allow);
 }
+
+TEST_CASE("the fast rung and a rule decide on the queue thread; otherwise the slow rung runs") {
+    // Fast rung: knows source ports 3000..3999 (pid 77); the slow one knows 1000..1999.
+    struct FastAttributor : Attributor {
+        Attribution attribute(const Connection& c) override {
+            Attribution a;
+            if (c.src_port >= 3000 && c.src_port < 4000) {
+                ProcessInfo p;
+                p.pid = 77;
+                p.path = "/usr/bin/fast";
+                a.process = p;
+                a.method = Method::ebpf;
+            }
+            return a;
+        }
+        Method method() const override { return Method::ebpf; }
+    } fast;
+    FakeSink sink;
+    FakeAttributor slow;
+    FakeRules rules;
+    rules.fn = [](const Connection& c) -> std::optional<RuleMatch> {
+        if (c.dst_port == 443) return rule(Action::allow, "https");
+        return std::nullopt;
+    };
+    Recorder rec;
+    Engine engine({}, sink, slow, rules, nullptr, &fast);
+    engine.add_observer(&rec);
+    engine.start();
+    const auto known = tcp(3001, 443);
+    engine.on_packet({1, known, false, {}, {}, 0, 0, 0});
+    CHECK(sink.has(1));  // answered before on_packet returned
+    CHECK(slow.calls == 0);
+
+    // Attributed by the fast rung but no rule: DefaultAction on the decision thread, without
+    // asking the slow rung again.
+    const auto unruled = tcp(3002, 80);
+    engine.on_packet({2, unruled, false, {}, {}, 0, 0, 0});
+    CHECK(sink.wait(2) == Verdict::deny);
+    CHECK(slow.calls == 0);
+
+    // Unknown to the fast rung: the slow rung finds it.
+    const auto other = tcp(1001, 443);
+    engine.on_packet({3, other, false, {}, {}, 0, 0, 0});
+    CHECK(sink.wait(3) == Verdict::allow);
+    CHECK(slow.calls == 1);
+    engine.stop();
+    REQUIRE(rec.events.size() == 3);
+    CHECK(rec.events[0].method == Method::ebpf);
+    CHECK(rec.events[0].connection.process->pid == 77);
+    CHECK(rec.events[0].rule == "https");
+    CHECK(rec.events[1].reason == Reason::default_action);
+    CHECK(rec.events[1].connection.process->path == "/usr/bin/fast");
+    CHECK(rec.events[2].method == Method::diag);
+    CHECK(engine.stats().decisions == 3);
+}
