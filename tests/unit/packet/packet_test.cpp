@@ -477,6 +477,10 @@ TEST_CASE("jumbo and GSO-sized packets take their length from the buffer") {
     put16(big, 2, 0);
     PacketInfo bp = parse_ok(big);
     CHECK(bp.payload.size() == 70000);
+    // IPv6 BIG TCP: payload length 0 and no hop-by-hop header.
+    Bytes big6 = ipv6(kTcp, cat(tcp(1, 2, kTcpAck), data));
+    put16(big6, 4, 0);
+    CHECK(parse_ok(big6).payload.size() == 70000);
     // A small packet with total length 0 is malformed.
     Bytes small = ipv4(kTcp, tcp(1, 2, kTcpAck));
     put16(small, 2, 0);
