@@ -251,6 +251,10 @@ TEST_CASE("truncated messages are errors, not reads past the end") {
         reinterpret_cast<nlmsghdr*>(d.bytes.data())->nlmsg_len += 64;
         CHECK_FALSE(parse_inet_diag_answer(d.span(), 7, Protocol::tcp, out).ok());
     }
+    SUBCASE("a header length beyond 2 GB (negative as an int)") {
+        reinterpret_cast<nlmsghdr*>(d.bytes.data())->nlmsg_len = 0xfffffff0u;
+        CHECK_FALSE(parse_inet_diag_answer(d.span(), 7, Protocol::tcp, out).ok());
+    }
     SUBCASE("a few stray bytes") {
         std::vector<uint8_t> stray{1, 2, 3};
         CHECK_FALSE(parse_inet_diag_answer(stray, 7, Protocol::tcp, out).ok());
