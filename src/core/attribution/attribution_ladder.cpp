@@ -83,16 +83,16 @@ std::optional<InetSocket> AttributionLadder::find_socket_diag(const Connection& 
 }
 
 std::optional<InetSocket> AttributionLadder::find_socket_proc(const Connection& c) {
-    std::vector<InetSocket> candidates;
-    const bool packet_v4 = c.src.unmapped().is_v4();
-    for (Family f : {Family::v4, Family::v6}) {
-        if (f == Family::v4 && !packet_v4) continue;
-        auto table = read_proc_net(options_.proc_root, c.protocol, f);
-        if (!table) continue;
-        for (InetSocket& s : *table)
-            if (s.src_port == c.src_port) candidates.push_back(std::move(s));
+    for (const InetSocket& s : proc_tables_) {
+        if (is_exact_match(s, c) && index_.find(s.inode, s.uid)) return s;
     }
-    return best_match(candidates, c);
+    // Read this protocol's tables again; the others stay as they were.
+    std::erase_if(proc_tables_, [&](const InetSocket& s) { return s.protocol == c.protocol; });
+    for (Family f : {Family::v4, Family::v6}) {
+        auto table = read_proc_net(options_.proc_root, c.protocol, f);
+        if (table) proc_tables_.insert(proc_tables_.end(), table->begin(), table->end());
+    }
+    return best_match(proc_tables_, c);
 }
 
 std::optional<ProcessInfo> AttributionLadder::process_of(uint64_t inode,

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/attribution/attributor.h"
 #include "core/attribution/diag_client.h"
@@ -54,6 +55,9 @@ class AttributionLadder : public Attributor {
     std::optional<DiagClient> diag_;
     InodeIndex index_;
     ProcessReader reader_;
+    // The proc method's last read of each /proc/net table: rendering one takes milliseconds, and
+    // a connected socket found there again (same tuple, inode still held) is still the same one.
+    std::vector<InetSocket> proc_tables_;
     std::mutex mutex_;
 };
 

@@ -146,6 +146,12 @@ Result<UnixSocket> parse_unix_message(const nlmsghdr* nlh) {
     return s;
 }
 
+// libmnl's mnl_nlmsg_ok compares the length as a signed int: a header claiming 4 GB passes it.
+bool message_ok(const nlmsghdr* nlh, int len) {
+    return len >= static_cast<int>(sizeof(nlmsghdr)) && nlh->nlmsg_len >= sizeof(nlmsghdr) &&
+           nlh->nlmsg_len <= static_cast<unsigned>(len);
+}
+
 // Runs `on_message` on each SOCK_DIAG_BY_FAMILY message of a datagram and handles the netlink
 // control messages around them.
 template <class F>
@@ -160,7 +166,7 @@ Result<DiagProgress> walk_answer(std::span<const uint8_t> datagram, uint32_t seq
     }
     int len = static_cast<int>(datagram.size());
     const nlmsghdr* nlh = static_cast<const nlmsghdr*>(base);
-    while (mnl_nlmsg_ok(nlh, len)) {
+    while (message_ok(nlh, len)) {
         if (seq != 0 && nlh->nlmsg_seq != 0 && nlh->nlmsg_seq != seq)
             return make_error("sock_diag: answer to request " + std::to_string(nlh->nlmsg_seq) +
                                   " while waiting for " + std::to_string(seq),
