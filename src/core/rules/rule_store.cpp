@@ -366,7 +366,7 @@ Status RuleStore::store_locked(std::shared_ptr<const Entry> e) {
     return Ok{};
 }
 
-Result<std::string> RuleStore::add(Rule r) {
+Result<std::string> RuleStore::add(Rule r, bool timed_on_disk) {
     if (Status s = check_rule_name(r.name); !s) return s.error();
     const std::string stamp = rfc3339_utc(now());
     if (r.created.empty()) r.created = stamp;
@@ -377,7 +377,8 @@ Result<std::string> RuleStore::add(Rule r) {
         name = r.duration.kind == RuleDuration::Kind::once ? r.name : unique_name_locked(r.name);
         r.name = name;
         if (r.duration.kind == RuleDuration::Kind::timed) r.created = stamp;  // expiry counts now
-        const bool to_disk = r.duration.kind == RuleDuration::Kind::always;
+        const bool to_disk = r.duration.kind == RuleDuration::Kind::always ||
+                             (timed_on_disk && r.duration.kind == RuleDuration::Kind::timed);
         if (to_disk && opt_.dir.empty()) return make_error("no rules directory to write to");
         auto e = compile_entry(std::move(r), to_disk ? path_for(name) : std::string());
         if (!e) return e.error();
