@@ -52,8 +52,8 @@ Connection make_conn(std::mt19937& rng, int hosts) {
     p.path = "/usr/bin/app" + std::to_string(rng() % 2000);
     p.args = {p.path, "--flag"};
     c.process = p;
-    c.dst_host =
-        "host" + std::to_string(rng() % hosts) + ".example" + std::to_string(rng() % 50) + ".com";
+    const int h = static_cast<int>(rng() % static_cast<unsigned>(hosts));
+    c.dst_host = "host" + std::to_string(h) + ".example" + std::to_string(h % 50) + ".com";
     return c;
 }
 
