@@ -1,6 +1,5 @@
 // `tsnitch rules`: the rule files of RulesPath, read and changed directly (DESIGN.md §3, §5).
 #include <dirent.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -352,8 +351,8 @@ int rules(int argc, char** argv) {
             }
         }
         if (rest.size() != 1) return usage_error("import takes one directory");
-        if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-            print_error("rules: creating %s: %s", dir.c_str(), std::strerror(errno));
+        if (Status s = create_rules_dir(dir); !s) {
+            print_error("rules: %s", s.error().message.c_str());
             return kExitFailure;
         }
         return import(store, dir, rest[0], replace);

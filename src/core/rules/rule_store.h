@@ -113,6 +113,9 @@ class RuleStore final : public RuleMatcher {
     std::function<void()> on_change_;
 };
 
+// mkdir -p; what it creates gets mode 0700, since rules are nobody else's business.
+Status create_rules_dir(const std::string& dir);
+
 // True for the names of files the store reads as rules (not temporary or hidden files).
 bool is_rule_file_name(std::string_view name);
 
