@@ -122,11 +122,29 @@ class Reader {
     int depth_ = 0;
 };
 
+// yaml-cpp recurses once per nesting level; a hostile file of "[[[[..." must not exhaust the
+// stack. Rule files nest four or five levels deep. Brackets inside strings count too: telling
+// strings apart would need the parser this guards, and real files stay far below the limit.
+bool nested_too_deep(std::string_view text) {
+    int depth = 0;
+    for (char c : text) {
+        if ((c == '[' || c == '{') && ++depth > 64) return true;
+        if ((c == ']' || c == '}') && depth > 0) --depth;
+    }
+    return false;
+}
+
 }  // namespace
 
 Result<Rule> parse_rule(std::string_view text, std::string_view origin) {
     Reader r(origin);
     Rule rule;
+    if (text.size() > (1u << 20)) {
+        return make_error(std::string(origin) + ": larger than 1 MiB, not a rule file");
+    }
+    if (nested_too_deep(text)) {
+        return make_error(std::string(origin) + ": nested more than 64 levels deep");
+    }
     try {
         const YAML::Node root = YAML::Load(std::string(text));
         if (!root.IsMap()) r.fail("rule", "expected an object, got " + Reader::kind(root));

@@ -86,6 +86,17 @@ const std::string* lookup_text(MatchInput& in, Operand o, bool sensitive, std::s
 
 }  // namespace
 
+Status create_rules_dir(const std::string& dir) {
+    for (size_t i = 1; i <= dir.size(); ++i) {
+        if (i < dir.size() && dir[i] != '/') continue;
+        const std::string part = dir.substr(0, i);
+        if (::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) {
+            return make_error("creating " + part + ": " + errno_text(errno), errno);
+        }
+    }
+    return Ok{};
+}
+
 bool is_rule_file_name(std::string_view name) {
     if (name.empty() || name[0] == '.') return false;
     return name.ends_with(".json") || name.ends_with(".yml") || name.ends_with(".yaml");
@@ -356,9 +367,7 @@ std::string RuleStore::unique_name_locked(const std::string& name) const {
 
 Status RuleStore::store_locked(std::shared_ptr<const Entry> e) {
     if (!e->file.empty()) {
-        if (::mkdir(opt_.dir.c_str(), 0700) != 0 && errno != EEXIST) {
-            return make_error("creating " + opt_.dir + ": " + errno_text(errno), errno);
-        }
+        if (Status m = create_rules_dir(opt_.dir); !m) return m;
         Status w = write_file_atomically(e->file, rule_to_json(e->rule));
         if (!w) return w;
     }
@@ -366,7 +375,7 @@ Status RuleStore::store_locked(std::shared_ptr<const Entry> e) {
     return Ok{};
 }
 
-Result<std::string> RuleStore::add(Rule r) {
+Result<std::string> RuleStore::add(Rule r, bool timed_on_disk) {
     if (Status s = check_rule_name(r.name); !s) return s.error();
     const std::string stamp = rfc3339_utc(now());
     if (r.created.empty()) r.created = stamp;
@@ -377,7 +386,8 @@ Result<std::string> RuleStore::add(Rule r) {
         name = r.duration.kind == RuleDuration::Kind::once ? r.name : unique_name_locked(r.name);
         r.name = name;
         if (r.duration.kind == RuleDuration::Kind::timed) r.created = stamp;  // expiry counts now
-        const bool to_disk = r.duration.kind == RuleDuration::Kind::always;
+        const bool to_disk = r.duration.kind == RuleDuration::Kind::always ||
+                             (timed_on_disk && r.duration.kind == RuleDuration::Kind::timed);
         if (to_disk && opt_.dir.empty()) return make_error("no rules directory to write to");
         auto e = compile_entry(std::move(r), to_disk ? path_for(name) : std::string());
         if (!e) return e.error();
@@ -511,9 +521,7 @@ Status RuleStore::watch() {
     if (opt_.dir.empty()) return make_error("no rules directory to watch");
     inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (inotify_fd_ < 0) return make_error("inotify_init1: " + errno_text(errno), errno);
-    if (::mkdir(opt_.dir.c_str(), 0700) != 0 && errno != EEXIST) {
-        return make_error("creating " + opt_.dir + ": " + errno_text(errno), errno);
-    }
+    if (Status m = create_rules_dir(opt_.dir); !m) return m;
     dir_wd_ = ::inotify_add_watch(inotify_fd_, opt_.dir.c_str(), kWatchMask | IN_ONLYDIR);
     if (dir_wd_ < 0) return make_error("watching " + opt_.dir + ": " + errno_text(errno), errno);
     watch_lists_locked();

@@ -57,8 +57,9 @@ class RuleStore final : public RuleMatcher {
     // Adds a rule; its duration says where it lives: once is never stored (the call only checks
     // it), timed rules expire `span` from now, until restart lives in memory, always is written to
     // DIR/NAME.json (atomically, mode 0600). A taken name gets a suffix ("name-2"). Returns the
-    // name the rule got.
-    Result<std::string> add(Rule r);
+    // name the rule got. `timed_on_disk` writes a timed rule to a file too (for a command that
+    // exits, like `tsnitch rules add`); its file stops applying `span` after it was created.
+    Result<std::string> add(Rule r, bool timed_on_disk = false);
     // Replaces the rule called `name` (which may change its name, duration, anything).
     Status replace(const std::string& name, Rule r);
     Status remove(const std::string& name);
@@ -111,6 +112,9 @@ class RuleStore final : public RuleMatcher {
     std::map<int, std::string> list_wds_;  // watch descriptor -> list directory
     std::function<void()> on_change_;
 };
+
+// mkdir -p; what it creates gets mode 0700, since rules are nobody else's business.
+Status create_rules_dir(const std::string& dir);
 
 // True for the names of files the store reads as rules (not temporary or hidden files).
 bool is_rule_file_name(std::string_view name);
