@@ -13,8 +13,10 @@ SIGINT, or when the process that started it ends.
 
 The client side, from Python:  resolve("10.77.0.2", "example.test") -> ["10.77.0.2"]
 or from a shell (e.g. in the firewall's namespace):
-    python3 dnsresponder.py query 10.77.0.2 example.test [--type AAAA] [--tcp] [--port 53]
-which prints one address per line (exit 1 when there is none).
+    python3 dnsresponder.py query 10.77.0.2 example.test [--type AAAA] [--tcp] [--port 53] \
+        [--connect 80]
+which prints one address per line (exit 1 when there is none), and with --connect then connects
+to the first one like a program that looked the name up ("connected ADDR", else exit 2).
 """
 import argparse
 import ctypes
@@ -307,14 +309,27 @@ def main(argv=None):
     q.add_argument("--type", default="A", choices=sorted(TYPES))
     q.add_argument("--port", type=int, default=53)
     q.add_argument("--tcp", action="store_true")
+    q.add_argument("--connect", type=int, metavar="PORT",
+                   help="then open a TCP connection to the first address on PORT, as a program "
+                        "that looked a name up would (prints 'connected ADDR' or the error)")
+    q.add_argument("--timeout", type=float, default=2.0)
     args = parser.parse_args(argv)
     if args.command == "serve":
         serve(args.listen, args.port, Zone(args.record, args.cname, args.ttl))
         return 0
-    addresses = resolve(args.server, args.name, args.type, args.port, args.tcp)
+    addresses = resolve(args.server, args.name, args.type, args.port, args.tcp, args.timeout)
     for a in addresses:
-        print(a)
-    return 0 if addresses else 1
+        print(a, flush=True)
+    if not addresses:
+        return 1
+    if args.connect is not None:
+        try:
+            with socket.create_connection((addresses[0], args.connect), timeout=args.timeout):
+                print(f"connected {addresses[0]}", flush=True)
+        except OSError as e:
+            print(f"connect {addresses[0]} port {args.connect}: {e}", flush=True)
+            return 2
+    return 0
 
 
 if __name__ == "__main__":

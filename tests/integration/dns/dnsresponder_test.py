@@ -115,6 +115,13 @@ def namespaces():
                     out = ns.run(ns.client, [sys.executable, RESPONDER, "query", server,
                                              "www.example.test"] + extra).stdout.split()
                     expect(out, ["10.77.0.2"], f"query from the client namespace to {server} {extra}")
+            # Look up, then connect (the responder's own TCP port serves as the service).
+            r = ns.run(ns.client, [sys.executable, RESPONDER, "query", netns.V4_PEER,
+                                   "example.test", "--connect", "53"])
+            expect(r.stdout.split(), ["10.77.0.2", "connected", "10.77.0.2"], "query --connect")
+            r = ns.run(ns.client, [sys.executable, RESPONDER, "query", netns.V6_PEER, "example.test",
+                                   "--type", "AAAA", "--connect", "9"], check=False)
+            expect(r.returncode, 2, f"query --connect to a closed port: {r.stdout}")
         finally:
             stop(p)
 
