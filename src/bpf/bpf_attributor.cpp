@@ -1,13 +1,28 @@
 #include "bpf/bpf_attributor.h"
 
+#include <limits.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 
 #include "bpf/flow_key.h"
 #include "bpf/process_reader.h"
 
 namespace tsnitch::bpf {
+
+namespace {
+
+// exec records the path as it was passed to execve (/bin/sh, /usr/bin/python3); /proc/PID/exe
+// shows it with the symlinks resolved, and rules are written against that form.
+std::string canonical_exe_path(const std::string& path) {
+    if (path.empty() || path[0] != '/') return path;
+    char resolved[PATH_MAX];
+    if (::realpath(path.c_str(), resolved) == nullptr) return path;
+    return resolved;
+}
+
+}  // namespace
 
 BpfAttributor::BpfAttributor(const BpfMonitor& monitor, std::string proc_root)
     : monitor_(monitor), proc_root_(std::move(proc_root)), clock_ticks_(sysconf(_SC_CLK_TCK)) {
@@ -40,7 +55,7 @@ ProcessInfo BpfAttributor::describe(const SocketOwner& owner) const {
     } else {
         p.pid = pid;
         if (auto e = monitor_.exec_of(owner.tgid)) {
-            p.path = e->path;
+            p.path = canonical_exe_path(e->path);
             p.ppid = static_cast<int>(e->ppid);
         }
     }

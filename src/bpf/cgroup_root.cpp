@@ -1,5 +1,7 @@
 #include "bpf/cgroup_root.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -65,13 +67,28 @@ Result<std::string> cgroup2_mount_point(std::string_view mountinfo) {
     return make_error("no cgroup2 file system is mounted (cgroup v2 is needed for the eBPF hooks)");
 }
 
-Result<std::string> find_cgroup2_root(const std::string& proc_root) {
-    const std::string path = proc_root + "/self/mountinfo";
+namespace {
+
+Result<std::string> mount_point_in(const std::string& path) {
     std::ifstream in(path);
     if (!in) return make_error("reading " + path + ": " + std::strerror(errno), errno);
     std::stringstream ss;
     ss << in.rdbuf();
     return cgroup2_mount_point(ss.str());
+}
+
+}  // namespace
+
+Result<std::string> find_cgroup2_root(const std::string& proc_root) {
+    auto own = mount_point_in(proc_root + "/self/mountinfo");
+    if (own) return own;
+    // `ip netns exec` remounts /sys in a private mount namespace, hiding the cgroup mounts; the
+    // hierarchy is still reachable through init's root.
+    if (auto init = mount_point_in(proc_root + "/1/mountinfo")) {
+        const std::string path = proc_root + "/1/root" + *init;
+        if (::access(path.c_str(), R_OK) == 0) return path;
+    }
+    return own;
 }
 
 }  // namespace tsnitch::bpf

@@ -14,7 +14,8 @@ namespace tsnitch::bpf {
 // mount point are decoded.
 Result<std::string> cgroup2_mount_point(std::string_view mountinfo);
 
-// cgroup2_mount_point of /proc/self/mountinfo (under proc_root).
+// cgroup2_mount_point of /proc/self/mountinfo (under proc_root); when this mount namespace has
+// none (`ip netns exec` hides it), the one of init, reached through /proc/1/root.
 Result<std::string> find_cgroup2_root(const std::string& proc_root = "/proc");
 
 }  // namespace tsnitch::bpf
