@@ -1,13 +1,13 @@
 #include "bpf/bpf_attributor.h"
 
 #include <limits.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 
 #include "bpf/flow_key.h"
-#include "bpf/process_reader.h"
 
 namespace tsnitch::bpf {
 
@@ -22,46 +22,73 @@ std::string canonical_exe_path(const std::string& path) {
     return resolved;
 }
 
+std::string user_name(uint32_t uid) {
+    passwd pw{};
+    passwd* found = nullptr;
+    char buf[4096];
+    if (getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found) return found->pw_name;
+    return {};
+}
+
 }  // namespace
 
 BpfAttributor::BpfAttributor(const BpfMonitor& monitor, std::string proc_root)
-    : monitor_(monitor), proc_root_(std::move(proc_root)), clock_ticks_(sysconf(_SC_CLK_TCK)) {
-    if (clock_ticks_ <= 0) clock_ticks_ = 100;
+    : monitor_(monitor), proc_root_(std::move(proc_root)), reader_(proc_root_) {
+    if (auto d = DiagClient::open()) diag_.emplace(std::move(*d));
+    const long ticks = sysconf(_SC_CLK_TCK);
+    ns_per_tick_ = 1000000000ull / static_cast<uint64_t>(ticks > 0 ? ticks : 100);
 }
 
-std::optional<SocketOwner> BpfAttributor::find_owner(const Connection& c) const {
+std::string_view lookup_step_name(LookupStep s) {
+    switch (s) {
+        case LookupStep::flow:
+            return "flow";
+        case LookupStep::flow_any_source:
+            return "flow-any-source";
+        case LookupStep::cookie:
+            return "cookie";
+    }
+    return "?";
+}
+
+std::optional<OwnerMatch> BpfAttributor::find_owner(const Connection& c) {
     const tsn_flow_key key =
         make_flow_key(monitor_.netns_cookie(), c.protocol, c.src, c.src_port, c.dst, c.dst_port);
-    if (auto o = monitor_.owner_of_flow(key)) return o;
-    if (auto o = monitor_.owner_of_flow(without_source_address(key))) return o;
-    if (cookie_finder_) {
-        if (auto cookie = cookie_finder_(c)) return monitor_.owner_of_socket(*cookie);
+    if (auto o = monitor_.owner_of_flow(key)) return OwnerMatch{*o, LookupStep::flow};
+    if (auto o = monitor_.owner_of_flow(without_source_address(key))) {
+        return OwnerMatch{*o, LookupStep::flow_any_source};
+    }
+    if (diag_) {
+        auto s = diag_->find(c.protocol, c.src, c.src_port, c.dst, c.dst_port);
+        if (s && *s && (*s)->cookie != 0) {
+            if (auto o = monitor_.owner_of_socket((*s)->cookie)) {
+                return OwnerMatch{*o, LookupStep::cookie};
+            }
+        }
     }
     return std::nullopt;
 }
 
-ProcessInfo BpfAttributor::describe(const SocketOwner& owner) const {
+ProcessInfo BpfAttributor::describe(const SocketOwner& owner) {
     const int pid = static_cast<int>(owner.tgid);
-    auto live = read_live_process(proc_root_, pid);
-    // A process that started after the socket was used is another one that got the same pid.
-    if (live) {
-        const uint64_t start_ns =
-            live->start_time * (1000000000ull / static_cast<uint64_t>(clock_ticks_));
-        if (start_ns > owner.time_ns) live.reset();
-    }
+    auto live = reader_.read(pid);
+    // A process that started after the socket was used is another one with the same pid.
+    const bool same = live && live->start_time * ns_per_tick_ <= owner.time_ns;
     ProcessInfo p;
-    if (live) {
+    if (same) {
         p = std::move(*live);
     } else {
         p.pid = pid;
+        p.uid = owner.uid;
+        p.user = user_name(owner.uid);
+    }
+    // Gone, or a zombie whose exe can no longer be read: what exec left in the map.
+    if (p.path.empty()) {
         if (auto e = monitor_.exec_of(owner.tgid)) {
             p.path = canonical_exe_path(e->path);
-            p.ppid = static_cast<int>(e->ppid);
+            if (p.ppid == 0) p.ppid = static_cast<int>(e->ppid);
         }
     }
-    p.uid = owner.uid;
-    // The thread that used the socket may have named itself; the process's comm is the one
-    // rules and people know, and the map's is all there is when the process is gone.
     if (p.comm.empty()) p.comm = owner.comm;
     return p;
 }
@@ -69,9 +96,12 @@ ProcessInfo BpfAttributor::describe(const SocketOwner& owner) const {
 Attribution BpfAttributor::attribute(const Connection& c) {
     const auto start = std::chrono::steady_clock::now();
     Attribution a;
-    if (auto owner = find_owner(c)) {
-        a.process = describe(*owner);
-        a.method = Method::ebpf;
+    {
+        std::lock_guard lock(mutex_);
+        if (auto match = find_owner(c)) {
+            a.process = describe(match->owner);
+            a.method = Method::ebpf;
+        }
     }
     a.micros = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                          std::chrono::steady_clock::now() - start)

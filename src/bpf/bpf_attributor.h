@@ -1,39 +1,50 @@
 // The first rung of the attribution ladder (DESIGN.md §6): the owner maps the BPF programs fill.
 // Looks the packet's tuple up exactly, then with the source address unspecified (sockets not
-// bound to an address), then by the socket cookie that sock_diag reports for the tuple.
+// bound to an address), then by the cookie of the socket sock_diag reports for the tuple (a
+// connected UDP socket whose first packet is still in the queue).
 #pragma once
 
-#include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "bpf/bpf_monitor.h"
 #include "core/attribution/attributor.h"
+#include "core/attribution/diag_client.h"
+#include "core/attribution/process_reader.h"
 
 namespace tsnitch::bpf {
 
+// Which lookup found the owner.
+enum class LookupStep { flow, flow_any_source, cookie };
+std::string_view lookup_step_name(LookupStep s);  // "flow", "flow-any-source", "cookie"
+
+struct OwnerMatch {
+    SocketOwner owner;
+    LookupStep step = LookupStep::flow;
+};
+
 class BpfAttributor : public Attributor {
   public:
-    // Finds the cookie of the socket behind a connection (sock_diag); may be empty.
-    using CookieFinder = std::function<std::optional<uint64_t>(const Connection&)>;
-
+    // `monitor` must outlive the attributor. Without sock_diag the cookie step is skipped.
     explicit BpfAttributor(const BpfMonitor& monitor, std::string proc_root = "/proc");
-
-    void set_cookie_finder(CookieFinder finder) { cookie_finder_ = std::move(finder); }
 
     Attribution attribute(const Connection& c) override;
     Method method() const override { return Method::ebpf; }
 
-    // The owner as the maps know it, without reading /proc (for tests and the benchmark).
-    std::optional<SocketOwner> find_owner(const Connection& c) const;
+    // The owner as the maps know it, without reading /proc.
+    std::optional<OwnerMatch> find_owner(const Connection& c);
 
   private:
-    ProcessInfo describe(const SocketOwner& owner) const;
+    ProcessInfo describe(const SocketOwner& owner);
 
     const BpfMonitor& monitor_;
     std::string proc_root_;
-    CookieFinder cookie_finder_;
-    long clock_ticks_;
+    std::optional<DiagClient> diag_;
+    ProcessReader reader_;
+    uint64_t ns_per_tick_;
+    std::mutex mutex_;
 };
 
 }  // namespace tsnitch::bpf

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -15,6 +16,9 @@
 
 #include "bpf/cgroup_root.h"
 #include "bpf/flow_key.h"
+#include "core/attribution/diag_client.h"
+#include "core/attribution/inode_index.h"
+#include "core/attribution/process_reader.h"
 #include "tsnitch.skel.h"
 
 namespace tsnitch::bpf {
@@ -22,20 +26,38 @@ namespace tsnitch::bpf {
 namespace {
 
 // libbpf reports details (verifier messages, missing attach points) through its print
-// callback; keep the last warning so that the error we return can name the cause.
+// callback. Keep the verifier's last words (the line before "-- END PROG LOAD LOG --") or else
+// the last warning, so that the error we return can name the cause. TSNITCH_BPF_DEBUG=1 also
+// prints everything libbpf says on standard error.
 std::mutex g_log_mutex;
 std::string g_last_warning;
+std::string g_verifier_line;
+std::string g_reason_line;  // the last verifier line that is not its "processed N insns" summary
 
 int capture_libbpf_print(libbpf_print_level level, const char* fmt, va_list args) {
-    if (level == LIBBPF_DEBUG) return 0;
-    char line[512];
-    std::vsnprintf(line, sizeof(line), fmt, args);
-    std::string s(line);
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
-        s.pop_back();
-    if (s.empty()) return 0;
+    static const bool debug = std::getenv("TSNITCH_BPF_DEBUG") != nullptr;
+    if (level == LIBBPF_DEBUG && !debug) return 0;
+    std::string text(4096, '\0');
+    const int n = std::vsnprintf(text.data(), text.size(), fmt, args);
+    text.resize(n < 0 ? 0 : std::min<size_t>(static_cast<size_t>(n), text.size() - 1));
+    if (debug) std::fputs(text.c_str(), stderr);
     std::lock_guard lock(g_log_mutex);
-    g_last_warning = s;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t end = text.find('\n', pos);
+        if (end == std::string::npos) end = text.size();
+        std::string line = text.substr(pos, end - pos);
+        pos = end + 1;
+        while (!line.empty() && line.back() == ' ')
+            line.pop_back();
+        if (line.empty()) continue;
+        if (line.find("-- END PROG LOAD LOG --") != std::string::npos) {
+            g_verifier_line = g_reason_line;
+        } else if (level != LIBBPF_DEBUG) {
+            g_last_warning = line;
+        }
+        if (line.rfind("processed ", 0) != 0) g_reason_line = line;
+    }
     return 0;
 }
 
@@ -44,11 +66,12 @@ struct LogCapture {
     LogCapture() : previous(libbpf_set_print(capture_libbpf_print)) {
         std::lock_guard lock(g_log_mutex);
         g_last_warning.clear();
+        g_verifier_line.clear();
     }
     ~LogCapture() { libbpf_set_print(previous); }
     std::string last() const {
         std::lock_guard lock(g_log_mutex);
-        return g_last_warning;
+        return g_verifier_line.empty() ? g_last_warning : "verifier: " + g_verifier_line;
     }
 };
 
@@ -176,6 +199,8 @@ Result<std::unique_ptr<BpfMonitor>> BpfMonitor::create(const BpfOptions& options
             return make_error(std::string("attaching ") + p.title + ": " + *why, errno);
         }
     }
+    // Seeding after attaching: a socket opened in between is then seen by the programs.
+    if (options.seed) m->seeded_ = m->seed_existing(options.proc_root);
     return m;
 }
 
@@ -224,17 +249,57 @@ size_t BpfMonitor::seed(std::span<const SeedSocket> sockets) {
         std::strncpy(v.owner.comm, s.comm.c_str(), sizeof(v.owner.comm) - 1);
         v.netns = netns_cookie_;
         v.protocol = static_cast<uint8_t>(s.protocol);
+        // Listening and unconnected sockets have no flow yet; their cookie entry still helps.
         v.key = make_flow_key(netns_cookie_, s.protocol, s.src, s.src_port, s.dst, s.dst_port);
-        v.has_key = 1;
+        v.has_key = s.dst_port != 0;
         // BPF_NOEXIST: what the programs saw since loading is fresher than a dump.
         bool any = false;
         if (s.cookie != 0 && bpf_map_update_elem(socks, &s.cookie, &v, BPF_NOEXIST) == 0) {
             any = true;
         }
-        if (bpf_map_update_elem(flows, &v.key, &v.owner, BPF_NOEXIST) == 0) any = true;
+        if (v.has_key && bpf_map_update_elem(flows, &v.key, &v.owner, BPF_NOEXIST) == 0) {
+            any = true;
+        }
         if (any) ++stored;
     }
     return stored;
+}
+
+SeedResult BpfMonitor::seed_existing(const std::string& proc_root) {
+    SeedResult r;
+    auto diag = DiagClient::open();
+    if (!diag) {
+        r.error = "sock_diag: " + diag.error().message;
+        return r;
+    }
+    auto snapshot = diag->sockets_dump(ipv6_enabled(proc_root));
+    if (!snapshot) {
+        r.error = "dumping sockets: " + snapshot.error().message;
+        return r;
+    }
+    InodeIndex index(proc_root);
+    index.refresh_all();
+    ProcessReader reader(proc_root);
+    std::vector<SeedSocket> seeds;
+    for (const InetSocket& s : snapshot->inet) {
+        ++r.sockets;
+        if (s.inode == 0) continue;  // time_wait and orphans: no process holds them
+        auto owner = index.find(s.inode, s.uid);
+        if (!owner) continue;
+        SeedSocket seed{s.protocol,
+                        s.src,
+                        s.src_port,
+                        s.dst,
+                        s.dst_port,
+                        s.cookie,
+                        static_cast<uint32_t>(owner->pid),
+                        s.uid,
+                        {}};
+        if (auto p = reader.read(owner->pid)) seed.comm = p->comm;
+        seeds.push_back(std::move(seed));
+    }
+    r.stored = seed(seeds);
+    return r;
 }
 
 size_t BpfMonitor::sweep(std::chrono::nanoseconds grace) {

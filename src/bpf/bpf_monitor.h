@@ -26,6 +26,16 @@ struct BpfOptions {
     // Pretend loading failed, to exercise the fallback to diag. The environment variable
     // TSNITCH_BPF_FORCE_FAIL=1 does the same.
     bool force_fail = false;
+    bool seed = true;  // store the sockets that exist already (sock_diag + the /proc index)
+    std::string proc_root = "/proc";
+};
+
+// What seeding found. An empty machine (no sockets) is a normal result, and a failure here
+// (no sock_diag) never fails enabling the module: those sockets are then found by the lower rungs.
+struct SeedResult {
+    size_t sockets = 0;  // TCP/UDP sockets in the dump
+    size_t stored = 0;   // ... whose process was found and stored
+    std::string error;   // why seeding did not run, empty when it did
 };
 
 // Who used a socket, as the BPF programs recorded it.
@@ -81,6 +91,9 @@ class BpfMonitor {
     // Stores sockets that were opened before the module was loaded (never overwrites what the
     // programs recorded). Returns how many were stored; an empty list is fine.
     size_t seed(std::span<const SeedSocket> sockets);
+    // Dumps the sockets of this network namespace and seeds them with their processes.
+    SeedResult seed_existing(const std::string& proc_root = "/proc");
+    const SeedResult& seeded() const { return seeded_; }  // the seeding done by create()
 
     // Drops flows whose socket was closed more than `grace` ago. Returns how many.
     size_t sweep(std::chrono::nanoseconds grace);
@@ -95,6 +108,7 @@ class BpfMonitor {
     int cgroup_fd_ = -1;
     uint64_t netns_cookie_ = 0;
     std::string cgroup_root_;
+    SeedResult seeded_;
 };
 
 // One hook as `tsnitch check` reports it.

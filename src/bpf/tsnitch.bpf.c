@@ -9,8 +9,9 @@
 //                  was recorded by connect4/6 a moment earlier in the same syscall.
 //   UDP sendto     sendmsg4/6 (destination in the ctx, source port bound by then).
 //   connected UDP  connect4/6 records the owner and, when the source port is already bound, the
-//                  key; otherwise the socket is "pending" and the first packet leaving it
-//                  (cgroup_skb egress) completes the key from the socket's now bound addresses.
+//                  key; otherwise the socket is "pending": user space finds it by its cookie
+//                  (sock_diag) while it lives, and the first packet leaving it (cgroup_skb
+//                  egress, after the queue) or its close completes the key.
 #include <linux/bpf.h>
 
 #include <bpf/bpf_core_read.h>
@@ -29,6 +30,14 @@ struct task_struct {
     int pid;
     int tgid;
     struct task_struct* real_parent;
+} __attribute__((preserve_access_index));
+
+struct sock_common {
+    __u16 skc_num;  // the bound local port, host order
+} __attribute__((preserve_access_index));
+
+struct sock {
+    struct sock_common __sk_common;
 } __attribute__((preserve_access_index));
 
 struct linux_binprm {
@@ -181,7 +190,11 @@ static __always_inline int on_connect(struct bpf_sock_addr* ctx, int v6) {
         set_v4(k.daddr, ctx->user_ip4);
     }
     if (k.sport == 0) {
-        // Bound at connect() after this hook; the first packet out completes the key.
+        // Bound at connect() after this hook; the first packet out (or the close) completes
+        // the key. The source address is left unspecified: user space looks that form up too.
+        __builtin_memset(k.saddr, 0, sizeof(k.saddr));
+        s->key = k;
+        s->has_key = 0;
         s->pending = 1;
         return 1;
     }
@@ -270,8 +283,32 @@ int tsnitch_sockops(struct bpf_sock_ops* ctx) {
     return 1;
 }
 
+// The flow of a connected socket from its own addresses (bound and connected by now).
+static __always_inline void key_from_sock(struct bpf_sock* sk, struct tsn_flow_key* k) {
+    k->sport = sk->src_port;
+    k->dport = bpf_ntohs(sk->dst_port);
+    if (sk->family == AF_INET6) {
+        __u32 src[4], dst[4];
+        src[0] = sk->src_ip6[0];
+        src[1] = sk->src_ip6[1];
+        src[2] = sk->src_ip6[2];
+        src[3] = sk->src_ip6[3];
+        dst[0] = sk->dst_ip6[0];
+        dst[1] = sk->dst_ip6[1];
+        dst[2] = sk->dst_ip6[2];
+        dst[3] = sk->dst_ip6[3];
+        key_v6(k, src, dst);
+    } else {
+        k->family = AF_INET;
+        set_v4(k->saddr, sk->src_ip4);
+        set_v4(k->daddr, sk->dst_ip4);
+    }
+}
+
 // Completes the key of a connected UDP socket at its first packet. No process context here,
 // so the owner is the one connect() recorded. Costs one hash lookup per packet of other sockets.
+// This runs after the netfilter OUTPUT hook: while that first packet waits in the queue, user
+// space finds the socket through its cookie (sock_diag) or, once closed, through sock_release.
 SEC("cgroup_skb/egress")
 int tsnitch_egress(struct __sk_buff* skb) {
     struct bpf_sock* sk = skb->sk;
@@ -284,24 +321,7 @@ int tsnitch_egress(struct __sk_buff* skb) {
     struct tsn_flow_key k = {};
     k.netns = s->netns;
     k.protocol = IPPROTO_UDP;
-    k.sport = sk->src_port;
-    k.dport = bpf_ntohs(sk->dst_port);
-    if (sk->family == AF_INET6) {
-        __u32 src[4], dst[4];
-        src[0] = sk->src_ip6[0];
-        src[1] = sk->src_ip6[1];
-        src[2] = sk->src_ip6[2];
-        src[3] = sk->src_ip6[3];
-        dst[0] = sk->dst_ip6[0];
-        dst[1] = sk->dst_ip6[1];
-        dst[2] = sk->dst_ip6[2];
-        dst[3] = sk->dst_ip6[3];
-        key_v6(&k, src, dst);
-    } else {
-        k.family = AF_INET;
-        set_v4(k.saddr, sk->src_ip4);
-        set_v4(k.daddr, sk->dst_ip4);
-    }
+    key_from_sock(sk, &k);
     s->pending = 0;
     store_flow(&k, s);
     return 1;
@@ -314,6 +334,19 @@ int tsnitch_sock_release(struct bpf_sock* ctx) {
     __u64 cookie = bpf_get_socket_cookie(ctx);
     struct tsn_sock* s = bpf_map_lookup_elem(&tsn_socks, &cookie);
     if (!s) return 1;
+    if (s->pending) {
+        // A connected UDP socket closed while its first packet may still wait in the queue.
+        // The ctx hides the source port from this hook; read it from the socket itself.
+        __u16 sport = 0;
+        struct sock* sk = (struct sock*)ctx;
+        bpf_probe_read_kernel(&sport, sizeof(sport), &sk->__sk_common.skc_num);
+        if (sport != 0) {
+            struct tsn_flow_key pk = s->key;
+            pk.sport = sport;
+            s->pending = 0;
+            store_flow(&pk, s);
+        }
+    }
     if (s->has_key) {
         struct tsn_flow_key k = s->key;
         struct tsn_owner* o = bpf_map_lookup_elem(&tsn_flows, &k);

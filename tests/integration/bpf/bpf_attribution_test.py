@@ -2,7 +2,10 @@
 that sent it, with its executable, also when the process is already gone.
 
 The probe (tests/integration/bpf/bpf_probe) loads the BPF module and answers lookups for the
-tuples the packets show; the traffic runs between two private namespaces.
+tuples the packets show; the traffic runs between two private namespaces. Packets to the "held"
+ports are dropped in the client namespace's OUTPUT chain, where NFQUEUE would hold them: the
+lookups then see the maps as tsnitch sees them while a packet waits for its verdict (the
+cgroup_skb egress hook, which runs after OUTPUT, never saw those packets).
 """
 import json
 import os
@@ -11,24 +14,22 @@ import sys
 import tempfile
 import textwrap
 import threading
-import time
 
-from netns import NetnsPair, V4_CLIENT, V4_PEER, V6_CLIENT, V6_PEER, require_root, tsnitch_binary, wait_for
+from netns import NetnsPair, V4_CLIENT, V4_PEER, V6_CLIENT, V6_PEER, require_root, tsnitch_binary
 
-TCP_PORT, UDP_PORT = 8000, 9000
+TCP_PORT, UDP_PORT = 8000, 9000  # delivered to the peer
+HELD_TCP, HELD_UDP = 8001, 9001  # dropped in OUTPUT, like packets waiting in the queue
 PYTHON = os.path.realpath(sys.executable)
-BASH = os.path.realpath("/bin/bash")
 
 PEER = textwrap.dedent(f"""
-    import socket, sys, threading
+    import socket, threading
     def udp(family, addr):
         s = socket.socket(family, socket.SOCK_DGRAM)
         if family == socket.AF_INET6:
             s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         s.bind((addr, {UDP_PORT}))
         while True:
-            data, src = s.recvfrom(2048)
-            print("udp", src[0], src[1], data.decode(errors="replace").strip(), flush=True)
+            s.recvfrom(2048)
     def tcp(family, addr):
         s = socket.socket(family, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -46,28 +47,37 @@ PEER = textwrap.dedent(f"""
     threading.Event().wait()
 """)
 
-# Opens one flow as MODE says, prints {"pid", "src", "sport"} as the packets show them and waits
-# for a line on stdin (so that the test decides when it exits).
-CLIENT = textwrap.dedent(f"""
-    import json, os, signal, socket, sys
-    mode, dst = sys.argv[1], sys.argv[2]
-    v6 = ":" in dst
-    fam = socket.AF_INET6 if v6 else socket.AF_INET
+# Opens one flow as MODE says, prints {"pid", "src", "sport"} (the socket's own view) and then
+# either waits for a line on stdin or, with "exit" as 4th argument, exits at once.
+CLIENT = textwrap.dedent("""
+    import errno, json, os, signal, socket, sys
+    mode, dst, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    quit_now = len(sys.argv) > 4
+    fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
     def report(s, pid=None):
         name = s.getsockname()
-        print(json.dumps({{"pid": pid or os.getpid(), "src": name[0], "sport": name[1]}}), flush=True)
+        print(json.dumps({"pid": pid or os.getpid(), "src": name[0], "sport": name[1]}), flush=True)
+    def send(s, *to):
+        try:  # a datagram dropped in OUTPUT fails with EPERM; it was still sent as far as we care
+            s.sendto(b"x", *to) if to else s.send(b"x")
+        except PermissionError:
+            pass
+    def tcp_connect(s):
+        s.setblocking(False)  # a held SYN never gets an answer
+        err = s.connect_ex((dst, port))
+        assert err in (0, errno.EINPROGRESS), err
     if mode == "tcp":
         s = socket.socket(fam, socket.SOCK_STREAM)
-        s.connect((dst, {TCP_PORT}))
+        tcp_connect(s)
         report(s)
     elif mode == "udp-sendto":
         s = socket.socket(fam, socket.SOCK_DGRAM)
-        s.sendto(b"x", (dst, {UDP_PORT}))
+        send(s, (dst, port))
         report(s)
     elif mode == "udp-connected":
         s = socket.socket(fam, socket.SOCK_DGRAM)
-        s.connect((dst, {UDP_PORT}))
-        s.send(b"x")
+        s.connect((dst, port))
+        send(s)
         report(s)
     elif mode in ("fork-udp", "fork-tcp"):
         s = socket.socket(fam, socket.SOCK_DGRAM if mode == "fork-udp" else socket.SOCK_STREAM)
@@ -75,9 +85,9 @@ CLIENT = textwrap.dedent(f"""
         child = os.fork()
         if child == 0:
             if mode == "fork-udp":
-                s.sendto(b"x", (dst, {UDP_PORT}))
+                send(s, (dst, port))
             else:
-                s.connect((dst, {TCP_PORT}))
+                tcp_connect(s)
             os.write(w, b"sent")
             signal.pause()
         os.read(r, 4)
@@ -86,7 +96,8 @@ CLIENT = textwrap.dedent(f"""
         os.kill(child, signal.SIGKILL)
         os.waitpid(child, 0)
         sys.exit(0)
-    sys.stdin.readline()
+    if not quit_now:
+        sys.stdin.readline()
 """)
 
 
@@ -100,6 +111,10 @@ class Probe:
         self.p.stdin.flush()
         return json.loads(self.p.stdout.readline())
 
+    def close(self):
+        self.p.stdin.close()
+        return self.p.wait(timeout=30)
+
 
 failures = []
 
@@ -110,78 +125,105 @@ def check(cond, what):
         failures.append(what)
 
 
-def expect_owner(ans, pid, exe, what):
-    check(ans.get("found") and ans.get("pid") == pid and ans.get("method") == "ebpf"
-          and os.path.realpath(ans.get("path", "")) == exe,
-          f"{what}: attributed to pid {pid} {exe} (got {ans})")
+def owned_by(ans, pid):
+    return bool(ans.get("found") and ans.get("pid") == pid and ans.get("method") == "ebpf"
+                and os.path.realpath(ans.get("path", "")) == PYTHON)
 
 
-def flows(ns, probe, tmp):
-    client_py = os.path.join(tmp, "client.py")
-    with open(client_py, "w") as f:
-        f.write(CLIENT)
-    cases = [
-        ("tcp v4", "tcp", V4_PEER, "tcp", TCP_PORT, None),
-        ("tcp v6", "tcp", V6_PEER, "tcp", TCP_PORT, None),
-        ("udp v4 sendto, unconnected", "udp-sendto", V4_PEER, "udp", UDP_PORT, V4_CLIENT),
-        ("udp v6 sendto, unconnected", "udp-sendto", V6_PEER, "udp", UDP_PORT, V6_CLIENT),
-        ("udp v4 connected", "udp-connected", V4_PEER, "udp", UDP_PORT, None),
-        ("udp v6 connected", "udp-connected", V6_PEER, "udp", UDP_PORT, None),
-        ("dual-stack tcp socket to an IPv4 peer", "tcp", "::ffff:" + V4_PEER, "tcp", TCP_PORT, None),
-        ("dual-stack udp sendto an IPv4 peer", "udp-sendto", "::ffff:" + V4_PEER, "udp", UDP_PORT,
-         V4_CLIENT),
-        ("udp socket of a parent used by its child", "fork-udp", V4_PEER, "udp", UDP_PORT, V4_CLIENT),
-        ("tcp socket of a parent connected by its child", "fork-tcp", V4_PEER, "tcp", TCP_PORT, None),
-    ]
-    for what, mode, dst, proto, dport, packet_src in cases:
-        c = ns.popen(ns.client, [PYTHON, client_py, mode, dst], stdin=subprocess.PIPE, text=True)
+def unmap(a):
+    return a[len("::ffff:"):] if a.startswith("::ffff:") else a
+
+
+class Clients:
+    def __init__(self, ns, tmp):
+        self.ns = ns
+        self.script = os.path.join(tmp, "client.py")
+        with open(self.script, "w") as f:
+            f.write(CLIENT)
+
+    def start(self, mode, dst, port, *extra):
+        c = self.ns.popen(self.ns.client, [PYTHON, self.script, mode, dst, str(port), *extra],
+                          stdin=subprocess.PIPE, text=True)
+        line = c.stdout.readline()
         try:
-            info = json.loads(c.stdout.readline())
+            return c, json.loads(line)
         except json.JSONDecodeError:
-            check(False, f"{what}: client ran ({c.stderr.read()})")
-            continue
-        # The packet shows the routed source address and the plain IPv4 form of mapped peers.
-        src = packet_src or info["src"]
-        if src.startswith("::ffff:"):
-            src = src[len("::ffff:"):]
-        wire_dst = dst[len("::ffff:"):] if dst.startswith("::ffff:") else dst
-        ans = probe.lookup(proto, src, info["sport"], wire_dst, dport)
-        expect_owner(ans, info["pid"], PYTHON, what)
+            raise SystemExit(f"client {mode} {dst} failed: {c.stderr.read()}")
+
+    @staticmethod
+    def stop(c):
         c.stdin.write("exit\n")
         c.stdin.flush()
         c.wait(timeout=10)
 
 
-def short_lived(ns, probe, peer_lines, tmp):
-    """100 processes each send one datagram and exit at once; looked up only after all are gone."""
-    sender = os.path.join(tmp, "send_once.py")
-    with open(sender, "w") as f:
-        f.write("import os, socket, sys\n"
-                "socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto("
-                "str(os.getpid()).encode(), (sys.argv[1], int(sys.argv[2])))\n")
+def flows(probe, clients):
+    # (what, mode, destination as the program writes it, protocol, port, packet source when the
+    #  socket is not bound to an address)
+    cases = [
+        ("tcp v4", "tcp", V4_PEER, "tcp", HELD_TCP, None),
+        ("tcp v6", "tcp", V6_PEER, "tcp", HELD_TCP, None),
+        ("udp v4 sendto, unconnected", "udp-sendto", V4_PEER, "udp", HELD_UDP, V4_CLIENT),
+        ("udp v6 sendto, unconnected", "udp-sendto", V6_PEER, "udp", HELD_UDP, V6_CLIENT),
+        ("udp v4 connected, first packet held", "udp-connected", V4_PEER, "udp", HELD_UDP, None),
+        ("udp v6 connected, first packet held", "udp-connected", V6_PEER, "udp", HELD_UDP, None),
+        ("udp v4 connected, delivered", "udp-connected", V4_PEER, "udp", UDP_PORT, None),
+        ("dual-stack tcp socket to an IPv4 peer", "tcp", "::ffff:" + V4_PEER, "tcp", HELD_TCP, None),
+        ("dual-stack udp sendto an IPv4 peer", "udp-sendto", "::ffff:" + V4_PEER, "udp", HELD_UDP,
+         V4_CLIENT),
+        ("udp socket of a parent used by its child", "fork-udp", V4_PEER, "udp", HELD_UDP, V4_CLIENT),
+        ("tcp socket of a parent connected by its child", "fork-tcp", V4_PEER, "tcp", HELD_TCP, None),
+    ]
+    for what, mode, dst, proto, dport, packet_src in cases:
+        c, info = clients.start(mode, dst, dport)
+        # The packet shows the routed source address and the plain IPv4 form of mapped peers.
+        ans = probe.lookup(proto, unmap(packet_src or info["src"]), info["sport"], unmap(dst), dport)
+        check(owned_by(ans, info["pid"]), f"{what}: attributed to pid {info['pid']} {PYTHON} ({ans})")
+        if "first packet held" in what:
+            # connect() ran before the port was bound and the packet never left: the socket is
+            # found through its sock_diag cookie.
+            check(ans.get("via") == "cookie", f"{what}: found by socket cookie ({ans.get('via')})")
+        clients.stop(c)
+
+
+def short_lived(probe, clients):
+    """100 processes each send one datagram (held, as if queued) and exit at once; they are
+    looked up only after all of them are gone."""
     procs = []
     for i in range(100):
-        if i % 2:
-            # bash's /dev/udp: a connected UDP socket written once
-            args = [BASH, "-c", f"echo $$ > /dev/udp/{V4_PEER}/{UDP_PORT}"]
-        else:
-            args = [PYTHON, sender, V4_PEER, str(UDP_PORT)]
-        procs.append(ns.popen(ns.client, args, stdout=subprocess.DEVNULL))
+        mode = "udp-sendto" if i % 2 else "udp-connected"
+        procs.append(clients.ns.popen(clients.ns.client,
+                                      [PYTHON, clients.script, mode, V4_PEER, str(HELD_UDP), "exit"],
+                                      text=True))
+    sent = []
     for p in procs:
-        p.wait(timeout=60)
-    got = wait_for(lambda: len([l for l in peer_lines if l[0] == "udp" and l[3].isdigit()]) >= 100,
-                   timeout=10)
-    check(got, "short-lived: the peer received 100 datagrams")
+        out, _ = p.communicate(timeout=120)
+        if p.returncode == 0 and out.strip():
+            sent.append(json.loads(out.splitlines()[0]))
+    check(len(sent) == 100, f"short-lived: 100 senders ran ({len(sent)})")
     right = 0
-    for kind, src, sport, payload in [l for l in peer_lines if l[0] == "udp" and l[3].isdigit()]:
-        ans = probe.lookup("udp", src, sport, V4_PEER, UDP_PORT)
-        pid = int(payload)
-        if ans.get("found") and ans.get("pid") == pid and \
-                os.path.realpath(ans.get("path", "")) in (PYTHON, BASH):
+    for info in sent:
+        src = V4_CLIENT if info["src"] == "0.0.0.0" else info["src"]
+        ans = probe.lookup("udp", src, info["sport"], V4_PEER, HELD_UDP)
+        if owned_by(ans, info["pid"]) and ans.get("released"):
             right += 1
         else:
-            print(f"     short-lived pid {pid} from {src}:{sport}: {ans}")
+            print(f"     pid {info['pid']} {src}:{info['sport']}: {ans}")
     check(right == 100, f"short-lived: {right} of 100 exited senders attributed to pid and exe")
+
+
+def failures_to_load(ns, probe_path):
+    env = dict(os.environ, TSNITCH_BPF_FORCE_FAIL="1")
+    forced = Probe(ns, probe_path, env=env)
+    rc = forced.p.wait(timeout=10)
+    check(forced.ready.get("ready") is False and "TSNITCH_BPF_FORCE_FAIL" in forced.ready.get("error", "")
+          and rc == 1, f"forced failure reported cleanly ({forced.ready}, exit {rc})")
+    # A real refusal: an unprivileged user may not load BPF programs.
+    unpriv = ns.run(ns.client, ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", probe_path],
+                    check=False, stdin=subprocess.DEVNULL)
+    first = json.loads(unpriv.stdout.splitlines()[0]) if unpriv.stdout else {}
+    check(unpriv.returncode == 1 and first.get("ready") is False and first.get("error"),
+          f"unprivileged load refused with a reason, no crash ({first}, exit {unpriv.returncode})")
 
 
 def main():
@@ -192,40 +234,39 @@ def main():
         raise SystemExit(f"bpf_probe not built at {probe_path}")
 
     with NetnsPair() as ns, tempfile.TemporaryDirectory() as tmp:
-        # An empty namespace (no TCP/UDP sockets at all) is a normal start.
-        probe = Probe(ns, probe_path)
-        check(probe.ready.get("ready") is True, f"loads in a namespace without sockets ({probe.ready})")
-        if not probe.ready.get("ready"):
-            sys.exit(1)
+        # A namespace without a single TCP/UDP socket is a normal start.
+        empty = Probe(ns, probe_path)
+        check(empty.ready.get("ready") is True and empty.ready.get("sockets") == 0
+              and not empty.ready.get("seed_error"),
+              f"loads in a namespace without sockets ({empty.ready})")
+        check(empty.close() == 0, "the probe exits cleanly")
 
-        peer_lines = []
+        for tool, proto, port in (("iptables", "udp", HELD_UDP), ("iptables", "tcp", HELD_TCP),
+                                  ("ip6tables", "udp", HELD_UDP), ("ip6tables", "tcp", HELD_TCP)):
+            ns.run(ns.client, [tool, "-A", "OUTPUT", "-p", proto, "--dport", str(port), "-j", "DROP"])
+
         peer = ns.popen(ns.peer, [PYTHON, "-c", PEER], text=True)
         check(peer.stdout.readline().strip() == "listening", "peer listens")
+        threading.Thread(target=lambda: peer.stdout.read(), daemon=True).start()
 
-        def read_peer():
-            for line in peer.stdout:
-                parts = line.split()
-                if len(parts) == 4:
-                    peer_lines.append((parts[0], parts[1], int(parts[2]), parts[3]))
-        threading.Thread(target=read_peer, daemon=True).start()
+        # Connections that exist before the module is loaded are seeded from sock_diag.
+        clients = Clients(ns, tmp)
+        before = [clients.start("tcp", V4_PEER, TCP_PORT), clients.start("tcp", V6_PEER, TCP_PORT),
+                  clients.start("udp-connected", V4_PEER, UDP_PORT)]
+        probe = Probe(ns, probe_path)
+        check(probe.ready.get("ready") is True and probe.ready.get("seeded", 0) >= 3,
+              f"loads and seeds the existing sockets ({probe.ready})")
+        for (c, info), (proto, dst, port) in zip(before, (("tcp", V4_PEER, TCP_PORT), ("tcp", V6_PEER, TCP_PORT),
+                                                          ("udp", V4_PEER, UDP_PORT))):
+            ans = probe.lookup(proto, info["src"], info["sport"], dst, port)
+            check(owned_by(ans, info["pid"]), f"existing {proto} to {dst} attributed after seeding ({ans})")
+            clients.stop(c)
 
-        flows(ns, probe, tmp)
-        peer_lines.clear()
-        short_lived(ns, probe, peer_lines, tmp)
+        flows(probe, clients)
+        short_lived(probe, clients)
+        check(probe.close() == 0, "the probe exits cleanly")
 
-        # Forced failure: a clean error, exit 1, no crash.
-        env = dict(os.environ, TSNITCH_BPF_FORCE_FAIL="1")
-        forced = Probe(ns, probe_path, env=env)
-        rc = forced.p.wait(timeout=10)
-        check(forced.ready.get("ready") is False and "TSNITCH_BPF_FORCE_FAIL" in forced.ready.get("error", "")
-              and rc == 1, f"forced failure reported cleanly ({forced.ready}, exit {rc})")
-        # A real refusal: an unprivileged user may not load BPF programs.
-        unpriv = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", probe_path],
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, timeout=30)
-        first = json.loads(unpriv.stdout.splitlines()[0]) if unpriv.stdout else {}
-        check(unpriv.returncode == 1 and first.get("ready") is False and first.get("error"),
-              f"unprivileged load refused with a reason, no crash ({first}, exit {unpriv.returncode})")
-
+        failures_to_load(ns, probe_path)
         check_out = subprocess.run([tsnitch_binary(), "check"], stdout=subprocess.PIPE, text=True, timeout=60)
         check(check_out.returncode == 0 and "cgroup/connect4" in check_out.stdout,
               "tsnitch check lists the hooks and exits 0")

@@ -1,6 +1,7 @@
 // Test driver for the eBPF rung without the NFQUEUE engine: loads BpfMonitor and answers
 // lookups for tuples read from standard input, one JSON object per line on standard output.
-//   (start)                              {"ready":true,"netns":N} or {"ready":false,"error":".."}
+//   (start)                           {"ready":true,"netns":N,"sockets":N,"seeded":N,...}
+//                                     or {"ready":false,"error":".."}
 //   lookup PROTO SRC SPORT DST DPORT  -> {"found":true,"method":"ebpf","pid":N,...} |
 //   {"found":false} sweep SECONDS                     -> {"removed":N}
 // Exit status 0 after end of input, 1 when the module could not be loaded.
@@ -31,9 +32,10 @@ std::string answer_lookup(bpf::BpfAttributor& attributor, std::istringstream& in
     c.src_port = static_cast<uint16_t>(sport);
     c.dst = *d;
     c.dst_port = static_cast<uint16_t>(dport);
-    auto owner = attributor.find_owner(c);
+    auto match = attributor.find_owner(c);
     Attribution a = attributor.attribute(c);
-    if (!a.process || !owner) return R"({"found":false})";
+    if (!a.process || !match) return R"({"found":false})";
+    const bpf::SocketOwner* owner = &match->owner;
     const ProcessInfo& pi = *a.process;
     std::string args = "[";
     for (size_t i = 0; i < pi.args.size(); ++i)
@@ -44,6 +46,7 @@ std::string answer_lookup(bpf::BpfAttributor& attributor, std::istringstream& in
            ",\"uid\":" + std::to_string(pi.uid) + ",\"comm\":" + json_quote(pi.comm) +
            ",\"path\":" + json_quote(pi.path) + ",\"args\":" + args +
            ",\"released\":" + (owner->released_ns ? "true" : "false") +
+           ",\"via\":" + json_quote(bpf::lookup_step_name(match->step)) +
            ",\"micros\":" + std::to_string(a.micros) + "}";
 }
 
@@ -57,9 +60,13 @@ int main() {
         return 1;
     }
     bpf::BpfAttributor attributor(**monitor);
-    std::printf("{\"ready\":true,\"netns\":%llu,\"cgroup\":%s}\n",
-                static_cast<unsigned long long>((*monitor)->netns_cookie()),
-                json_quote((*monitor)->cgroup_root()).c_str());
+    const bpf::SeedResult& seeded = (*monitor)->seeded();
+    std::printf(
+        "{\"ready\":true,\"netns\":%llu,\"cgroup\":%s,\"sockets\":%zu,\"seeded\":%zu,"
+        "\"seed_error\":%s}\n",
+        static_cast<unsigned long long>((*monitor)->netns_cookie()),
+        json_quote((*monitor)->cgroup_root()).c_str(), seeded.sockets, seeded.stored,
+        json_quote(seeded.error).c_str());
     std::fflush(stdout);
     std::string line;
     while (std::getline(std::cin, line)) {
