@@ -13,6 +13,9 @@ namespace tsnitch::bpf {
 
 namespace {
 
+constexpr uint64_t kCacheTtlNs = 2'000'000'000;
+constexpr size_t kMaxCached = 4096;
+
 // exec records the path as it was passed to execve (/bin/sh, /usr/bin/python3); /proc/PID/exe
 // shows it with the symlinks resolved, and rules are written against that form.
 std::string canonical_exe_path(const std::string& path) {
@@ -69,14 +72,35 @@ std::optional<OwnerMatch> BpfAttributor::find_owner(const Connection& c) {
     return std::nullopt;
 }
 
+std::optional<ProcessInfo> BpfAttributor::cached(uint32_t tgid, uint64_t now_ns) const {
+    auto it = cache_.find(tgid);
+    if (it == cache_.end() || now_ns - it->second.at_ns > kCacheTtlNs) return std::nullopt;
+    // Every exec and exit after loading is in the exec map: one newer than the cache entry
+    // means another program (or another process with the same pid).
+    if (auto e = monitor_.exec_of(tgid)) {
+        if (e->exec_ns >= it->second.at_ns || e->exited) return std::nullopt;
+    }
+    return it->second.info;
+}
+
 ProcessInfo BpfAttributor::describe(const SocketOwner& owner) {
     const int pid = static_cast<int>(owner.tgid);
+    const uint64_t now = boot_time_ns();
+    // As for a fresh read: the process must have started before the socket was used.
+    if (auto hit = cached(owner.tgid, now);
+        hit && hit->start_time * ns_per_tick_ <= owner.time_ns) {
+        return std::move(*hit);
+    }
     auto live = reader_.read(pid);
     // A process that started after the socket was used is another one with the same pid.
     const bool same = live && live->start_time * ns_per_tick_ <= owner.time_ns;
     ProcessInfo p;
     if (same) {
         p = std::move(*live);
+        if (!p.path.empty()) {
+            if (cache_.size() >= kMaxCached) cache_.clear();
+            cache_[owner.tgid] = Cached{p, now};
+        }
     } else {
         p.pid = pid;
         p.uid = owner.uid;

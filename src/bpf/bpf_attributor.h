@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "bpf/bpf_monitor.h"
 #include "core/attribution/attributor.h"
@@ -38,6 +39,15 @@ class BpfAttributor : public Attributor {
 
   private:
     ProcessInfo describe(const SocketOwner& owner);
+    std::optional<ProcessInfo> cached(uint32_t tgid, uint64_t now_ns) const;
+
+    // Recently described live processes: a map lookup in the exec map tells whether they exec'd
+    // or exited since, which is cheaper than reading /proc/PID/stat on every packet.
+    struct Cached {
+        ProcessInfo info;
+        uint64_t at_ns = 0;  // CLOCK_BOOTTIME when read from /proc
+    };
+    std::unordered_map<uint32_t, Cached> cache_;
 
     const BpfMonitor& monitor_;
     std::string proc_root_;

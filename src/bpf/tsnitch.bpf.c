@@ -389,7 +389,12 @@ int tsnitch_fork(struct bpf_raw_tracepoint_args* ctx) {
     if (child_pid != child_tgid) return 1;  // a new thread, not a new process
     __u32 parent_tgid = BPF_CORE_READ(parent, tgid);
     struct tsn_exec* pe = bpf_map_lookup_elem(&tsn_execs, &parent_tgid);
-    if (!pe) return 1;
+    if (!pe) {
+        // The parent predates us: nothing to inherit, but an entry left by an earlier process
+        // with the same pid must not be taken for this one's.
+        bpf_map_delete_elem(&tsn_execs, &child_tgid);
+        return 1;
+    }
     __u32 zero = 0;
     struct tsn_exec* e = bpf_map_lookup_elem(&tsn_exec_scratch, &zero);
     if (!e) return 1;
@@ -402,14 +407,28 @@ int tsnitch_fork(struct bpf_raw_tracepoint_args* ctx) {
     return 1;
 }
 
+// Marks the process gone; user space then no longer trusts what it read from /proc for this pid.
 SEC("raw_tp/sched_process_exit")
 int tsnitch_exit(struct bpf_raw_tracepoint_args* ctx) {
     (void)ctx;
     __u64 pid_tgid = bpf_get_current_pid_tgid();
     __u32 tgid = pid_tgid >> 32;
     if ((__u32)pid_tgid != tgid) return 1;  // a thread; the process lives on
+    __u64 now = bpf_ktime_get_boot_ns();
     struct tsn_exec* e = bpf_map_lookup_elem(&tsn_execs, &tgid);
-    if (e) e->exit_ns = bpf_ktime_get_boot_ns();
+    if (e) {
+        e->exit_ns = now;
+        return 1;
+    }
+    __u32 zero = 0;
+    struct tsn_exec* fresh = bpf_map_lookup_elem(&tsn_exec_scratch, &zero);
+    if (!fresh) return 1;
+    fresh->exec_ns = 0;
+    fresh->exit_ns = now;
+    fresh->ppid = 0;
+    fresh->inherited = 0;
+    fresh->path[0] = 0;
+    bpf_map_update_elem(&tsn_execs, &tgid, fresh, BPF_NOEXIST);
     return 1;
 }
 
