@@ -32,8 +32,14 @@ struct task_struct {
     struct task_struct* real_parent;
 } __attribute__((preserve_access_index));
 
+struct in6_addr___tsn {
+    __u32 words[4];
+};
+
 struct sock_common {
-    __u16 skc_num;  // the bound local port, host order
+    __u32 skc_rcv_saddr;  // the bound local IPv4 address, network order
+    __u16 skc_num;        // the bound local port, host order
+    struct in6_addr___tsn skc_v6_rcv_saddr;
 } __attribute__((preserve_access_index));
 
 struct sock {
@@ -343,6 +349,13 @@ int tsnitch_sock_release(struct bpf_sock* ctx) {
         if (sport != 0) {
             struct tsn_flow_key pk = s->key;
             pk.sport = sport;
+            // The address connect() bound it to: an exact key, so that a later sendto() from
+            // the same port (keyed without source address) does not hide this flow.
+            if (pk.family == AF_INET) {
+                bpf_probe_read_kernel(pk.saddr, 4, &sk->__sk_common.skc_rcv_saddr);
+            } else {
+                bpf_probe_read_kernel(pk.saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+            }
             s->pending = 0;
             store_flow(&pk, s);
         }

@@ -19,6 +19,9 @@ from netns import NetnsPair, V4_CLIENT, V4_PEER, V6_CLIENT, V6_PEER, require_roo
 
 TCP_PORT, UDP_PORT = 8000, 9000  # delivered to the peer
 HELD_TCP, HELD_UDP = 8001, 9001  # dropped in OUTPUT, like packets waiting in the queue
+# The short-lived senders each use their own held port: a source port freed by one exiting sender
+# may be picked by the next, and the same 5-tuple used twice would name only the later process.
+HELD_RANGE = (9100, 9199)
 PYTHON = os.path.realpath(sys.executable)
 
 PEER = textwrap.dedent(f"""
@@ -192,19 +195,20 @@ def short_lived(probe, clients):
     procs = []
     for i in range(100):
         mode = "udp-sendto" if i % 2 else "udp-connected"
-        procs.append(clients.ns.popen(clients.ns.client,
-                                      [PYTHON, clients.script, mode, V4_PEER, str(HELD_UDP), "exit"],
-                                      text=True))
+        port = HELD_RANGE[0] + i
+        procs.append((port, clients.ns.popen(clients.ns.client,
+                                             [PYTHON, clients.script, mode, V4_PEER, str(port), "exit"],
+                                             text=True)))
     sent = []
-    for p in procs:
+    for port, p in procs:
         out, _ = p.communicate(timeout=120)
         if p.returncode == 0 and out.strip():
-            sent.append(json.loads(out.splitlines()[0]))
+            sent.append(dict(json.loads(out.splitlines()[0]), dport=port))
     check(len(sent) == 100, f"short-lived: 100 senders ran ({len(sent)})")
     right = 0
     for info in sent:
         src = V4_CLIENT if info["src"] == "0.0.0.0" else info["src"]
-        ans = probe.lookup("udp", src, info["sport"], V4_PEER, HELD_UDP)
+        ans = probe.lookup("udp", src, info["sport"], V4_PEER, info["dport"])
         if owned_by(ans, info["pid"]) and ans.get("released"):
             right += 1
         else:
@@ -241,9 +245,10 @@ def main():
               f"loads in a namespace without sockets ({empty.ready})")
         check(empty.close() == 0, "the probe exits cleanly")
 
-        for tool, proto, port in (("iptables", "udp", HELD_UDP), ("iptables", "tcp", HELD_TCP),
-                                  ("ip6tables", "udp", HELD_UDP), ("ip6tables", "tcp", HELD_TCP)):
-            ns.run(ns.client, [tool, "-A", "OUTPUT", "-p", proto, "--dport", str(port), "-j", "DROP"])
+        held_udp = f"{HELD_UDP}:{HELD_RANGE[1]}"
+        for tool, proto, ports in (("iptables", "udp", held_udp), ("iptables", "tcp", str(HELD_TCP)),
+                                   ("ip6tables", "udp", held_udp), ("ip6tables", "tcp", str(HELD_TCP))):
+            ns.run(ns.client, [tool, "-A", "OUTPUT", "-p", proto, "--dport", ports, "-j", "DROP"])
 
         peer = ns.popen(ns.peer, [PYTHON, "-c", PEER], text=True)
         check(peer.stdout.readline().strip() == "listening", "peer listens")
