@@ -108,7 +108,6 @@ std::vector<Program> programs_of(tsnitch_bpf* s) {
         {"cgroup/sendmsg4", s->progs.tsnitch_sendmsg4, &s->links.tsnitch_sendmsg4, true},
         {"cgroup/sendmsg6", s->progs.tsnitch_sendmsg6, &s->links.tsnitch_sendmsg6, true},
         {"sockops", s->progs.tsnitch_sockops, &s->links.tsnitch_sockops, true},
-        {"cgroup_skb/egress", s->progs.tsnitch_egress, &s->links.tsnitch_egress, true},
         {"cgroup/sock_release", s->progs.tsnitch_sock_release, &s->links.tsnitch_sock_release,
          true},
         {"raw_tp/sched_process_exec", s->progs.tsnitch_exec, &s->links.tsnitch_exec, false},

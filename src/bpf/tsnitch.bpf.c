@@ -10,8 +10,9 @@
 //   UDP sendto     sendmsg4/6 (destination in the ctx, source port bound by then).
 //   connected UDP  connect4/6 records the owner and, when the source port is already bound, the
 //                  key; otherwise the socket is "pending": user space finds it by its cookie
-//                  (sock_diag) while it lives, and the first packet leaving it (cgroup_skb
-//                  egress, after the queue) or its close completes the key.
+//                  (sock_diag) while it lives, and its close completes the key. (No hook runs
+//                  between the port's binding and the netfilter OUTPUT hook for such sockets; a
+//                  cgroup_skb egress program would run only after the queue, on every packet.)
 #include <linux/bpf.h>
 
 #include <bpf/bpf_core_read.h>
@@ -285,50 +286,6 @@ int tsnitch_sockops(struct bpf_sock_ops* ctx) {
         set_v4(k.saddr, ctx->local_ip4);
         set_v4(k.daddr, ctx->remote_ip4);
     }
-    store_flow(&k, s);
-    return 1;
-}
-
-// The flow of a connected socket from its own addresses (bound and connected by now).
-static __always_inline void key_from_sock(struct bpf_sock* sk, struct tsn_flow_key* k) {
-    k->sport = sk->src_port;
-    k->dport = bpf_ntohs(sk->dst_port);
-    if (sk->family == AF_INET6) {
-        __u32 src[4], dst[4];
-        src[0] = sk->src_ip6[0];
-        src[1] = sk->src_ip6[1];
-        src[2] = sk->src_ip6[2];
-        src[3] = sk->src_ip6[3];
-        dst[0] = sk->dst_ip6[0];
-        dst[1] = sk->dst_ip6[1];
-        dst[2] = sk->dst_ip6[2];
-        dst[3] = sk->dst_ip6[3];
-        key_v6(k, src, dst);
-    } else {
-        k->family = AF_INET;
-        set_v4(k->saddr, sk->src_ip4);
-        set_v4(k->daddr, sk->dst_ip4);
-    }
-}
-
-// Completes the key of a connected UDP socket at its first packet. No process context here,
-// so the owner is the one connect() recorded. Costs one hash lookup per packet of other sockets.
-// This runs after the netfilter OUTPUT hook: while that first packet waits in the queue, user
-// space finds the socket through its cookie (sock_diag) or, once closed, through sock_release.
-SEC("cgroup_skb/egress")
-int tsnitch_egress(struct __sk_buff* skb) {
-    struct bpf_sock* sk = skb->sk;
-    if (!sk) return 1;
-    __u64 cookie = bpf_get_socket_cookie(skb);
-    struct tsn_sock* s = bpf_map_lookup_elem(&tsn_socks, &cookie);
-    if (!s || !s->pending) return 1;
-    sk = bpf_sk_fullsock(sk);
-    if (!sk) return 1;
-    struct tsn_flow_key k = {};
-    k.netns = s->netns;
-    k.protocol = IPPROTO_UDP;
-    key_from_sock(sk, &k);
-    s->pending = 0;
     store_flow(&k, s);
     return 1;
 }
