@@ -75,6 +75,10 @@ bool nft_has_queue(const std::string& nft, const std::string& unshare, std::stri
         reason = "not tested: unshare(1) not found (needed to test in a private namespace)";
         return false;
     }
+    if (::geteuid() != 0) {
+        reason = "not tested: needs root";
+        return false;
+    }
     char path[] = "/tmp/tsnitch-check-XXXXXX";
     const int fd = ::mkstemp(path);
     if (fd < 0) {
@@ -118,6 +122,9 @@ int check(int argc, char** argv) {
     if (argc > 1) {
         print_error("check takes no arguments");
         return kExitUsage;
+    }
+    if (::geteuid() != 0) {
+        std::printf("(not running as root: loading eBPF programs and testing nft need root)\n");
     }
     auto root = bpf::find_cgroup2_root();
     row("cgroup v2 root:", root ? *root : "not found: " + root.error().message);
