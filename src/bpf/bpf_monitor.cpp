@@ -125,12 +125,6 @@ std::optional<std::string> attach(const Program& p, int cgroup_fd, const LogCapt
     return std::nullopt;
 }
 
-Result<int> open_cgroup(const std::string& root) {
-    const int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return make_error("opening " + root + ": " + std::strerror(errno), errno);
-    return fd;
-}
-
 std::string comm_of(const char (&c)[TSN_COMM_LEN]) {
     return std::string(c, strnlen(c, sizeof(c)));
 }
@@ -171,13 +165,9 @@ Result<std::unique_ptr<BpfMonitor>> BpfMonitor::create(const BpfOptions& options
         return make_error("eBPF disabled on request (TSNITCH_BPF_FORCE_FAIL)");
     }
     std::unique_ptr<BpfMonitor> m(new BpfMonitor());
-    if (options.cgroup_root.empty()) {
-        auto root = find_cgroup2_root();
-        if (!root) return root.error();
-        m->cgroup_root_ = *root;
-    } else {
-        m->cgroup_root_ = options.cgroup_root;
-    }
+    auto root = CgroupRoot::open(options.proc_root);
+    if (!root) return root.error();
+    m->cgroup_.emplace(std::move(*root));
     auto netns = current_netns_cookie();
     if (!netns) return netns.error();
     m->netns_cookie_ = *netns;
@@ -190,11 +180,8 @@ Result<std::unique_ptr<BpfMonitor>> BpfMonitor::create(const BpfOptions& options
     if (int err = tsnitch_bpf__load(m->skel_); err != 0) {
         return make_error("loading the eBPF programs: " + describe(err, log), -err);
     }
-    auto fd = open_cgroup(m->cgroup_root_);
-    if (!fd) return fd.error();
-    m->cgroup_fd_ = *fd;
     for (const Program& p : programs_of(m->skel_)) {
-        if (auto why = attach(p, m->cgroup_fd_, log)) {
+        if (auto why = attach(p, m->cgroup_->fd(), log)) {
             return make_error(std::string("attaching ") + p.title + ": " + *why, errno);
         }
     }
@@ -205,7 +192,6 @@ Result<std::unique_ptr<BpfMonitor>> BpfMonitor::create(const BpfOptions& options
 
 BpfMonitor::~BpfMonitor() {
     if (skel_ != nullptr) tsnitch_bpf__destroy(skel_);  // destroys the links: detaches all
-    if (cgroup_fd_ >= 0) ::close(cgroup_fd_);
 }
 
 std::optional<SocketOwner> BpfMonitor::owner_of_flow(const tsn_flow_key& key) const {
@@ -324,7 +310,7 @@ size_t BpfMonitor::sweep(std::chrono::nanoseconds grace) {
     return removed;
 }
 
-std::vector<HookStatus> probe_hooks(const std::string& cgroup_root) {
+std::vector<HookStatus> probe_hooks(const CgroupRoot& root) {
     std::vector<HookStatus> out;
     LogCapture log;
     // Titles first, from a skeleton that is only opened.
@@ -338,7 +324,6 @@ std::vector<HookStatus> probe_hooks(const std::string& cgroup_root) {
         for (const Program& p : programs_of(s.get()))
             titles.emplace_back(p.title);
     }
-    auto cg = open_cgroup(cgroup_root);
     for (size_t i = 0; i < titles.size(); ++i) {
         HookStatus st{titles[i], false, {}};
         SkelPtr s(tsnitch_bpf__open());
@@ -352,16 +337,13 @@ std::vector<HookStatus> probe_hooks(const std::string& cgroup_root) {
             bpf_program__set_autoload(progs[j].prog, j == i);
         if (int err = tsnitch_bpf__load(s.get()); err != 0) {
             st.reason = "load: " + describe(err, log);
-        } else if (progs[i].cgroup && !cg) {
-            st.reason = cg.error().message;
-        } else if (auto why = attach(progs[i], cg ? *cg : -1, log)) {
+        } else if (auto why = attach(progs[i], root.fd(), log)) {
             st.reason = "attach: " + *why;
         } else {
             st.available = true;
         }
         out.push_back(st);  // the skeleton's destruction detaches it again
     }
-    if (cg) ::close(*cg);
     return out;
 }
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bpf/cgroup_root.h"
 #include "bpf/tsnitch_bpf.h"
 #include "core/address.h"
 #include "core/connection.h"
@@ -22,7 +23,6 @@ struct tsnitch_bpf;  // the generated skeleton
 namespace tsnitch::bpf {
 
 struct BpfOptions {
-    std::string cgroup_root;  // empty: the cgroup2 mount found in /proc/self/mountinfo
     // Pretend loading failed, to exercise the fallback to diag. The environment variable
     // TSNITCH_BPF_FORCE_FAIL=1 does the same.
     bool force_fail = false;
@@ -99,15 +99,14 @@ class BpfMonitor {
     size_t sweep(std::chrono::nanoseconds grace);
 
     uint64_t netns_cookie() const { return netns_cookie_; }  // of the namespace we run in
-    const std::string& cgroup_root() const { return cgroup_root_; }
+    const std::string& cgroup_root() const { return cgroup_->where(); }
 
   private:
     BpfMonitor() = default;
 
+    std::optional<CgroupRoot> cgroup_;  // declared before skel_: the links go first
     tsnitch_bpf* skel_ = nullptr;
-    int cgroup_fd_ = -1;
     uint64_t netns_cookie_ = 0;
-    std::string cgroup_root_;
     SeedResult seeded_;
 };
 
@@ -120,7 +119,7 @@ struct HookStatus {
 
 // Loads and attaches each program on its own (and detaches it at once) to tell which hooks
 // this kernel offers.
-std::vector<HookStatus> probe_hooks(const std::string& cgroup_root);
+std::vector<HookStatus> probe_hooks(const CgroupRoot& root);
 
 // CLOCK_BOOTTIME in ns, the clock of bpf_ktime_get_boot_ns().
 uint64_t boot_time_ns();

@@ -1,8 +1,11 @@
 #include "bpf/cgroup_root.h"
 
+#include <fcntl.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -80,15 +83,39 @@ Result<std::string> mount_point_in(const std::string& path) {
 }  // namespace
 
 Result<std::string> find_cgroup2_root(const std::string& proc_root) {
-    auto own = mount_point_in(proc_root + "/self/mountinfo");
-    if (own) return own;
-    // `ip netns exec` remounts /sys in a private mount namespace, hiding the cgroup mounts; the
-    // hierarchy is still reachable through init's root.
-    if (auto init = mount_point_in(proc_root + "/1/mountinfo")) {
-        const std::string path = proc_root + "/1/root" + *init;
-        if (::access(path.c_str(), R_OK) == 0) return path;
+    return mount_point_in(proc_root + "/self/mountinfo");
+}
+
+Result<CgroupRoot> CgroupRoot::open(const std::string& proc_root) {
+    auto found = find_cgroup2_root(proc_root);
+    if (found) {
+        const int fd = ::open(found->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) return make_error("opening " + *found + ": " + std::strerror(errno), errno);
+        return CgroupRoot(fd, *found);
     }
-    return own;
+    char dir[] = "/tmp/tsnitch-cgroup2-XXXXXX";
+    if (::mkdtemp(dir) == nullptr) {
+        return make_error(found.error().message + "; mkdtemp: " + std::strerror(errno), errno);
+    }
+    int fd = -1;
+    int err = 0;
+    if (::mount("cgroup2", dir, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+        err = errno;
+    } else {
+        fd = ::open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) err = errno;
+        ::umount2(dir, MNT_DETACH);
+    }
+    ::rmdir(dir);
+    if (fd < 0) {
+        return make_error(
+            found.error().message + "; mounting cgroup2 failed: " + std::strerror(err), err);
+    }
+    return CgroupRoot(fd, "cgroup2 (mounted privately)");
+}
+
+CgroupRoot::~CgroupRoot() {
+    if (fd_ >= 0) ::close(fd_);
 }
 
 }  // namespace tsnitch::bpf

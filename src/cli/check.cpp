@@ -126,8 +126,8 @@ int check(int argc, char** argv) {
     if (::geteuid() != 0) {
         std::printf("(not running as root: loading eBPF programs and testing nft need root)\n");
     }
-    auto root = bpf::find_cgroup2_root();
-    row("cgroup v2 root:", root ? *root : "not found: " + root.error().message);
+    auto root = bpf::CgroupRoot::open();
+    row("cgroup v2 root:", root ? root->where() : "not found: " + root.error().message);
 
     std::printf("eBPF hooks:\n");
     bool all_hooks = root.ok();
