@@ -165,9 +165,6 @@ Result<std::unique_ptr<BpfMonitor>> BpfMonitor::create(const BpfOptions& options
         return make_error("eBPF disabled on request (TSNITCH_BPF_FORCE_FAIL)");
     }
     std::unique_ptr<BpfMonitor> m(new BpfMonitor());
-    auto root = CgroupRoot::open(options.proc_root);
-    if (!root) return root.error();
-    m->cgroup_.emplace(std::move(*root));
     auto netns = current_netns_cookie();
     if (!netns) return netns.error();
     m->netns_cookie_ = *netns;
@@ -180,6 +177,9 @@ Result<std::unique_ptr<BpfMonitor>> BpfMonitor::create(const BpfOptions& options
     if (int err = tsnitch_bpf__load(m->skel_); err != 0) {
         return make_error("loading the eBPF programs: " + describe(err, log), -err);
     }
+    auto root = CgroupRoot::open(options.proc_root);
+    if (!root) return root.error();
+    m->cgroup_.emplace(std::move(*root));
     for (const Program& p : programs_of(m->skel_)) {
         if (auto why = attach(p, m->cgroup_->fd(), log)) {
             return make_error(std::string("attaching ") + p.title + ": " + *why, errno);
