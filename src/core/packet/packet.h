@@ -22,8 +22,13 @@ struct PacketInfo {
     uint8_t tcp_flags = 0;  // TCP only: FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10
     // A non-first fragment carries no transport header: ports are unknown (0).
     bool later_fragment = false;
-    size_t l4_offset = 0;              // where the transport header starts
-    std::span<const uint8_t> payload;  // the transport payload (DNS lives here), inside the input
+    // Part of a fragmented datagram (the first or a later fragment): the payload is only this
+    // fragment's share, and the transport header's length fields were not checked against it.
+    bool fragment = false;
+    // Where the transport header starts (a later fragment: where its data starts).
+    size_t l4_offset = 0;
+    // The transport payload (DNS lives here), inside the input; a later fragment: all its data.
+    std::span<const uint8_t> payload;
 
     bool is_tcp_syn() const { return protocol == Protocol::tcp && (tcp_flags & 0x12) == 0x02; }
 };
