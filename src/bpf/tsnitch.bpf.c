@@ -264,7 +264,18 @@ int tsnitch_sockops(struct bpf_sock_ops* ctx) {
     if (ctx->op != BPF_SOCK_OPS_TCP_CONNECT_CB) return 1;
     __u64 cookie = bpf_get_socket_cookie(ctx);
     struct tsn_sock* s = bpf_map_lookup_elem(&tsn_socks, &cookie);
-    if (!s) return 1;  // connect4/6 records every connecting socket first
+    if (!s) {
+        // connect4/6 records connecting sockets first; not so a socket created before we were
+        // loaded and connected without connect() (TCP Fast Open). This runs in the connecting
+        // process too.
+        struct tsn_sock fresh = {};
+        fill_owner(&fresh.owner, cookie);
+        fresh.netns = bpf_get_netns_cookie(ctx);
+        fresh.protocol = IPPROTO_TCP;
+        bpf_map_update_elem(&tsn_socks, &cookie, &fresh, BPF_ANY);
+        s = bpf_map_lookup_elem(&tsn_socks, &cookie);
+        if (!s) return 1;
+    }
     struct tsn_flow_key k = {};
     k.netns = s->netns;
     k.protocol = IPPROTO_TCP;

@@ -6,9 +6,9 @@
 
 #include <linux/types.h>
 
-#define TSN_MAX_FLOWS 65536
-#define TSN_MAX_SOCKETS 65536
-#define TSN_MAX_EXECS 32768
+#define TSN_MAX_FLOWS 32768
+#define TSN_MAX_SOCKETS 32768
+#define TSN_MAX_EXECS 16384
 #define TSN_PATH_MAX 256
 #define TSN_COMM_LEN 16
 
