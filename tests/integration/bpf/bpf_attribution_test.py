@@ -214,6 +214,23 @@ def short_lived(probe, clients):
         else:
             print(f"     pid {info['pid']} {src}:{info['sport']}: {ans}")
     check(right == 100, f"short-lived: {right} of 100 exited senders attributed to pid and exe")
+    return sent
+
+
+def sweep(probe, sent):
+    """Flows of closed sockets are kept for a grace period, then swept away."""
+    probe.p.stdin.write("sweep 3600\n")
+    probe.p.stdin.flush()
+    kept = json.loads(probe.p.stdout.readline())
+    check(kept.get("removed") == 0, f"sweep keeps flows closed less than the grace period ago ({kept})")
+    probe.p.stdin.write("sweep 0\n")
+    probe.p.stdin.flush()
+    swept = json.loads(probe.p.stdout.readline())
+    check(swept.get("removed", 0) >= len(sent), f"sweep removes the closed senders' flows ({swept})")
+    info = sent[0]
+    src = V4_CLIENT if info["src"] == "0.0.0.0" else info["src"]
+    ans = probe.lookup("udp", src, info["sport"], V4_PEER, info["dport"])
+    check(ans.get("found") is False, f"a swept flow of an exited process is no longer found ({ans})")
 
 
 def failures_to_load(ns, probe_path, clients):
@@ -277,7 +294,8 @@ def main():
             clients.stop(c)
 
         flows(probe, clients)
-        short_lived(probe, clients)
+        sent = short_lived(probe, clients)
+        sweep(probe, sent)
         check(probe.close() == 0, "the probe exits cleanly")
 
         failures_to_load(ns, probe_path, clients)
