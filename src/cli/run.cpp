@@ -7,6 +7,7 @@
 #include <string>
 
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -14,8 +15,11 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
+#include <thread>
 
+#include "bpf/attribution_stack.h"
 #include "cli/commands.h"
 #include "core/attribution/attribution_ladder.h"
 #include "core/config.h"
@@ -58,16 +62,6 @@ void note(const std::string& message) {
     std::fprintf(stderr, "tsnitch: %s\n", message.c_str());
 }
 
-// The attribution ladder for the configured method. The eBPF rung is not wired in yet (issue 5):
-// ebpf runs the ladder from sock_diag and says so.
-AttributionLadder::Options ladder_options(Method m) {
-    AttributionLadder::Options lo;
-    lo.method = m == Method::proc ? Method::proc : Method::diag;
-    if (m == Method::ebpf)
-        note("attribution: the eBPF monitor is not in this build yet; using diag");
-    return lo;
-}
-
 EngineOptions engine_options(const Config& c) {
     EngineOptions eo;
     eo.default_action = c.default_action;
@@ -77,55 +71,43 @@ EngineOptions engine_options(const Config& c) {
     return eo;
 }
 
-// Runs until SIGINT, SIGTERM or SIGHUP: the queue thread (this one) reads packets, a 1 s timer
-// expires timed rules and every 5 s checks that the firewall rules are still in place.
-int serve(const Config& config, nfq::NfQueue& queue, nfq::Firewall& firewall, Engine& engine,
-          RuleStore& rules, int signal_fd) {
+void add_to_epoll(int ep, int fd, uint64_t tag) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = tag;
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+// Housekeeping off the queue thread (spawning iptables-save there would hold every queued packet
+// for milliseconds): a 1 s timer expires timed rules, every 5 s the firewall rules are checked and
+// re-added when another program removed them, and rule files changed on disk are reloaded. Runs
+// until `stop_fd` (an eventfd) is written.
+void housekeeping(nfq::Firewall& firewall, RuleStore& rules, int stop_fd) {
     FdGuard ep(epoll_create1(EPOLL_CLOEXEC));
     FdGuard timer(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
     if (ep.get() < 0 || timer.get() < 0) {
-        print_error("run: epoll/timerfd: %s", std::strerror(errno));
-        return kExitFailure;
+        print_error("run: housekeeping: epoll/timerfd: %s", std::strerror(errno));
+        return;
     }
     const itimerspec every_second{{1, 0}, {1, 0}};
     timerfd_settime(timer.get(), 0, &every_second, nullptr);
-    enum : uint64_t { kQueue, kSignal, kTimer, kRules };
-    auto watch = [&](int fd, uint64_t tag) {
-        epoll_event ev{};
-        ev.events = EPOLLIN;
-        ev.data.u64 = tag;
-        epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd, &ev);
-    };
-    watch(queue.fd(), kQueue);
-    watch(signal_fd, kSignal);
-    watch(timer.get(), kTimer);
-    if (rules.watch_fd() >= 0) watch(rules.watch_fd(), kRules);
-
-    const auto on_packet = [&engine](const QueuedPacket& p) { engine.on_packet(p); };
+    enum : uint64_t { kStop, kTimer, kRules };
+    add_to_epoll(ep.get(), stop_fd, kStop);
+    add_to_epoll(ep.get(), timer.get(), kTimer);
+    if (rules.watch_fd() >= 0) add_to_epoll(ep.get(), rules.watch_fd(), kRules);
     unsigned ticks = 0;
     for (;;) {
-        epoll_event events[8];
-        const int n = epoll_wait(ep.get(), events, 8, -1);
+        epoll_event events[4];
+        const int n = epoll_wait(ep.get(), events, 4, -1);
+        if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
-            if (errno == EINTR) continue;
-            print_error("run: epoll_wait: %s", std::strerror(errno));
-            return kExitFailure;
+            print_error("run: housekeeping: epoll_wait: %s", std::strerror(errno));
+            return;
         }
         for (int i = 0; i < n; ++i) {
             switch (events[i].data.u64) {
-                case kQueue:
-                    if (auto s = queue.receive(on_packet); !s) {
-                        print_error("%s", s.error().message.c_str());
-                        return kExitFailure;
-                    }
-                    break;
-                case kSignal: {
-                    signalfd_siginfo si{};
-                    if (::read(signal_fd, &si, sizeof si) == sizeof si)
-                        note(std::string("stopping on ") +
-                             strsignal(static_cast<int>(si.ssi_signo)));
-                    return kExitOk;
-                }
+                case kStop:
+                    return;
                 case kTimer: {
                     uint64_t expirations = 0;
                     (void)::read(timer.get(), &expirations, sizeof expirations);
@@ -147,7 +129,40 @@ int serve(const Config& config, nfq::NfQueue& queue, nfq::Firewall& firewall, En
             }
         }
     }
-    (void)config;
+}
+
+// The queue thread (this one): reads packets until SIGINT, SIGTERM or SIGHUP.
+int serve(nfq::NfQueue& queue, Engine& engine, int signal_fd) {
+    FdGuard ep(epoll_create1(EPOLL_CLOEXEC));
+    if (ep.get() < 0) {
+        print_error("run: epoll: %s", std::strerror(errno));
+        return kExitFailure;
+    }
+    enum : uint64_t { kQueue, kSignal };
+    add_to_epoll(ep.get(), queue.fd(), kQueue);
+    add_to_epoll(ep.get(), signal_fd, kSignal);
+    const auto on_packet = [&engine](const QueuedPacket& p) { engine.on_packet(p); };
+    for (;;) {
+        epoll_event events[2];
+        const int n = epoll_wait(ep.get(), events, 2, -1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            print_error("run: epoll_wait: %s", std::strerror(errno));
+            return kExitFailure;
+        }
+        for (int i = 0; i < n; ++i) {
+            if (events[i].data.u64 == kSignal) {
+                signalfd_siginfo si{};
+                if (::read(signal_fd, &si, sizeof si) == sizeof si)
+                    note(std::string("stopping on ") + strsignal(static_cast<int>(si.ssi_signo)));
+                return kExitOk;
+            }
+            if (auto s = queue.receive(on_packet); !s) {
+                print_error("%s", s.error().message.c_str());
+                return kExitFailure;
+            }
+        }
+    }
 }
 
 }  // namespace
@@ -196,8 +211,11 @@ int run_engine(const Config& config, bool headless) {
 
     if (auto s = rules.watch(); !s)
         print_error("rules: %s (changes on disk need a restart)", s.error().message.c_str());
-    AttributionLadder ladder(ladder_options(config.proc_monitor_method));
-    if (!ladder.fallback().empty()) note("attribution: " + ladder.fallback());
+    // With ebpf: the module's maps as the first rung (also tried on the queue thread, where a
+    // rule can then decide at once), then sock_diag or /proc.
+    bpf::AttributionStack attribution = bpf::make_attribution_stack(config.proc_monitor_method);
+    if (!attribution.notice.empty()) note("attribution: " + attribution.notice);
+    AttributionLadder& ladder = *attribution.ladder;
 
     nfq::NfQueueOptions qo;
     qo.queue_num = config.queue_num;
@@ -219,7 +237,7 @@ int run_engine(const Config& config, bool headless) {
     }
 
     DnsNames names;
-    Engine engine(engine_options(config), **queue, ladder, rules, &names);
+    Engine engine(engine_options(config), **queue, ladder, rules, &names, attribution.ebpf.get());
     if (events_ptr) engine.add_observer(events_ptr);
     engine.start();
     if (auto s = (*firewall)->install(); !s) {
@@ -229,11 +247,17 @@ int run_engine(const Config& config, bool headless) {
     }
     note("intercepting: NFQUEUE " + std::to_string(config.queue_num) + ", " +
          std::string((*firewall)->backend_name()) + (spec.ipv6 ? " (IPv4 and IPv6)" : " (IPv4)") +
-         ", attribution " + std::string(method_name(ladder.method())) + ", " +
+         ", attribution " +
+         std::string(method_name(attribution.ebpf ? Method::ebpf : ladder.method())) + ", " +
          std::to_string(rules.rules().size()) + " rules, DefaultAction " +
          std::string(action_name(config.default_action)));
 
-    const int status = serve(config, **queue, **firewall, engine, rules, signal_fd.get());
+    FdGuard stop_fd(eventfd(0, EFD_CLOEXEC));
+    std::thread keeper(housekeeping, std::ref(**firewall), std::ref(rules), stop_fd.get());
+    const int status = serve(**queue, engine, signal_fd.get());
+    const uint64_t one = 1;
+    (void)::write(stop_fd.get(), &one, sizeof one);
+    keeper.join();
     // Rules first: from here on new flows pass (or wait, without QueueBypass) instead of being
     // queued to a reader that is going away.
     if (auto s = (*firewall)->remove(); !s)
