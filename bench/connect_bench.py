@@ -49,7 +49,7 @@ def main():
     ap.add_argument("build", nargs="?", default=os.path.join(HERE, "..", "build"))
     ap.add_argument("--count", type=int, default=5000)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--method", default="diag")
+    ap.add_argument("--method", default="ebpf")
     a = ap.parse_args()
     require_root()
     tsnitch = os.path.abspath(os.path.join(a.build, "src", "tsnitch"))
