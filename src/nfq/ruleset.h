@@ -6,6 +6,20 @@
 // their connmark says "allowed"; mangle INPUT -> TSNITCH-IN queues DNS answers; filter OUTPUT ->
 // TSNITCH-VERDICT copies the allow mark of an accepted packet to its conntrack entry and answers
 // packets carrying the reject mark with a TCP RST or an ICMP port-unreachable.
+//
+// Verified on this project's kernel (6.18, iptables 1.8.9 nf_tables, in a private netns):
+// - A verdict cannot set the connmark itself (NFQA_CT needs CONFIG_NETFILTER_NETLINK_GLUE_CT,
+//   which is off), so the verdict sets our bits of the packet mark and a rule copies them with
+//   CONNMARK --save-mark. NF_ACCEPT leaves the chain (the rest of mangle OUTPUT is not run), so
+//   that rule lives in a later hook: filter OUTPUT.
+// - NFQUEUE cannot reject. The reject verdict accepts with the reject mark and filter OUTPUT's
+//   REJECT answers: --reject-with tcp-reset gives connect() ECONNREFUSED at once; ICMP
+//   port-unreachable gives a connected UDP socket ECONNREFUSED on its next call.
+// - Deny is NF_DROP. The dropped packet's conntrack entry was never confirmed, so it keeps no mark:
+//   SYN retransmits and further datagrams are queued again and the engine's flow cache answers
+//   them without a new decision.
+// - The nft `queue` expression is missing (CONFIG_NFT_QUEUE off): `nft -c` refuses it, which is
+//   how `auto` picks iptables.
 #pragma once
 
 #include <cstdint>

@@ -367,15 +367,36 @@ void Engine::remember_flow(const FlowKey& k, Action a, std::chrono::steady_clock
     flows_[k] = {a, now + options_.flow_ttl};
 }
 
-Status Engine::answer(uint64_t prompt_id, Action action) {
+Status Engine::answer(uint64_t prompt_id, Action action, std::optional<std::string> rule_name) {
     std::unique_lock lock(mu_);
     auto it = pending_.find(prompt_id);
     if (it == pending_.end() || !it->second.prompting)
         return make_error("prompt " + std::to_string(prompt_id) + ": no such open prompt");
-    finish(lock, prompt_id, {action, Reason::prompt, std::nullopt});
+    finish(lock, prompt_id, {action, Reason::prompt, std::move(rule_name)});
     lock.unlock();
     cv_.notify_all();
     return Ok{};
+}
+
+size_t Engine::rules_changed() {
+    std::vector<std::pair<uint64_t, Connection>> open;
+    {
+        std::lock_guard lock(mu_);
+        for (const auto& [id, pd] : pending_)
+            if (pd.prompting) open.emplace_back(id, pd.connection);
+    }
+    size_t decided = 0;
+    for (const auto& [id, c] : open) {
+        const std::optional<RuleMatch> m = rules_.match(c);
+        if (!m) continue;
+        std::unique_lock lock(mu_);
+        auto it = pending_.find(id);
+        if (it == pending_.end()) continue;  // answered meanwhile
+        finish(lock, id, {m->action, Reason::rule, m->rule_name, m->nolog});
+        ++decided;
+    }
+    if (decided) cv_.notify_all();
+    return decided;
 }
 
 Prompt Engine::prompt_of(const Pending& p) {

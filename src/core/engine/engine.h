@@ -106,7 +106,13 @@ class Engine {
     void on_packet(const QueuedPacket& p);
 
     // Commands from a front end.
-    Status answer(uint64_t prompt_id, Action action);
+    // Decides an open prompt. When the answer also made a rule (the front end adds it to the
+    // rule store, e.g. with rule_for_connection), `rule_name` names it in the event.
+    Status answer(uint64_t prompt_id, Action action,
+                  std::optional<std::string> rule_name = std::nullopt);
+    // The rules changed (a rule added from an answer, a file edited): open prompts that a rule
+    // now decides are decided by it (reason "rule"). Returns how many.
+    size_t rules_changed();
     std::vector<Prompt> prompts() const;
     EngineStats stats() const;
 

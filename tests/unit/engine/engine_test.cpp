@@ -403,3 +403,34 @@ TEST_CASE("the fast rung and a rule decide on the queue thread; otherwise the sl
     CHECK(rec.events[2].method == Method::diag);
     CHECK(engine.stats().decisions == 3);
 }
+
+TEST_CASE("an answer can name the rule it made; a rule added later decides open prompts") {
+    EngineOptions o;
+    o.interactive = true;
+    o.prompt_timeout_s = 0;
+    Fixture f(o);
+    f.packet(1, tcp(1001, 443));
+    f.packet(2, tcp(1002, 22));
+    REQUIRE(f.rec.wait_prompts(2));
+    auto prompts = f.engine->prompts();
+    REQUIRE(prompts.size() == 2);
+    REQUIRE(f.engine->answer(prompts[0].id, Action::allow, "allow-curl-443").ok());
+    CHECK(f.sink.wait(1) == Verdict::allow);
+
+    CHECK(f.engine->rules_changed() == 0);  // no rule matches the other one yet
+    CHECK_FALSE(f.sink.has(2));
+    f.rules.fn = [](const Connection& c) -> std::optional<RuleMatch> {
+        if (c.dst_port == 22) return rule(Action::reject, "no-ssh");
+        return std::nullopt;
+    };
+    CHECK(f.engine->rules_changed() == 1);
+    CHECK(f.sink.wait(2) == Verdict::reject);
+    CHECK(f.engine->prompts().empty());
+    f.engine->stop();
+    REQUIRE(f.rec.events.size() == 2);
+    CHECK(f.rec.events[0].reason == Reason::prompt);
+    CHECK(f.rec.events[0].rule == "allow-curl-443");
+    CHECK(f.rec.events[1].reason == Reason::rule);
+    CHECK(f.rec.events[1].rule == "no-ssh");
+    CHECK(f.rec.closed.size() == 2);
+}
