@@ -263,6 +263,13 @@ int run_engine(const Config& config, bool headless) {
     if (auto s = (*firewall)->remove(); !s)
         print_error("removing the firewall rules: %s", s.error().message.c_str());
     engine.stop();
+    const EngineStats st = engine.stats();
+    const nfq::NfQueueStats qs = (*queue)->stats();
+    note(std::to_string(st.decisions) + " decisions (" + std::to_string(st.allowed) + " allowed, " +
+         std::to_string(st.denied) + " denied, " + std::to_string(st.rejected) + " rejected), " +
+         std::to_string(st.flow_hits) + " packets answered from the flow cache, " +
+         std::to_string(st.dns_answers) + " DNS answers read, " + std::to_string(qs.enobufs) +
+         " queue overflows");
     return status;
 }
 
