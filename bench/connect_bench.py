@@ -105,8 +105,10 @@ def main():
             rate = statistics.median(rates)
             base.setdefault("p50", p50)
             base.setdefault("rate", rate)
+            slow = sum(1 for x in samples if x > 100000)
             print(f"  {name:8s} p50 {p50:8.1f} us  p99 {p99:8.1f} us  mean "
-                  f"{statistics.mean(samples):8.1f} us  {rate:9.0f} conn/s")
+                  f"{statistics.mean(samples):8.1f} us  max {max(samples) / 1000:7.1f} ms  "
+                  f"{rate:9.0f} conn/s  ({slow} over 100 ms)")
         p50_added = pct(results["tsnitch"][0], 50) - base["p50"]
         ratio = statistics.median(results["tsnitch"][1]) / base["rate"]
         print(f"  added p50 {p50_added:.1f} us; rate {ratio * 100:.0f}% of no firewall")

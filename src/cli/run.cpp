@@ -168,6 +168,17 @@ int serve(nfq::NfQueue& queue, Engine& engine, int signal_fd) {
 }  // namespace
 
 int run_engine(const Config& config, bool headless) {
+    // Signals are read from a signalfd. They are blocked before any thread starts (the events
+    // writer, the rule store, the engine), so that every thread inherits the mask and no signal
+    // ends the process behind the cleanup's back.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP})
+        sigaddset(&stop_signals, sig);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    FdGuard signal_fd(signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
+    signal(SIGPIPE, SIG_IGN);
+
     // Everything that can be wrong with the configuration is found before anything is installed.
     RuleStoreOptions ro;
     ro.dir = config.rules_path;
@@ -198,16 +209,6 @@ int run_engine(const Config& config, bool headless) {
         print_error("run: needs root (NFQUEUE and firewall rules)");
         return kExitFailure;
     }
-
-    // Signals are read from a signalfd; blocked before any thread starts so that every thread
-    // inherits the mask.
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP})
-        sigaddset(&stop_signals, sig);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-    FdGuard signal_fd(signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
-    signal(SIGPIPE, SIG_IGN);
 
     if (auto s = rules.watch(); !s)
         print_error("rules: %s (changes on disk need a restart)", s.error().message.c_str());

@@ -2,15 +2,20 @@
 // event, prompt) for each way a decision can go.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <vector>
 
 #include "core/engine/engine.h"
+#include "core/engine/events_file.h"
 #include "core/packet/packet.h"
 
 using namespace tsnitch;
@@ -433,4 +438,33 @@ TEST_CASE("an answer can name the rule it made; a rule added later decides open 
     CHECK(f.rec.events[1].reason == Reason::rule);
     CHECK(f.rec.events[1].rule == "no-ssh");
     CHECK(f.rec.closed.size() == 2);
+}
+
+TEST_CASE("the events file gets one line per decision, nolog ones left out, all written on close") {
+    char path[] = "/tmp/tsnitch-events-XXXXXX";
+    const int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    close(fd);
+    {
+        auto ev = EventsFile::open(path);
+        REQUIRE(ev.ok());
+        DecisionEvent e;
+        e.action = Action::reject;
+        e.connection.dst_port = 53;
+        for (int i = 0; i < 1000; ++i)
+            (*ev)->on_decision(e, false);
+        (*ev)->on_decision(e, true);  // nolog
+    }
+    std::ifstream in(path);
+    std::string line;
+    int lines = 0;
+    bool all_reject = true;
+    while (std::getline(in, line)) {
+        ++lines;
+        all_reject = all_reject && line.starts_with("{") && line.ends_with("}") &&
+                     line.find("\"action\":\"reject\"") != std::string::npos;
+    }
+    std::remove(path);
+    CHECK(lines == 1000);
+    CHECK(all_reject);
 }
