@@ -270,7 +270,7 @@ int run_engine(const Config& config, bool headless) {
          std::to_string(st.denied) + " denied, " + std::to_string(st.rejected) + " rejected), " +
          std::to_string(st.flow_hits) + " packets answered from the flow cache, " +
          std::to_string(st.dns_answers) + " DNS answers read, " + std::to_string(qs.enobufs) +
-         " queue overflows");
+         " queue overflows, " + std::to_string(qs.verdict_errors) + " failed verdicts");
     return status;
 }
 

@@ -184,12 +184,14 @@ void Engine::complete(Connection& c, const Attribution& a) {
 
 void Engine::decide_at_once(const QueuedPacket& qp, const FlowKey& key, Connection c,
                             const Attribution& a, const RuleMatch& m) {
+    // Verdict first: only this thread files packets, so nothing can slip in before the flow is
+    // remembered.
+    sink_.set_verdict(qp.id, verdict_of(m.action), qp.mark);
     {
         std::lock_guard lock(mu_);
         remember_flow(key, m.action, std::chrono::steady_clock::now());
         count_locked(m.action);
     }
-    sink_.set_verdict(qp.id, verdict_of(m.action), qp.mark);
     DecisionEvent e;
     e.time = std::chrono::system_clock::now();
     e.action = m.action;

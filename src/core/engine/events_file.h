@@ -1,5 +1,5 @@
 // `--events FILE`: every decision as one JSON line (DESIGN.md §3), appended and flushed line by
-// line so that a reader (tail -f, a test) sees it at once. "-" is standard output.
+// line within 10 ms, so that a reader (tail -f, a test) sees it at once. "-" is standard output.
 //
 // The lines are written by a thread of their own: a decision is often made on the queue thread,
 // and a write to a disk file now and then waits for the journal for milliseconds, which would
