@@ -1,6 +1,8 @@
 """New-connection cost of tsnitch: sequential TCP connects from the client namespace to a peer that
 accepts and closes, with no firewall and with `tsnitch run --headless` and an allow rule on the
-client's executable. Prints p50/p99 connect time and connections per second for both.
+client's executable. Prints p50/p99 connect time and connections per second for both, and for
+bench/nfq_floor (the same rules and queue, a loop that accepts every packet at once): the part of
+the cost that is NFQUEUE's own round trip on this machine.
 
     sudo python3 bench/connect_bench.py [BUILD_DIR] [--count N] [--rounds R] [--method diag|proc]
 
@@ -54,7 +56,8 @@ def main():
     require_root()
     tsnitch = os.path.abspath(os.path.join(a.build, "src", "tsnitch"))
     client = os.path.abspath(os.path.join(a.build, "bench", "connect_client"))
-    for p in (tsnitch, client):
+    floor = os.path.abspath(os.path.join(a.build, "bench", "nfq_floor"))
+    for p in (tsnitch, client, floor):
         if not os.access(p, os.X_OK):
             sys.exit(f"{p} is not built (ninja -C {a.build})")
 
@@ -72,7 +75,7 @@ def main():
             json.dump({"DefaultAction": "deny", "ProcMonitorMethod": a.method}, f)
         events = os.path.join(work, "events.jsonl")
 
-        results = {"none": ([], []), "tsnitch": ([], [])}
+        results = {"none": ([], []), "nfqueue": ([], []), "tsnitch": ([], [])}
         with NetnsPair(ipv6=False) as ns:
             peer = ns.popen(ns.peer, [sys.executable, "-c", PEER, str(PORT)], text=True)
             assert peer.stdout.readline().strip() == "ready"
@@ -81,6 +84,17 @@ def main():
                 s, r = run_client(ns, client, a.count)
                 results["none"][0].extend(s)
                 results["none"][1].append(r)
+                f = ns.popen(ns.client, [floor], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True)
+                if not wait_for(lambda: "TSNITCH-OUT" in ns.ruleset(), timeout=10):
+                    sys.exit("nfq_floor did not start: " + f.stderr.read())
+                s, r = run_client(ns, client, a.count)
+                results["nfqueue"][0].extend(s)
+                results["nfqueue"][1].append(r)
+                f.terminate()
+                f.wait(timeout=10)
+                if not wait_for(lambda: "TSNITCH-OUT" not in ns.ruleset(), timeout=10):
+                    sys.exit("nfq_floor left its rules behind")
                 t = ns.popen(ns.client, [tsnitch, "run", "--headless", "-c", config, "-r", rules,
                                          "--events", events], stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
@@ -109,9 +123,10 @@ def main():
             print(f"  {name:8s} p50 {p50:8.1f} us  p99 {p99:8.1f} us  mean "
                   f"{statistics.mean(samples):8.1f} us  max {max(samples) / 1000:7.1f} ms  "
                   f"{rate:9.0f} conn/s  ({slow} over 100 ms)")
-        p50_added = pct(results["tsnitch"][0], 50) - base["p50"]
-        ratio = statistics.median(results["tsnitch"][1]) / base["rate"]
-        print(f"  added p50 {p50_added:.1f} us; rate {ratio * 100:.0f}% of no firewall")
+        for name in ("nfqueue", "tsnitch"):
+            p50_added = pct(results[name][0], 50) - base["p50"]
+            ratio = statistics.median(results[name][1]) / base["rate"]
+            print(f"  {name}: added p50 {p50_added:.1f} us; rate {ratio * 100:.0f}% of no firewall")
         print(f"  decisions: {len(decided)} ({allowed} allowed by bench-client); attribution "
               f"p50 {pct(attr, 50)} us p99 {pct(attr, 99)} us")
     finally:
