@@ -72,9 +72,10 @@ Result<std::unique_ptr<NfQueue>> NfQueue::open(const NfQueueOptions& o) {
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
 
     if (auto s = q->send_config(NFQNL_CFG_CMD_BIND, nullptr); !s) {
+        // The kernel answers EPERM when another socket has bound the queue.
+        const bool taken = s.error().code == EPERM || s.error().code == EBUSY;
         return make_error("binding NFQUEUE " + std::to_string(o.queue_num) + ": " +
-                              s.error().message +
-                              (s.error().code == EBUSY ? " (another program owns this queue)" : ""),
+                              s.error().message + (taken ? " (is another firewall using it?)" : ""),
                           s.error().code);
     }
     q->bound_ = true;
