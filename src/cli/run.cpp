@@ -263,6 +263,9 @@ int run_engine(const Config& config, bool headless) {
     // queued to a reader that is going away.
     if (auto s = (*firewall)->remove(); !s)
         print_error("removing the firewall rules: %s", s.error().message.c_str());
+    // Packets queued before the rules went are decided rather than dropped with the queue; what
+    // is still pending then gets DefaultAction from stop().
+    (void)(*queue)->receive([&engine](const QueuedPacket& p) { engine.on_packet(p); });
     engine.stop();
     const EngineStats st = engine.stats();
     const nfq::NfQueueStats qs = (*queue)->stats();

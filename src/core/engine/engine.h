@@ -71,8 +71,9 @@ struct EngineStats {
     size_t pending = 0;  // decisions not made yet (attributing or prompting)
 };
 
-// Front ends implement what they need. Calls come from the engine's decision thread, or from the
-// thread that called Engine::answer(); implementations guard their own state.
+// Front ends implement what they need. Calls come from the queue thread (decisions made there),
+// the engine's decision thread, or the thread that called answer() / rules_changed();
+// implementations guard their own state and return quickly (no I/O that can block).
 class EngineObserver {
   public:
     virtual ~EngineObserver() = default;
