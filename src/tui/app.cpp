@@ -278,6 +278,11 @@ void App::handle_key(int k, Clock::time_point now) {
             st_.confirm_quit = true;
             return;
         }
+        // The view behind the prompt can still be switched: these keys mean nothing to it.
+        if ((k >= '1' && k <= '4') || (k >= key::f(2) && k <= key::f(5))) {
+            handle_view_key(k);
+            return;
+        }
         handle_prompt_key(k, now);
         return;
     }

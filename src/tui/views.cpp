@@ -163,7 +163,7 @@ void draw_connections(Screen& s, UiState& st) {
     const int time_w = 8;
     const int action_w = 6;
     const int rest = std::max(0, w - time_w - action_w - 4);
-    const int proc_w = std::clamp(rest * 3 / 10, 8, 30);
+    const int proc_w = std::clamp(rest / 4, 8, 30);
     const int dest_w = std::clamp(rest * 4 / 10, 10, 50);
     const int rule_w = std::max(0, rest - proc_w - dest_w);
     auto columns = [&](int yy, const std::string& t, const std::string& a, const std::string& p,
