@@ -250,7 +250,7 @@ void draw_prompt(Screen& s, const PromptForm& form, size_t more, Clock::time_poi
                  draw_label(s, y, x, "Scope", form.focus() == PromptForm::Field::scope);
                  std::vector<std::string> items;
                  for (const auto& sc : form.scopes()) {
-                     items.push_back(scope_label(sc) + ": " + s.safe(scope_value(c, sc)));
+                     items.push_back(s.safe(scope_label(sc)) + ": " + s.safe(scope_value(c, sc)));
                  }
                  // One scope at a time: the list is long and each has its value.
                  const std::vector<std::string>& shown = items;

@@ -29,7 +29,7 @@ attr_t action_attr(const Screen& s, Action a) {
 }
 
 std::string duration_text(const RuleDuration& d) {
-    return d.to_string();
+    return d.kind == RuleDuration::Kind::until_restart ? "restart" : d.to_string();
 }
 
 void draw_status(Screen& s, const UiState& st) {
@@ -155,6 +155,35 @@ void draw_centered(Screen& s, int y, std::string_view text, attr_t attr) {
     s.put(y, std::max(0, (s.cols() - w) / 2), text, s.cols(), attr);
 }
 
+// The selected row in full, above the bottom line: the columns cut what a wide screen would show.
+void draw_detail(Screen& s, const std::string& safe) {
+    const int y = s.rows() - 2;
+    if (y <= kBodyTop + 1) return;
+    s.fill(y, 0, s.cols(), s.styles().dim);
+    s.put(y, 1, safe, s.cols() - 1, s.styles().title);
+}
+
+std::string event_detail(const Screen& s, const DecisionEvent& e) {
+    const Connection& c = e.connection;
+    std::string out;
+    if (c.process) {
+        out = s.safe(c.process->path.empty() ? c.process->comm : c.process->path) + " (pid " +
+              std::to_string(c.process->pid) + ", " +
+              (c.process->user.empty() ? "uid " + std::to_string(c.process->uid)
+                                       : s.safe(c.process->user)) +
+              ")";
+    } else {
+        out = "unknown process";
+    }
+    out += " " + std::string(s.glyphs().arrow) + " ";
+    if (c.dst_host) out += s.safe(*c.dst_host) + " ";
+    out += c.dst.to_string();
+    if (protocol_has_ports(c.protocol)) out += " port " + std::to_string(c.dst_port);
+    out += " " + std::string(protocol_name(c.protocol)) + "  " +
+           std::string(action_name(e.action)) + " by " + s.safe(event_rule(e));
+    return out;
+}
+
 void draw_connections(Screen& s, UiState& st) {
     const int w = s.cols();
     const auto rows = st.log.filtered(st.filter);
@@ -209,14 +238,15 @@ void draw_connections(Screen& s, UiState& st) {
                 s.safe(event_destination(e)), s.safe(event_rule(e)), base,
                 sel ? base : action_attr(s, e.action));
     }
+    draw_detail(s, event_detail(s, *rows[st.conn_selected]));
 }
 
 void draw_rules(Screen& s, UiState& st) {
     const int w = s.cols();
     int y = kBodyTop;
-    const int on_w = 3, action_w = 6, dur_w = 13, hits_w = 6;
+    const int on_w = 3, action_w = 6, dur_w = 8, hits_w = 6;
     const int rest = std::max(0, w - on_w - action_w - dur_w - hits_w - 5);
-    const int name_w = std::clamp(rest * 4 / 10, 10, 60);
+    const int name_w = std::clamp(rest * 55 / 100, 10, 60);
     const int op_w = std::max(0, rest - name_w - 1);
     auto columns = [&](int yy, const std::string& on, const std::string& a, const std::string& d,
                        const std::string& h, const std::string& n, const std::string& o,
@@ -255,6 +285,8 @@ void draw_rules(Screen& s, UiState& st) {
                 duration_text(r.duration), std::to_string(r.hits), s.safe(r.name),
                 s.safe(r.summary), base, sel ? base : action_attr(s, r.action));
     }
+    const RuleSummary& r = st.rules[st.rule_selected];
+    draw_detail(s, s.safe(r.name) + ": " + s.safe(r.summary));
 }
 
 void draw_table(Screen& s, int y, int x, int w, int h, std::string_view title,
@@ -312,24 +344,21 @@ const std::vector<std::pair<std::string_view, std::string_view>>& help_lines() {
     static const std::vector<std::pair<std::string_view, std::string_view>> lines = {
         {"", "Views"},
         {"1  F2", "Connections: every decision, newest first"},
-        {"2  F3", "Rules: the rules in evaluation order, with hits"},
+        {"2  F3", "Rules: in evaluation order, with hits"},
         {"3  F4", "Stats: top hosts, processes, ports and users"},
         {"4  F5", "Sockets (comes with the socket table)"},
-        {"?  F1", "this help"},
-        {"q  F10", "quit (asks first: quitting removes the firewall)"},
-        {"", ""},
+        {"?  F1", "this help (Up/Down scroll)"},
+        {"q  F10", "quit; asks first, as it removes the firewall"},
         {"", "Prompt"},
-        {"a d r", "allow / deny / reject now, with the duration and scope shown"},
-        {"Tab Up Down", "move between action, duration and scope"},
-        {"Left Right", "change the action, duration or scope"},
-        {"Enter", "confirm what is selected"},
-        {"Esc", "the default answer (the same as when the countdown ends)"},
-        {"", "Keys typed in the first moment after a prompt appears are ignored."},
-        {"", ""},
+        {"a  d  r", "allow / deny / reject with what is selected"},
+        {"Tab  Up  Down", "move between action, duration and scope"},
+        {"Left  Right", "change the action, duration or scope"},
+        {"Enter", "confirm the selected action"},
+        {"Esc", "the default answer, as when the countdown ends"},
+        {"", "(keys typed as a prompt appears are ignored)"},
         {"", "Connections"},
-        {"/", "filter (process, host, address, port, user, rule); Esc clears"},
-        {"Up Down PgUp PgDn", "scroll; Home returns to the newest"},
-        {"", ""},
+        {"/", "filter: process, host, address, port, user, rule"},
+        {"Up Down PgUp PgDn", "scroll; Home: newest; Esc clears the filter"},
         {"", "Rules"},
         {"Space", "enable or disable the selected rule"},
         {"e  Enter", "change its action and duration"},
@@ -347,12 +376,12 @@ void draw_help(Screen& s, UiState& st) {
     int y = kBodyTop;
     for (size_t i = st.help_top; i < lines.size() && y < s.rows() - 1; ++i, ++y) {
         const auto& [k, text] = lines[i];
-        if (k.empty() && !text.empty() && i + 1 < lines.size() && !lines[i + 1].first.empty()) {
+        if (k.empty() && text.front() != '(') {
             s.put(y, 1, text, s.cols() - 1, s.styles().title | A_UNDERLINE);
             continue;
         }
         s.put(y, 2, k, 18, s.styles().key);
-        s.put(y, k.empty() ? 2 : 21, text, s.cols() - 21, s.styles().normal);
+        s.put(y, 21, text, s.cols() - 21, k.empty() ? s.styles().dim : s.styles().normal);
     }
 }
 
@@ -389,7 +418,8 @@ void draw_edit(Screen& s, const RuleEdit& e) {
 }  // namespace
 
 int list_rows(const Screen& s) {
-    return std::max(1, s.rows() - kBodyTop - 2);  // minus the header row and the bottom line
+    // Minus the header row, the detail line and the bottom line.
+    return std::max(1, s.rows() - kBodyTop - 3);
 }
 
 void draw_ui(Screen& s, UiState& st, Clock::time_point now) {
