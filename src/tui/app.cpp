@@ -52,6 +52,7 @@ void App::report(const Status& s, const std::string& what) {
 }
 
 void App::apply(BackendUpdate u, Clock::time_point now) {
+    if (u.stop) quit_ = true;
     if (!u.events.empty()) {
         // Keep the selected event selected while new ones arrive above it (unless following).
         if (st_.conn_selected > 0) {
@@ -305,23 +306,39 @@ void App::handle_key(int k, Clock::time_point now) {
 }
 
 int App::run() {
+    // Keys redraw at once; backend updates at most every kFrame, so that a flood of events costs
+    // a bounded amount of drawing.
+    constexpr auto kFrame = 33ms;
     apply(backend_.drain(), Clock::now());
+    bool dirty = true;
+    Clock::time_point last_draw{};
     while (!quit_) {
-        const auto now = Clock::now();
-        draw_ui(screen_, st_, now);
+        auto now = Clock::now();
+        if (dirty && now - last_draw >= kFrame) {
+            draw_ui(screen_, st_, now);
+            last_draw = now;
+            dirty = false;
+        }
         // A prompt on screen counts down; otherwise wake for the clock once a second.
-        const int timeout_ms = st_.form ? 200 : 1000;
+        int timeout_ms = st_.form ? 200 : 1000;
+        if (dirty) {
+            timeout_ms = static_cast<int>(
+                std::chrono::ceil<std::chrono::milliseconds>(last_draw + kFrame - now).count());
+        }
         pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {backend_.wake_fd(), POLLIN, 0}};
-        const int n = ::poll(fds, backend_.wake_fd() >= 0 ? 2 : 1, timeout_ms);
+        const int n = ::poll(fds, backend_.wake_fd() >= 0 ? 2 : 1, std::max(timeout_ms, 0));
         if (n < 0 && errno != EINTR) {
             std::fprintf(stderr, "tsnitch: waiting for keys: %s\n", std::strerror(errno));
             return 1;
         }
+        dirty = true;  // a tick, an update, a key or a resize: the screen changes
         if (n > 0 && (fds[0].revents & (POLLHUP | POLLERR))) return 1;  // the terminal is gone
         if (n > 0 && (fds[1].revents & POLLIN)) apply(backend_.drain(), Clock::now());
         // SIGWINCH interrupts poll (EINTR) and curses then returns KEY_RESIZE.
-        for (int k; !quit_ && (k = screen_.read_key()) != -1;)
+        for (int k; !quit_ && (k = screen_.read_key()) != -1;) {
             handle_key(k, Clock::now());
+            last_draw = {};
+        }
     }
     return 0;
 }
@@ -334,8 +351,12 @@ int run_tui(Backend& backend, const TuiOptions& options) {
         return 1;
     }
     const bool utf8 = setup_locale();
-    Screen screen(utf8, colors_wanted());
-    App app(backend, options, screen);
+    auto screen = Screen::open(utf8, colors_wanted());
+    if (!screen) {
+        std::fprintf(stderr, "tsnitch: %s\n", screen.error().message.c_str());
+        return 1;
+    }
+    App app(backend, options, **screen);
     return app.run();
 }
 

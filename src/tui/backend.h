@@ -84,12 +84,14 @@ struct BackendUpdate {
     std::optional<std::vector<PendingPrompt>> pending;  // all pending prompts, when changed
     std::optional<std::vector<RuleSummary>> rules;      // all rules, when changed
     std::optional<EngineStatus> status;                 // when changed
+    bool stop = false;  // the engine is stopping (signal, fatal error): run_tui() returns
 };
 
 class Backend {
   public:
     virtual ~Backend() = default;
-    // A file descriptor that becomes readable when drain() has something; the UI polls it.
+    // A file descriptor that is readable while drain() has something (level-triggered, e.g. an
+    // eventfd that drain() reads); the UI polls it together with the terminal.
     virtual int wake_fd() const = 0;
     // Never blocks; clears the wake-up. The first call returns everything (lists and status).
     virtual BackendUpdate drain() = 0;

@@ -18,7 +18,8 @@ struct Line {
     std::function<void(int y, int x, int w)> draw;
 };
 
-constexpr int kLabelWidth = 10;
+constexpr int kLabelWidth = 10;  // " Duration " ; below kLabelMinWidth only the focus mark is left
+constexpr int kLabelMinWidth = 36;
 
 struct KeyHint {
     std::string_view key;
@@ -47,15 +48,16 @@ void draw_keys(Screen& s, int y, int x, int w, const std::vector<KeyHint>& hints
     }
 }
 
-void draw_label(Screen& s, int y, int x, std::string_view label, bool focused) {
+void draw_label(Screen& s, int y, int x, int lw, std::string_view label, bool focused) {
     const std::string_view mark = focused ? (s.utf8() ? "▸" : ">") : " ";
     s.put(y, x, mark, 1, s.styles().key);
-    s.put(y, x + 1, label, kLabelWidth - 1, focused ? s.styles().selected : s.styles().title);
+    s.put(y, x + 1, label, lw - 2, focused ? s.styles().selected : s.styles().title);
 }
 
-void draw_field(Screen& s, int y, int x, int w, std::string_view label, std::string_view safe) {
-    s.put(y, x + 1, label, kLabelWidth - 1, s.styles().title);
-    s.put(y, x + kLabelWidth, safe, w - kLabelWidth, s.styles().normal);
+void draw_field(Screen& s, int y, int x, int w, int lw, std::string_view label,
+                std::string_view safe) {
+    s.put(y, x + 1, label, lw - 2, s.styles().title);
+    s.put(y, x + lw, safe, w - lw, s.styles().normal);
 }
 
 attr_t action_attr(const Screen& s, Action a) {
@@ -135,6 +137,7 @@ void draw_prompt(Screen& s, const PromptForm& form, size_t more, Clock::time_poi
     const int box_w = std::min(cols, 100);
     const bool boxed = rows >= 6 && cols >= 24;
     const int inner_w = boxed ? box_w - 2 : cols;
+    const int lw = inner_w >= kLabelMinWidth ? kLabelWidth : 1;
     const std::string countdown = countdown_text(p, now, g.arrow);
     const std::string waiting = more > 0 ? std::to_string(more) + " more waiting" : "";
 
@@ -157,14 +160,13 @@ void draw_prompt(Screen& s, const PromptForm& form, size_t more, Clock::time_poi
                          } else if (c.uid) {
                              text += "  uid " + std::to_string(*c.uid);
                          }
-                         draw_field(s, y, x, w, "Process", text);
+                         draw_field(s, y, x, w, lw, "Process", text);
                      }});
     if (proc && !proc->path.empty()) {
         lines.push_back({2, [&](int y, int x, int w) {
-                             s.put(y, x + 1, "Path", kLabelWidth - 1, s.styles().title);
-                             s.put(y, x + kLabelWidth,
-                                   truncate_left(s.safe(proc->path), w - kLabelWidth, g.ellipsis),
-                                   w - kLabelWidth, s.styles().normal);
+                             s.put(y, x + 1, "Path", lw - 2, s.styles().title);
+                             s.put(y, x + lw, truncate_left(s.safe(proc->path), w - lw, g.ellipsis),
+                                   w - lw, s.styles().normal);
                          }});
     }
     std::vector<std::string> cmd_lines;
@@ -172,26 +174,24 @@ void draw_prompt(Screen& s, const PromptForm& form, size_t more, Clock::time_poi
         std::string cmd;
         for (const auto& a : proc->args)
             cmd += (cmd.empty() ? "" : " ") + a;
-        cmd_lines = wrap_to_width(s.safe(cmd), inner_w - kLabelWidth, 3, g.ellipsis);
+        cmd_lines = wrap_to_width(s.safe(cmd), inner_w - lw, 3, g.ellipsis);
     }
     for (size_t i = 0; i < cmd_lines.size(); ++i) {
         lines.push_back({i == 0 ? 2 : 5, [&, i](int y, int x, int w) {
-                             if (i == 0) s.put(y, x + 1, "Command", 9, s.styles().title);
-                             s.put(y, x + kLabelWidth, cmd_lines[i], w - kLabelWidth,
-                                   s.styles().normal);
+                             if (i == 0) s.put(y, x + 1, "Command", lw - 2, s.styles().title);
+                             s.put(y, x + lw, cmd_lines[i], w - lw, s.styles().normal);
                          }});
     }
     if (proc && !proc->cwd.empty()) {
         lines.push_back({3, [&](int y, int x, int w) {
-                             s.put(y, x + 1, "Cwd", 9, s.styles().title);
-                             s.put(y, x + kLabelWidth,
-                                   truncate_left(s.safe(proc->cwd), w - kLabelWidth, g.ellipsis),
-                                   w - kLabelWidth, s.styles().normal);
+                             s.put(y, x + 1, "Cwd", lw - 2, s.styles().title);
+                             s.put(y, x + lw, truncate_left(s.safe(proc->cwd), w - lw, g.ellipsis),
+                                   w - lw, s.styles().normal);
                          }});
     }
     if (proc && !proc->parents.empty()) {
         lines.push_back({3, [&](int y, int x, int w) {
-                             draw_field(s, y, x, w, "Parents", s.safe(parent_chain(*proc)));
+                             draw_field(s, y, x, w, lw, "Parents", s.safe(parent_chain(*proc)));
                          }});
     }
     lines.push_back({0, [&](int y, int x, int w) {
@@ -202,14 +202,14 @@ void draw_prompt(Screen& s, const PromptForm& form, size_t more, Clock::time_poi
                              text += "  port " + std::to_string(c.dst_port);
                          }
                          text += "  " + std::string(protocol_name(c.protocol));
-                         draw_field(s, y, x, w, "To", text);
+                         draw_field(s, y, x, w, lw, "To", text);
                      }});
     lines.push_back({3, [&](int y, int x, int w) {
                          std::string text = c.src.to_string();
                          if (protocol_has_ports(c.protocol)) {
                              text += "  port " + std::to_string(c.src_port);
                          }
-                         draw_field(s, y, x, w, "From", text);
+                         draw_field(s, y, x, w, lw, "From", text);
                      }});
     lines.push_back({3, [&](int y, int x, int w) {
                          std::string text(method_name(p.method));
@@ -217,37 +217,37 @@ void draw_prompt(Screen& s, const PromptForm& form, size_t more, Clock::time_poi
                          if (p.joined > 0) {
                              text += "   +" + std::to_string(p.joined) + " joined this prompt";
                          }
-                         draw_field(s, y, x, w, "Found by", text);
+                         draw_field(s, y, x, w, lw, "Found by", text);
                      }});
     lines.push_back({6, [](int, int, int) {}});
     lines.push_back({1, [&](int y, int x, int w) {
-                         draw_label(s, y, x, "Action", form.focus() == PromptForm::Field::action);
+                         draw_label(s, y, x, lw, "Action",
+                                    form.focus() == PromptForm::Field::action);
                          const Action order[] = {Action::allow, Action::deny, Action::reject};
                          size_t chosen = 0;
                          for (size_t i = 0; i < 3; ++i) {
                              if (order[i] == form.action()) chosen = i;
                          }
-                         draw_chooser(s, y, x + kLabelWidth, w - kLabelWidth,
-                                      {"allow", "deny", "reject"}, chosen,
+                         draw_chooser(s, y, x + lw, w - lw, {"allow", "deny", "reject"}, chosen,
                                       form.focus() == PromptForm::Field::action,
                                       {action_attr(s, Action::allow), action_attr(s, Action::deny),
                                        action_attr(s, Action::reject)});
                      }});
     lines.push_back(
         {1, [&](int y, int x, int w) {
-             draw_label(s, y, x, "Duration", form.focus() == PromptForm::Field::duration);
+             draw_label(s, y, x, lw, "Duration", form.focus() == PromptForm::Field::duration);
              std::vector<std::string> items;
              for (const auto& d : form.durations()) {
                  items.push_back(d.kind == RuleDuration::Kind::until_restart ? "restart"
                                                                              : d.to_string());
              }
-             draw_chooser(s, y, x + kLabelWidth, w - kLabelWidth, items, form.duration_index(),
+             draw_chooser(s, y, x + lw, w - lw, items, form.duration_index(),
                           form.focus() == PromptForm::Field::duration);
          }});
     if (!form.scopes().empty()) {
         lines.push_back(
             {1, [&](int y, int x, int w) {
-                 draw_label(s, y, x, "Scope", form.focus() == PromptForm::Field::scope);
+                 draw_label(s, y, x, lw, "Scope", form.focus() == PromptForm::Field::scope);
                  std::vector<std::string> items;
                  for (const auto& sc : form.scopes()) {
                      items.push_back(s.safe(scope_label(sc)) + ": " + s.safe(scope_value(c, sc)));
@@ -256,7 +256,7 @@ void draw_prompt(Screen& s, const PromptForm& form, size_t more, Clock::time_poi
                  const std::vector<std::string>& shown = items;
                  const std::string count = " " + std::to_string(form.scope_index() + 1) + "/" +
                                            std::to_string(shown.size());
-                 int col = x + kLabelWidth;
+                 int col = x + lw;
                  const int end = x + w;
                  const int cw = display_width(count);
                  col += s.put(y, col, std::string(g.left) + " ", end - col, s.styles().key);

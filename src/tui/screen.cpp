@@ -82,10 +82,21 @@ bool colors_wanted() {
     return !(nc && *nc);
 }
 
-Screen::Screen(bool utf8, bool color) : utf8_(utf8), glyphs_(utf8 ? kUtf8Glyphs : kAsciiGlyphs) {
+Result<std::unique_ptr<Screen>> Screen::open(bool utf8, bool color) {
+    SCREEN* term = newterm(nullptr, stdout, stdin);
+    if (!term) {
+        const char* t = std::getenv("TERM");
+        return make_error(std::string("starting the terminal UI: unknown terminal type '") +
+                          (t ? t : "") + "' (TERM)");
+    }
+    return std::unique_ptr<Screen>(new Screen(term, utf8, color));
+}
+
+Screen::Screen(SCREEN* term, bool utf8, bool color)
+    : term_(term), utf8_(utf8), glyphs_(utf8 ? kUtf8Glyphs : kAsciiGlyphs) {
+    set_term(term_);
     ::set_escdelay(25);  // Esc answers a prompt: do not make the person wait a second for it
-    initscr();
-    raw();  // Ctrl-C asks before quitting instead of killing the firewall's front end
+    raw();               // Ctrl-C asks before quitting instead of killing the firewall's front end
     noecho();
     nonl();
     keypad(stdscr, TRUE);
@@ -114,6 +125,7 @@ Screen::Screen(bool utf8, bool color) : utf8_(utf8), glyphs_(utf8 ? kUtf8Glyphs 
 
 Screen::~Screen() {
     endwin();
+    delscreen(term_);
 }
 
 std::string Screen::safe(std::string_view raw) const {

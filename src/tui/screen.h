@@ -5,8 +5,11 @@
 
 #include <curses.h>
 
+#include <memory>
 #include <string>
 #include <string_view>
+
+#include "core/result.h"
 
 namespace tsnitch::tui {
 
@@ -37,8 +40,9 @@ struct Styles {
 class Screen {
   public:
     // Starts curses on the terminal (raw keys, no echo, hidden cursor). utf8: whether the locale
-    // is UTF-8 (else ASCII glyphs and escapes); color: whether to use colours at all.
-    Screen(bool utf8, bool color);
+    // is UTF-8 (else ASCII glyphs and escapes); color: whether to use colours at all. Fails when
+    // TERM names no known terminal.
+    static Result<std::unique_ptr<Screen>> open(bool utf8, bool color);
     ~Screen();
     Screen(const Screen&) = delete;
     Screen& operator=(const Screen&) = delete;
@@ -66,6 +70,9 @@ class Screen {
     void end_frame() { refresh(); }
 
   private:
+    Screen(SCREEN* term, bool utf8, bool color);
+
+    SCREEN* term_;
     bool utf8_;
     Glyphs glyphs_;
     Styles styles_;

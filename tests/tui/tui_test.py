@@ -200,9 +200,8 @@ def allow_always_writes_rule(tmp):
             "operator": {"type": "simple", "operand": "process.path", "sensitive": False,
                          "data": "/usr/bin/curl", "list": None},
         }, "rule %r" % a["rule"])
-        s = t.wait_for("wants to connect", absent=True)
-        check(re.search(r"allow\s+curl\s+example\.com:443\s+allow-always-simple", s),
-              "the decision is not in the log", s)
+        t.wait_for(r"allow\s+curl\s+example\.com:443\s+allow-always-simple")
+        t.wait_for("wants to connect", absent=True)
     finally:
         t.close()
 
@@ -316,11 +315,10 @@ def countdown_applies_default(tmp):
     t = Tui(tmp, script_with((0, "prompt", CURL), defaults="{action: reject, timeout: 2}"))
     try:
         t.wait_for(r"[12]s → reject")
-        s = t.wait_for("wants to connect", absent=True, timeout=6)
+        t.wait_for(r"reject\s+curl\s+example\.com:443\s+\(timeout\)", timeout=6)
+        t.wait_for("wants to connect", absent=True)
         (a,) = t.wait_answers(1)
         check(a["action"] == "reject" and a["reason"] == "timeout", "answer %r" % a)
-        check(re.search(r"reject\s+curl\s+example\.com:443\s+\(timeout\)", s),
-              "the timed-out decision is not in the log", s)
     finally:
         t.close()
 
