@@ -153,9 +153,9 @@ void draw_prompt(Screen& s, const PromptForm& form, size_t more, Clock::time_poi
     lines.push_back({0, [&](int y, int x, int w) {
                          std::string text = safe_name;
                          if (proc) {
-                             text += "  pid " + std::to_string(proc->pid) + "  user ";
-                             text += proc->user.empty() ? std::to_string(proc->uid)
-                                                        : s.safe(proc->user) + " (" +
+                             text += "  pid " + std::to_string(proc->pid);
+                             text += proc->user.empty() ? "  uid " + std::to_string(proc->uid)
+                                                        : "  user " + s.safe(proc->user) + " (" +
                                                               std::to_string(proc->uid) + ")";
                          } else if (c.uid) {
                              text += "  uid " + std::to_string(*c.uid);
@@ -213,7 +213,7 @@ void draw_prompt(Screen& s, const PromptForm& form, size_t more, Clock::time_poi
                      }});
     lines.push_back({3, [&](int y, int x, int w) {
                          std::string text(method_name(p.method));
-                         if (p.method == Method::none) text = "not found";
+                         if (p.method == Method::none) text = "no process found";
                          if (p.joined > 0) {
                              text += "   +" + std::to_string(p.joined) + " joined this prompt";
                          }
@@ -250,7 +250,10 @@ void draw_prompt(Screen& s, const PromptForm& form, size_t more, Clock::time_poi
                  draw_label(s, y, x, lw, "Scope", form.focus() == PromptForm::Field::scope);
                  std::vector<std::string> items;
                  for (const auto& sc : form.scopes()) {
-                     items.push_back(s.safe(scope_label(sc)) + ": " + s.safe(scope_value(c, sc)));
+                     // A domain scope's label says it all ("*.example.com").
+                     items.push_back(sc.kind == ScopeKind::domain ? s.safe(scope_label(sc))
+                                                                  : s.safe(scope_label(sc)) + ": " +
+                                                                        s.safe(scope_value(c, sc)));
                  }
                  // One scope at a time: the list is long and each has its value.
                  const std::vector<std::string>& shown = items;

@@ -55,6 +55,18 @@ std::string regexp_quote(std::string_view s) {
     return out;
 }
 
+// "co.uk", "com.au", "ac.jp": second-level names under a country code that registries hand out,
+// so "*.co.uk" would be a rule for half a country. (A heuristic; no public suffix list here.)
+bool is_registry_suffix(std::string_view second, std::string_view top) {
+    static constexpr std::string_view kSecondLevels[] = {"co", "com", "net", "org", "gov", "edu",
+                                                         "ac", "or",  "ne",  "go",  "gob", "nic"};
+    if (top.size() != 2) return false;
+    for (std::string_view s : kSecondLevels) {
+        if (second == s) return true;
+    }
+    return false;
+}
+
 bool has_path(const Connection& c) {
     return c.process && !c.process->path.empty();
 }
@@ -146,6 +158,7 @@ std::vector<Scope> scopes_for(const Connection& c) {
         const auto labels = split_labels(host);
         if (labels.size() == 2) out.push_back({ScopeKind::domain, host});
         for (size_t k = 1; k + 2 <= labels.size(); ++k) {
+            if (k + 2 == labels.size() && is_registry_suffix(labels[k], labels[k + 1])) break;
             out.push_back({ScopeKind::domain, join(labels, ".", k)});
         }
     }

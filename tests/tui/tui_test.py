@@ -260,11 +260,11 @@ def domain_scope_is_a_regexp(tmp):
         time.sleep(KEY_DELAY_WAIT)
         t.keys("Tab")
         for _ in range(6):
-            if re.search(r"\*\.example\.com: example\.com", t.screen()):
+            if re.search(r"◀ \*\.example\.com ▶", t.screen()):
                 break
             t.keys("Right")
             time.sleep(0.15)
-        t.wait_for(r"\*\.example\.com")
+        t.wait_for(r"◀ \*\.example\.com ▶")
         t.keys("a")
         (a,) = t.wait_answers(1)
         check(a["rule"]["operator"] == {"type": "regexp", "operand": "dest.host",

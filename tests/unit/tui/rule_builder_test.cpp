@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -60,6 +61,14 @@ TEST_CASE("each parent domain level is offered") {
     CHECK(labels(scopes)[3] == "*.cdn.example.com");
     CHECK(labels(scopes)[4] == "*.example.com");
     CHECK(labels(scopes)[5] == "destination IP");
+}
+
+TEST_CASE("a country's registry suffix is not offered as a domain") {
+    const auto l = labels(scopes_for(curl_to("cdn.example.co.uk", "93.184.216.34")));
+    CHECK(std::find(l.begin(), l.end(), "*.example.co.uk") != l.end());
+    CHECK(std::find(l.begin(), l.end(), "*.co.uk") == l.end());
+    const auto two = labels(scopes_for(curl_to("example.com", "93.184.216.34")));
+    CHECK(two[3] == "*.example.com");  // a two-label host covers itself and below
 }
 
 TEST_CASE("scopes whose data is unknown are not offered") {
