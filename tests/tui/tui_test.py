@@ -9,12 +9,12 @@ missing."""
 import json
 import os
 import re
-import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
+
+from tmux_screen import Failure, TmuxScreen
 
 DEMO = os.environ.get("TSNITCH_TUI_DEMO", "")
 
@@ -62,74 +62,16 @@ def script_with(*steps, defaults="{action: deny, duration: once, timeout: 60}", 
     return text
 
 
-class Failure(Exception):
-    pass
-
-
-class Tui:
-    """One demo process in its own tmux server (private socket, killed at the end)."""
-
-    count = 0
+class Tui(TmuxScreen):
+    """tsnitch-tui-demo playing `script` in its own tmux server; answers in self.answers."""
 
     def __init__(self, tmp, script, width=80, height=24, env=None, args=()):
-        self.tmp = tmp
-        # A new server per run: a server still shutting down refuses a new session.
-        Tui.count += 1
-        self.socket = "tsnitch-test-%d-%d" % (os.getpid(), Tui.count)
         self.answers = os.path.join(tmp, "answers.jsonl")
         script_path = os.path.join(tmp, "script.yaml")
         with open(script_path, "w") as f:
             f.write(script)
-        environment = {"LC_ALL": "C.UTF-8", "TERM": "xterm-256color"}
-        environment.update(env or {})
-        cmd = ["env"] + ["%s=%s" % kv for kv in environment.items()]
-        cmd += [DEMO, "--answers", self.answers] + list(args) + [script_path]
-        # After the demo exits, say how, and keep the pane so that the test can read it.
-        shell = "%s; echo DEMO-EXITED-$?; sleep 60" % " ".join(shlex.quote(c) for c in cmd)
-        self.tmux("new-session", "-d", "-x", str(width), "-y", str(height), "sh", "-c", shell)
-
-    def tmux(self, *args):
-        r = subprocess.run(["tmux", "-u", "-f", "/dev/null", "-L", self.socket] + list(args),
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            raise Failure("tmux %s: %s" % (" ".join(args[:1]), r.stderr.strip()))
-        return r.stdout
-
-    def close(self):
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
-
-    def screen(self, escapes=False):
-        return self.tmux("capture-pane", "-p", *(["-e"] if escapes else []))
-
-    def keys(self, *keys):
-        self.tmux("send-keys", *keys)
-
-    def resize(self, width, height):
-        self.tmux("resize-window", "-x", str(width), "-y", str(height))
-
-    def wait_for(self, pattern, timeout=10.0, absent=False):
-        """Waits until the screen matches the regexp (or stops matching it, with absent)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            text = self.screen()
-            if bool(re.search(pattern, text)) != absent:
-                return text
-            if time.monotonic() > deadline:
-                raise Failure("screen %s /%s/ after %.0fs:\n%s" % (
-                    "still shows" if absent else "does not show", pattern, timeout, text))
-            time.sleep(0.1)
-
-    def wait_all(self, texts, timeout=10.0):
-        """Waits until the screen shows every one of the texts (a redraw may take a moment)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            text = self.screen()
-            missing = [t for t in texts if t not in text]
-            if not missing:
-                return text
-            if time.monotonic() > deadline:
-                raise Failure("screen lacks %r after %.0fs:\n%s" % (missing, timeout, text))
-            time.sleep(0.1)
+        super().__init__([DEMO, "--answers", self.answers] + list(args) + [script_path],
+                         width=width, height=height, env=env)
 
     def answers_list(self):
         if not os.path.exists(self.answers):
@@ -448,11 +390,11 @@ def quit_asks_first(tmp):
         t.wait_all(["Quit tsnitch", "removes the firewall"])
         t.keys("n")
         t.wait_for("Quit tsnitch", absent=True)
-        check("DEMO-EXITED" not in t.screen(), "quit without a yes")
+        check("EXITED" not in t.screen(), "quit without a yes")
         t.keys("C-c")
         t.wait_for("Quit tsnitch")
         t.keys("y")
-        t.wait_for("DEMO-EXITED-0")
+        t.wait_for("EXITED-0")
         check(t.answers_list() == [{"op": "quit"}], "answers %r" % t.answers_list())
     finally:
         t.close()
