@@ -47,8 +47,12 @@ void count(std::map<std::string, Counted>& m, std::string key, bool blocked) {
 
 void EventLog::add(std::vector<DecisionEvent> events) {
     for (auto& e : events) {
+        haystacks_.push_back(event_haystack(e));
         events_.push_back(std::move(e));
-        if (events_.size() > capacity_) events_.pop_front();
+        if (events_.size() > capacity_) {
+            events_.pop_front();
+            haystacks_.pop_front();
+        }
     }
 }
 
@@ -86,20 +90,27 @@ std::string event_time(const DecisionEvent& e) {
     return buf;
 }
 
-bool event_matches(const DecisionEvent& e, std::string_view filter) {
-    if (filter.empty()) return true;
+std::string event_haystack(const DecisionEvent& e) {
     const Connection& c = e.connection;
     std::string hay(action_name(e.action));
     hay += ' ' + event_process(e) + ' ' + event_destination(e) + ' ' + c.dst.to_string() + ' ' +
            event_rule(e) + ' ' + std::string(protocol_name(c.protocol)) + ' ' + user_of(e);
     if (c.process) hay += ' ' + c.process->path + ' ' + std::to_string(c.process->pid);
-    return lower(hay).find(lower(filter)) != std::string::npos;
+    return lower(hay);
+}
+
+bool event_matches(const DecisionEvent& e, std::string_view filter) {
+    return filter.empty() || event_haystack(e).find(lower(filter)) != std::string::npos;
 }
 
 std::vector<const DecisionEvent*> EventLog::filtered(std::string_view filter) const {
     std::vector<const DecisionEvent*> out;
-    for (auto it = events_.rbegin(); it != events_.rend(); ++it) {
-        if (event_matches(*it, filter)) out.push_back(&*it);
+    out.reserve(events_.size());
+    const std::string needle = lower(filter);
+    for (size_t i = events_.size(); i-- > 0;) {
+        if (needle.empty() || haystacks_[i].find(needle) != std::string::npos) {
+            out.push_back(&events_[i]);
+        }
     }
     return out;
 }

@@ -28,6 +28,7 @@ class EventLog {
   private:
     size_t capacity_;
     std::deque<DecisionEvent> events_;
+    std::deque<std::string> haystacks_;  // per event, lower case: filtering is one find() each
 };
 
 // The text a row shows, raw (the views make it safe).
@@ -36,6 +37,8 @@ std::string event_destination(const DecisionEvent& e);  // "example.com:443" or 
 std::string event_rule(const DecisionEvent& e);         // the rule name, else the reason
 std::string event_time(const DecisionEvent& e);         // local "HH:MM:SS"
 bool event_matches(const DecisionEvent& e, std::string_view filter);
+// The lower-case text the filter searches in.
+std::string event_haystack(const DecisionEvent& e);
 
 struct Counted {
     std::string key;
