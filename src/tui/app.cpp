@@ -64,6 +64,15 @@ void App::apply(BackendUpdate u, Clock::time_point now) {
         }
         st_.log.add(std::move(u.events));
     }
+    for (auto& line : u.log) {
+        // Warnings and errors also show in the bottom line for a moment, whatever the view.
+        if (line.level >= LogLevel::warning) {
+            st_.message = line.text;
+            st_.message_until = Clock::now() + 5s;
+        }
+        st_.log_lines.push_back(std::move(line));
+        if (st_.log_lines.size() > kMaxLogLines) st_.log_lines.pop_front();
+    }
     if (u.status) st_.status = std::move(*u.status);
     if (u.rules) st_.rules = sorted_rules(std::move(*u.rules));
     if (u.pending) {
@@ -215,6 +224,10 @@ void App::handle_view_key(int k) {
         case key::f(5):
             st_.view = View::sockets;
             return;
+        case '5':
+        case key::f(6):
+            st_.view = View::log;
+            return;
         case '?':
         case 'h':
         case key::f(1):
@@ -233,6 +246,33 @@ void App::handle_view_key(int k) {
             return;
         default:
             break;
+    }
+    if (st_.view == View::log) {  // the newest line is at the bottom: Up goes back in time
+        size_t& back = st_.log_back;
+        switch (k) {
+            case key::up:
+            case 'k':
+                ++back;  // clamped when drawn
+                return;
+            case key::down:
+            case 'j':
+                back -= std::min<size_t>(back, 1);
+                return;
+            case key::page_up:
+                back += page;
+                return;
+            case key::page_down:
+                back -= std::min(back, page);
+                return;
+            case key::end:
+                back = 0;
+                return;
+            case key::home:
+                back = kMaxLogLines;
+                return;
+            default:
+                return;
+        }
     }
     if (selected) {
         switch (k) {
@@ -280,7 +320,7 @@ void App::handle_key(int k, Clock::time_point now) {
             return;
         }
         // The view behind the prompt can still be switched: these keys mean nothing to it.
-        if ((k >= '1' && k <= '4') || (k >= key::f(2) && k <= key::f(5))) {
+        if ((k >= '1' && k <= '5') || (k >= key::f(2) && k <= key::f(6))) {
             handle_view_key(k);
             return;
         }

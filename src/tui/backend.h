@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config.h"
 #include "core/connection.h"
 #include "core/duration.h"
 #include "core/result.h"
@@ -78,9 +79,18 @@ struct RuleSummary {
     uint64_t hits = 0;
 };
 
+// A message of the engine (rule file errors, fallbacks, ...): while the TUI owns the terminal,
+// the log goes here instead of standard error, which would garble the screen.
+struct LogLine {
+    std::chrono::system_clock::time_point time;
+    LogLevel level = LogLevel::info;
+    std::string text;
+};
+
 // What changed since the previous drain(). Lists are whole (not deltas) when present.
 struct BackendUpdate {
     std::vector<DecisionEvent> events;                  // new decisions, oldest first
+    std::vector<LogLine> log;                           // new log lines, oldest first
     std::optional<std::vector<PendingPrompt>> pending;  // all pending prompts, when changed
     std::optional<std::vector<RuleSummary>> rules;      // all rules, when changed
     std::optional<EngineStatus> status;                 // when changed

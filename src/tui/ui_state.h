@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,7 +15,9 @@
 
 namespace tsnitch::tui {
 
-enum class View { connections, rules, stats, sockets, help };
+inline constexpr size_t kMaxLogLines = 1000;
+
+enum class View { connections, rules, stats, sockets, log, help };
 
 // Changing a rule's action and duration (the Rules view's edit dialog).
 struct RuleEdit {
@@ -46,7 +49,10 @@ struct UiState {
     size_t rule_top = 0;
     std::optional<std::string> confirm_delete;
     std::optional<RuleEdit> edit;
-    // Stats / Help: scrolling.
+    // Log: the newest lines (at most kMaxLogLines), scrolled back by log_back lines.
+    std::deque<LogLine> log_lines;
+    size_t log_back = 0;
+    // Help: scrolling.
     size_t help_top = 0;
 
     bool confirm_quit = false;

@@ -35,6 +35,16 @@ void UpdateQueue::add_event(DecisionEvent e) {
     wake();
 }
 
+void UpdateQueue::add_log(LogLine line) {
+    std::lock_guard lock(mu_);
+    auto& log = pending_update_.log;
+    if (log.size() >= max_events_) {
+        log.erase(log.begin(), log.begin() + static_cast<long>(log.size() / 2 + 1));
+    }
+    log.push_back(std::move(line));
+    wake();
+}
+
 void UpdateQueue::set_pending(std::vector<PendingPrompt> pending) {
     std::lock_guard lock(mu_);
     pending_update_.pending = std::move(pending);

@@ -22,6 +22,7 @@ class UpdateQueue {
 
     // From any thread:
     void add_event(DecisionEvent e);
+    void add_log(LogLine line);
     void set_pending(std::vector<PendingPrompt> pending);
     void set_rules(std::vector<RuleSummary> rules);
     void set_status(EngineStatus status);

@@ -1,5 +1,6 @@
 // The main screen: status line, view tabs, the views themselves, the bottom line and dialogs.
 #include <algorithm>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -75,11 +76,9 @@ void draw_tabs(Screen& s, const UiState& st) {
         View view;
         std::string_view text;
     };
-    static constexpr Tab tabs[] = {{View::connections, "1 Connections"},
-                                   {View::rules, "2 Rules"},
-                                   {View::stats, "3 Stats"},
-                                   {View::sockets, "4 Sockets"},
-                                   {View::help, "? Help"}};
+    static constexpr Tab tabs[] = {
+        {View::connections, "1 Connections"}, {View::rules, "2 Rules"}, {View::stats, "3 Stats"},
+        {View::sockets, "4 Sockets"},         {View::log, "5 Log"},     {View::help, "? Help"}};
     int col = 0;
     for (const Tab& t : tabs) {
         const bool active = t.view == st.view;
@@ -125,7 +124,7 @@ void draw_bottom(Screen& s, const UiState& st, Clock::time_point now) {
         default:
             break;
     }
-    hints.push_back({"1-4", "views"});
+    hints.push_back({"1-5", "views"});
     hints.push_back({"?", "help"});
     hints.push_back({"q", "quit"});
     int col = 0;
@@ -340,6 +339,35 @@ void draw_sockets(Screen& s) {
     draw_centered(s, kBodyTop + 5, "`tsnitch sockets -p PID` in another terminal.", s.styles().dim);
 }
 
+// Newest at the bottom, like a terminal; Up scrolls back.
+void draw_log(Screen& s, UiState& st) {
+    const auto& lines = st.log_lines;
+    const int h = s.rows() - 1 - kBodyTop;
+    if (lines.empty()) {
+        draw_centered(s, kBodyTop + 1, "No messages.", s.styles().dim);
+        return;
+    }
+    st.log_back = std::min(st.log_back, lines.size() - 1);
+    const size_t end = lines.size() - st.log_back;  // one past the last line shown
+    const size_t begin = end > static_cast<size_t>(h) ? end - static_cast<size_t>(h) : 0;
+    int y = kBodyTop;
+    for (size_t i = begin; i < end; ++i, ++y) {
+        const LogLine& l = lines[i];
+        const std::time_t t = std::chrono::system_clock::to_time_t(l.time);
+        std::tm tm{};
+        localtime_r(&t, &tm);
+        char stamp[16];
+        std::strftime(stamp, sizeof stamp, "%H:%M:%S", &tm);
+        const attr_t a = l.level >= LogLevel::error     ? s.styles().deny
+                         : l.level == LogLevel::warning ? s.styles().warn
+                         : l.level == LogLevel::debug   ? s.styles().dim
+                                                        : s.styles().normal;
+        s.put(y, 0, stamp, 8, s.styles().dim);
+        s.put(y, 9, std::string(log_level_name(l.level)), 7, a);
+        s.put(y, 17, s.safe(l.text), s.cols() - 17, a);
+    }
+}
+
 const std::vector<std::pair<std::string_view, std::string_view>>& help_lines() {
     static const std::vector<std::pair<std::string_view, std::string_view>> lines = {
         {"", "Views"},
@@ -347,6 +375,7 @@ const std::vector<std::pair<std::string_view, std::string_view>>& help_lines() {
         {"2  F3", "Rules: in evaluation order, with hits"},
         {"3  F4", "Stats: top hosts, processes, ports and users"},
         {"4  F5", "Sockets (comes with the socket table)"},
+        {"5  F6", "Log: messages of the firewall (Up: older)"},
         {"?  F1", "this help (Up/Down scroll)"},
         {"q  F10", "quit; asks first, as it removes the firewall"},
         {"", "Prompt"},
@@ -438,6 +467,9 @@ void draw_ui(Screen& s, UiState& st, Clock::time_point now) {
             break;
         case View::sockets:
             draw_sockets(s);
+            break;
+        case View::log:
+            draw_log(s, st);
             break;
         case View::help:
             draw_help(s, st);

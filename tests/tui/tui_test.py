@@ -353,6 +353,24 @@ def views_and_filter(tmp):
         t.close()
 
 
+def log_view(tmp):
+    extra = RULES_AND_EVENTS + """  - at: 0.2
+    log: {level: info, text: "loaded 2 rules"}
+  - at: 0.3
+    log: {level: error, text: "rules/x.json: operator.data: bad regexp '('"}
+"""
+    t = Tui(tmp, script_with(extra=extra))
+    try:
+        t.wait_for(r"rules/x\.json: operator\.data: bad regexp")  # the bottom line tells at once
+        t.keys("5")
+        s = t.wait_all(["[5 Log]", "loaded 2 rules", "error"])
+        lines = s.split("\n")
+        i = next(n for n, l in enumerate(lines) if "loaded 2 rules" in l)
+        check("bad regexp" in lines[i + 1], "the log is not oldest to newest", s)
+    finally:
+        t.close()
+
+
 def rules_toggle_edit_delete(tmp):
     t = Tui(tmp, script_with(extra=RULES_AND_EVENTS))
     try:
@@ -405,7 +423,8 @@ SCENARIOS = {f.__name__: f for f in [
     deny_once_stores_nothing, arrows_and_tab_change_duration_and_scope, domain_scope_is_a_regexp,
     early_keys_are_ignored, several_pending_oldest_first, countdown_applies_default,
     essentials_on_80x24_and_40x10, no_color_and_monochrome, ascii_locale,
-    hostile_argv_is_escaped, views_and_filter, rules_toggle_edit_delete, quit_asks_first]}
+    hostile_argv_is_escaped, views_and_filter, log_view, rules_toggle_edit_delete,
+    quit_asks_first]}
 
 
 def main():

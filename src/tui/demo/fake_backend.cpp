@@ -105,6 +105,10 @@ BackendUpdate FakeBackend::drain() {
     while (next_step_ < script_.steps.size() && start_ + script_.steps[next_step_].at <= now) {
         Step& step = script_.steps[next_step_++];
         if (step.prompt) add_prompt(std::move(*step.prompt), now);
+        if (step.log) {
+            step.log->time = std::chrono::system_clock::now();
+            new_log_.push_back(std::move(*step.log));
+        }
         if (step.event) {
             step.event->time = std::chrono::system_clock::now();
             auto& st = script_.status;
@@ -134,6 +138,8 @@ BackendUpdate FakeBackend::drain() {
     BackendUpdate u;
     u.events = std::move(new_events_);
     new_events_.clear();
+    u.log = std::move(new_log_);
+    new_log_.clear();
     if (pending_changed_ || first_) {
         u.pending = pending_;
         script_.status.pending_count = pending_.size();

@@ -49,6 +49,7 @@ class FakeBackend : public Backend {
     uint64_t next_id_ = 1;
     std::vector<PendingPrompt> pending_;
     std::vector<DecisionEvent> new_events_;
+    std::vector<LogLine> new_log_;
     bool first_ = true;
     bool pending_changed_ = false;
     bool rules_changed_ = false;

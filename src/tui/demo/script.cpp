@@ -148,8 +148,25 @@ Script parse(const YAML::Node& root, const std::string& origin) {
                 if (!rule.empty()) ev.rule = rule;
                 ev.reason = rule.empty() ? Reason::default_action : Reason::rule;
                 step.event = std::move(ev);
+            } else if (const YAML::Node l = steps[i]["log"]) {
+                LogLine line;
+                const std::string level = get<std::string>(l, "level", "info", w + ".log");
+                static const std::pair<const char*, LogLevel> levels[] = {
+                    {"debug", LogLevel::debug},
+                    {"info", LogLevel::info},
+                    {"warning", LogLevel::warning},
+                    {"error", LogLevel::error}};
+                bool known = false;
+                for (const auto& [name, value] : levels) {
+                    if (level == name) line.level = value, known = true;
+                }
+                if (!known) {
+                    throw ScriptError{w + ".log.level: expected debug, info, warning or error"};
+                }
+                line.text = get<std::string>(l, "text", "", w + ".log");
+                step.log = std::move(line);
             } else {
-                throw ScriptError{w + ": expected 'prompt' or 'event'"};
+                throw ScriptError{w + ": expected 'prompt', 'event' or 'log'"};
             }
             s.steps.push_back(std::move(step));
         }
@@ -172,7 +189,7 @@ Result<Script> parse_script(std::string_view text, std::string_view origin) {
 }
 
 std::string_view builtin_script() {
-    return R"(# The built-in demo: rules that already decide, then three programs that ask.
+    return R"yaml(# The built-in demo: rules that already decide, then three programs that ask.
 status: {intercepting: true, queue: 0, method: ebpf, firewall: iptables}
 defaults: {action: deny, duration: once, timeout: 60}
 rules:
@@ -180,6 +197,10 @@ rules:
   - {name: allow-always-simple-usr-bin-apt, action: allow, summary: "process.path = /usr/bin/apt", hits: 3}
   - {name: deny-always-regexp-tracker.example, action: deny, summary: 'dest.host ~ ^(|.*\.)tracker\.example$', hits: 7}
 steps:
+  - at: 0.1
+    log: {level: info, text: "loaded 3 rules from /etc/tsnitch/rules"}
+  - at: 0.15
+    log: {level: warning, text: "rules/broken.json: operator.data: bad regexp '(': missing )"}
   - at: 0.2
     event: {action: allow, rule: 000-allow-dns-resolver, protocol: udp, dst: 10.0.2.3, dst_port: 53,
             process: {pid: 311, comm: systemd-resolve, path: /usr/lib/systemd/systemd-resolved, user: systemd-resolve, uid: 990}}
@@ -209,7 +230,7 @@ steps:
       method: diag
       process: {pid: 777, comm: ntpd, path: /usr/sbin/ntpd, args: [/usr/sbin/ntpd, -g], cwd: /, user: ntp, uid: 107,
                 parents: [{pid: 1, name: systemd}]}
-)";
+)yaml";
 }
 
 }  // namespace tsnitch::tui::demo

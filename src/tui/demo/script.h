@@ -17,6 +17,7 @@ struct Step {
     std::chrono::milliseconds at{0};      // after the start
     std::optional<PendingPrompt> prompt;  // a connection that waits for an answer
     std::optional<DecisionEvent> event;   // a decision already taken (by a rule)
+    std::optional<LogLine> log;           // a message of the engine
 };
 
 struct Script {

@@ -71,6 +71,16 @@ TEST_CASE("a UI that does not drain cannot make the queue grow without bound") {
     CHECK(q.dropped() == 2);
 }
 
+TEST_CASE("log lines reach the UI in order") {
+    UpdateQueue q;
+    q.add_log({{}, LogLevel::info, "one"});
+    q.add_log({{}, LogLevel::error, "two"});
+    const BackendUpdate u = q.take();
+    REQUIRE(u.log.size() == 2);
+    CHECK(u.log[0].text == "one");
+    CHECK(u.log[1].level == LogLevel::error);
+}
+
 TEST_CASE("stop reaches the UI") {
     UpdateQueue q;
     q.stop();
