@@ -89,6 +89,16 @@ Result<std::unique_ptr<Screen>> Screen::open(bool utf8, bool color) {
         return make_error(std::string("starting the terminal UI: unknown terminal type '") +
                           (t ? t : "") + "' (TERM)");
     }
+    // A terminal that cannot move the cursor (TERM=dumb) would get a stream of garbage.
+    char cup[] = "cup";
+    const char* cap = tigetstr(cup);
+    if (cap == nullptr || cap == reinterpret_cast<char*>(-1)) {
+        endwin();
+        delscreen(term);
+        const char* t = std::getenv("TERM");
+        return make_error(std::string("starting the terminal UI: terminal type '") + (t ? t : "") +
+                          "' cannot move the cursor (use --headless, or set TERM)");
+    }
     return std::unique_ptr<Screen>(new Screen(term, utf8, color));
 }
 

@@ -306,6 +306,15 @@ def no_color_and_monochrome(tmp):
         t.close()
 
 
+def unusable_terminal_is_refused(tmp):
+    for term, why in [("dumb", "cannot move the cursor"), ("no-such-terminal", "unknown terminal")]:
+        t = Tui(tmp, script_with(extra=RULES_AND_EVENTS), env={"TERM": term})
+        try:
+            t.wait_all(["EXITED-1", why])
+        finally:
+            t.close()
+
+
 def ascii_locale(tmp):
     t = Tui(tmp, script_with((0, "prompt", CURL), extra=RULES_AND_EVENTS),
             env={"LC_ALL": "C", "LANG": "C"})
@@ -422,7 +431,8 @@ SCENARIOS = {f.__name__: f for f in [
     prompt_shows_everything, no_deadline_no_countdown, allow_always_writes_rule,
     deny_once_stores_nothing, arrows_and_tab_change_duration_and_scope, domain_scope_is_a_regexp,
     early_keys_are_ignored, several_pending_oldest_first, countdown_applies_default,
-    essentials_on_80x24_and_40x10, no_color_and_monochrome, ascii_locale,
+    essentials_on_80x24_and_40x10, no_color_and_monochrome, unusable_terminal_is_refused,
+    ascii_locale,
     hostile_argv_is_escaped, views_and_filter, log_view, rules_toggle_edit_delete,
     quit_asks_first]}
 
