@@ -74,12 +74,13 @@ attr_t action_attr(const Screen& s, Action a) {
 
 // All choices in a row with the chosen one in brackets when they fit, else "◀ chosen ▶ i/n".
 void draw_chooser(Screen& s, int y, int x, int w, const std::vector<std::string>& items,
-                  size_t chosen, bool focused, const std::vector<attr_t>& attrs = {}) {
+                  size_t chosen, bool focused, const std::vector<attr_t>& attrs = {},
+                  bool one_at_a_time = false) {
     int total = 0;
     for (const auto& it : items)
         total += display_width(it) + 3;
     const attr_t sel = focused ? s.styles().selected : s.styles().title;
-    if (total <= w) {
+    if (total <= w && !one_at_a_time) {
         int col = x;
         for (size_t i = 0; i < items.size(); ++i) {
             const attr_t a = i < attrs.size() ? attrs[i] : s.styles().normal;
@@ -256,18 +257,8 @@ void draw_prompt(Screen& s, const PromptForm& form, size_t more, Clock::time_poi
                                                                         s.safe(scope_value(c, sc)));
                  }
                  // One scope at a time: the list is long and each has its value.
-                 const std::vector<std::string>& shown = items;
-                 const std::string count = " " + std::to_string(form.scope_index() + 1) + "/" +
-                                           std::to_string(shown.size());
-                 int col = x + lw;
-                 const int end = x + w;
-                 const int cw = display_width(count);
-                 col += s.put(y, col, std::string(g.left) + " ", end - col, s.styles().key);
-                 col += s.put(y, col, shown[form.scope_index()], std::max(0, end - col - cw - 2),
-                              form.focus() == PromptForm::Field::scope ? s.styles().selected
-                                                                       : s.styles().title);
-                 col += s.put(y, col, " " + std::string(g.right), end - col, s.styles().key);
-                 s.put(y, col, count, end - col, s.styles().dim);
+                 draw_chooser(s, y, x + lw, w - lw, items, form.scope_index(),
+                              form.focus() == PromptForm::Field::scope, {}, true);
              }});
     }
     lines.push_back({6, [](int, int, int) {}});
