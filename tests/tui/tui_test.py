@@ -109,10 +109,12 @@ def prompt_shows_everything(tmp):
                         "bash(4300) < sshd(4100)", "example.com", "93.184.216.34", "port 443",
                         "tcp", "10.0.2.15", "port 54321", "ebpf", "a allow", "d deny", "r reject",
                         "[once]", "this executable: /usr/bin/curl"])
-        check(re.search(r"\b(59|60)s → deny", s), "no countdown '60s → deny'", s)
-        time.sleep(1.2)
+        m = re.search(r"\b(\d+)s → deny", s)
+        check(m and 50 <= int(m.group(1)) <= 60, "no countdown 'NNs → deny' from 60", s)
+        time.sleep(1.5)
         s = t.screen()
-        check(re.search(r"\b(5[6-9])s → deny", s), "the countdown does not count down", s)
+        m2 = re.search(r"\b(\d+)s → deny", s)
+        check(m2 and int(m2.group(1)) < int(m.group(1)), "the countdown does not count down", s)
     finally:
         t.close()
 
@@ -218,7 +220,7 @@ def domain_scope_is_a_regexp(tmp):
 
 
 def early_keys_are_ignored(tmp):
-    t = Tui(tmp, script_with((0.5, "prompt", CURL)), args=["--key-delay", "1500"])
+    t = Tui(tmp, script_with((0.5, "prompt", CURL)), args=["--key-delay", "3000"])
     try:
         t.wait_for("curl wants to connect")
         t.keys("a", "Enter", "Escape")  # typed for something else, just as the prompt appeared
@@ -226,7 +228,7 @@ def early_keys_are_ignored(tmp):
         s = t.screen()
         check("curl wants to connect" in s, "an early key answered the prompt", s)
         check(t.answers_list() == [], "an early key was taken: %r" % t.answers_list())
-        time.sleep(1.3)
+        time.sleep(2.8)
         t.keys("r")
         (a,) = t.wait_answers(1)
         check(a["action"] == "reject", "answer %r" % a)
