@@ -107,6 +107,8 @@ class Backend {
     virtual BackendUpdate drain() = 0;
     // Answers a pending prompt (ignored with an error when it is no longer pending).
     virtual Status answer(uint64_t prompt_id, const Answer& answer) = 0;
+    // Rules view: enable/disable, delete (after the person confirmed), change action/duration.
+    // Rules are named as in RuleSummary::name; the rule list comes back through drain().
     virtual Status set_rule_enabled(const std::string& name, bool enabled) = 0;
     virtual Status delete_rule(const std::string& name) = 0;
     virtual Status change_rule(const std::string& name, Action action, RuleDuration duration) = 0;

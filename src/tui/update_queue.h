@@ -1,6 +1,9 @@
 // The thread-safe half of a Backend: engine threads post what changed, the UI thread takes it in
 // drain(). An eventfd tells the UI that something is waiting. The engine adapter owns one and
-// forwards wake_fd()/drain() to it, so that it only has to translate, not synchronise.
+// forwards wake_fd()/drain() to it, so that it only has to translate, not synchronise:
+//   int wake_fd() const override { return queue_.fd(); }
+//   BackendUpdate drain() override { return queue_.take(); }
+// and posts the whole pending list, rule list and status once before run_tui(), then on change.
 #pragma once
 
 #include <mutex>
