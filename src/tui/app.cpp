@@ -74,7 +74,7 @@ void App::apply(BackendUpdate u, Clock::time_point now) {
         if (st_.log_lines.size() > kMaxLogLines) st_.log_lines.pop_front();
     }
     if (u.status) st_.status = std::move(*u.status);
-    if (u.rules) st_.rules = sorted_rules(std::move(*u.rules));
+    if (u.rules) st_.rules = sorted_rules(std::move(*u.rules), st_.rule_order);
     if (u.pending) {
         // Forget answered ids the backend no longer lists: they are done.
         std::erase_if(st_.answered, [&](uint64_t id) {
@@ -173,6 +173,11 @@ void App::handle_edit_key(int k) {
 }
 
 void App::handle_rules_key(int k) {
+    if (k == 's') {
+        st_.rule_order = st_.rule_order == RuleOrder::name ? RuleOrder::hits : RuleOrder::name;
+        st_.rules = sorted_rules(std::move(st_.rules), st_.rule_order);
+        return;
+    }
     if (st_.rules.empty()) return;
     st_.rule_selected = std::min(st_.rule_selected, st_.rules.size() - 1);
     const RuleSummary& r = st_.rules[st_.rule_selected];

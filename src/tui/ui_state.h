@@ -46,6 +46,7 @@ struct UiState {
     size_t conn_top = 0;
     // Rules: the selected row, a delete waiting for "y", an edit dialog.
     size_t rule_selected = 0;
+    RuleOrder rule_order = RuleOrder::name;
     size_t rule_top = 0;
     std::optional<std::string> confirm_delete;
     std::optional<RuleEdit> edit;

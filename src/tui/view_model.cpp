@@ -132,9 +132,11 @@ StatsTables compute_stats(const EventLog& log, size_t top) {
     return {top_of(hosts, top), top_of(processes, top), top_of(ports, top), top_of(users, top)};
 }
 
-std::vector<RuleSummary> sorted_rules(std::vector<RuleSummary> rules) {
-    std::sort(rules.begin(), rules.end(),
-              [](const RuleSummary& a, const RuleSummary& b) { return a.name < b.name; });
+std::vector<RuleSummary> sorted_rules(std::vector<RuleSummary> rules, RuleOrder order) {
+    std::sort(rules.begin(), rules.end(), [order](const RuleSummary& a, const RuleSummary& b) {
+        if (order == RuleOrder::hits && a.hits != b.hits) return a.hits > b.hits;
+        return a.name < b.name;
+    });
     return rules;
 }
 

@@ -56,8 +56,10 @@ struct StatsTables {
 // Counts over the events in the log, each table sorted by count (then key), at most `top` rows.
 StatsTables compute_stats(const EventLog& log, size_t top);
 
-// Rules by name (the order in which OpenSnitch evaluates them).
-std::vector<RuleSummary> sorted_rules(std::vector<RuleSummary> rules);
+// Rules by name (the order in which OpenSnitch evaluates them), or by hits (most first).
+enum class RuleOrder { name, hits };
+std::vector<RuleSummary> sorted_rules(std::vector<RuleSummary> rules,
+                                      RuleOrder order = RuleOrder::name);
 
 // Pending prompts oldest first (opened, then id), without those already answered here.
 std::vector<PendingPrompt> prompt_queue(std::vector<PendingPrompt> pending,

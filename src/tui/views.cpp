@@ -119,7 +119,7 @@ void draw_bottom(Screen& s, const UiState& st, Clock::time_point now) {
             hints = {{"/", "filter"}, {"\xe2\x86\x91\xe2\x86\x93", "scroll"}};
             break;
         case View::rules:
-            hints = {{"Space", "on/off"}, {"e", "edit"}, {"x", "delete"}};
+            hints = {{"Space", "on/off"}, {"e", "edit"}, {"x", "delete"}, {"s", "sort"}};
             break;
         default:
             break;
@@ -187,25 +187,44 @@ void draw_connections(Screen& s, UiState& st) {
     const int w = s.cols();
     const auto rows = st.log.filtered(st.filter);
     int y = kBodyTop;
-    // Columns: time, action, process, destination, rule; process and rule grow on wide screens.
+    // Columns: time, action, process, destination, rule; a wide screen adds pid, user and
+    // protocol, and gives process, destination and rule the rest.
+    const bool wide = w >= 120;
     const int time_w = 8;
     const int action_w = 6;
-    const int rest = std::max(0, w - time_w - action_w - 4);
+    const int pid_w = wide ? 7 : 0;
+    const int user_w = wide ? 12 : 0;
+    const int proto_w = wide ? 7 : 0;
+    const int rest =
+        std::max(0, w - time_w - action_w - 4 - (wide ? pid_w + user_w + proto_w + 3 : 0));
     const int proc_w = std::clamp(rest / 4, 8, 30);
     const int dest_w = std::clamp(rest * 4 / 10, 10, 50);
     const int rule_w = std::max(0, rest - proc_w - dest_w);
-    auto columns = [&](int yy, const std::string& t, const std::string& a, const std::string& p,
-                       const std::string& d, const std::string& r, attr_t base, attr_t act) {
+    struct Cell {
+        int width;
+        std::string text;
+        attr_t attr;
+    };
+    auto row = [&](int yy, const std::vector<Cell>& cells) {
         int x = 0;
-        s.put(yy, x, t, time_w, base);
-        x += time_w + 1;
-        s.put(yy, x, a, action_w, act);
-        x += action_w + 1;
-        s.put(yy, x, p, proc_w, base);
-        x += proc_w + 1;
-        s.put(yy, x, d, dest_w, base);
-        x += dest_w + 1;
-        s.put(yy, x, r, rule_w, base);
+        for (const Cell& c : cells) {
+            if (c.width <= 0) continue;
+            s.put(yy, x, c.text, c.width, c.attr);
+            x += c.width + 1;
+        }
+    };
+    auto columns = [&](int yy, const std::string& t, const std::string& a, const std::string& p,
+                       const std::string& d, const std::string& r, attr_t base, attr_t act,
+                       const std::string& pid = "PID", const std::string& user = "User",
+                       const std::string& proto = "Proto") {
+        row(yy, {{time_w, t, base},
+                 {action_w, a, act},
+                 {pid_w, pid, base},
+                 {proc_w, p, base},
+                 {user_w, user, base},
+                 {proto_w, proto, base},
+                 {dest_w, d, base},
+                 {rule_w, r, base}});
     };
     s.fill(y, 0, w, s.styles().header);
     columns(y, "Time", "Action", "Process", "Destination", "Rule", s.styles().header,
@@ -233,9 +252,12 @@ void draw_connections(Screen& s, UiState& st) {
         const bool sel = i == st.conn_selected;
         const attr_t base = sel ? s.styles().selected : s.styles().normal;
         if (sel) s.fill(y, 0, w, base);
+        const auto& proc = e.connection.process;
         columns(y, event_time(e), std::string(action_name(e.action)), s.safe(event_process(e)),
                 s.safe(event_destination(e)), s.safe(event_rule(e)), base,
-                sel ? base : action_attr(s, e.action));
+                sel ? base : action_attr(s, e.action), proc ? std::to_string(proc->pid) : "",
+                proc ? (proc->user.empty() ? std::to_string(proc->uid) : s.safe(proc->user)) : "",
+                std::string(protocol_name(e.connection.protocol)));
     }
     draw_detail(s, event_detail(s, *rows[st.conn_selected]));
 }
@@ -265,8 +287,10 @@ void draw_rules(Screen& s, UiState& st) {
         s.put(yy, x, o, op_w, base);
     };
     s.fill(y, 0, w, s.styles().header);
-    columns(y, "On", "Action", "Duration", "Hits", "Name", "Operator", s.styles().header,
-            s.styles().header);
+    const bool by_hits = st.rule_order == RuleOrder::hits;
+    const std::string down = s.utf8() ? "\xe2\x86\x93" : "v";  // the column sorted on
+    columns(y, "On", "Action", "Duration", by_hits ? "Hits" + down : "Hits",
+            by_hits ? "Name" : "Name" + down, "Operator", s.styles().header, s.styles().header);
     ++y;
     const int visible = list_rows(s);
     if (st.rules.empty()) {
@@ -392,6 +416,7 @@ const std::vector<std::pair<std::string_view, std::string_view>>& help_lines() {
         {"Space", "enable or disable the selected rule"},
         {"e  Enter", "change its action and duration"},
         {"x  Del", "delete it (asks first)"},
+        {"s", "sort by name (evaluation order) or by hits"},
     };
     return lines;
 }

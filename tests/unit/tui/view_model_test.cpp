@@ -97,6 +97,20 @@ TEST_CASE("rules are listed by name, as they are evaluated") {
     CHECK(s[2].name == "b");
 }
 
+TEST_CASE("rules sorted by hits: most used first, ties by name") {
+    std::vector<RuleSummary> r(3);
+    r[0].name = "b";
+    r[0].hits = 5;
+    r[1].name = "c";
+    r[1].hits = 40;
+    r[2].name = "a";
+    r[2].hits = 5;
+    const auto s = sorted_rules(r, RuleOrder::hits);
+    CHECK(s[0].name == "c");
+    CHECK(s[1].name == "a");
+    CHECK(s[2].name == "b");
+}
+
 TEST_CASE("pending prompts are answered oldest first, skipping those already answered") {
     std::vector<PendingPrompt> p(3);
     const auto t = std::chrono::system_clock::now();
