@@ -60,18 +60,6 @@ void draw_field(Screen& s, int y, int x, int w, int lw, std::string_view label,
     s.put(y, x + lw, safe, w - lw, s.styles().normal);
 }
 
-attr_t action_attr(const Screen& s, Action a) {
-    switch (a) {
-        case Action::allow:
-            return s.styles().allow;
-        case Action::deny:
-            return s.styles().deny;
-        case Action::reject:
-            return s.styles().reject;
-    }
-    return s.styles().normal;
-}
-
 // All choices in a row with the chosen one in brackets when they fit, else "◀ chosen ▶ i/n".
 void draw_chooser(Screen& s, int y, int x, int w, const std::vector<std::string>& items,
                   size_t chosen, bool focused, const std::vector<attr_t>& attrs = {},
@@ -231,8 +219,9 @@ void draw_prompt(Screen& s, const PromptForm& form, size_t more, Clock::time_poi
                          }
                          draw_chooser(s, y, x + lw, w - lw, {"allow", "deny", "reject"}, chosen,
                                       form.focus() == PromptForm::Field::action,
-                                      {action_attr(s, Action::allow), action_attr(s, Action::deny),
-                                       action_attr(s, Action::reject)});
+                                      {action_style(s.styles(), Action::allow),
+                                       action_style(s.styles(), Action::deny),
+                                       action_style(s.styles(), Action::reject)});
                      }});
     lines.push_back(
         {1, [&](int y, int x, int w) {

@@ -62,6 +62,18 @@ int translate(int code, bool function_key) {
 
 }  // namespace
 
+attr_t action_style(const Styles& st, Action a) {
+    switch (a) {
+        case Action::allow:
+            return st.allow;
+        case Action::deny:
+            return st.deny;
+        case Action::reject:
+            return st.reject;
+    }
+    return st.normal;
+}
+
 bool setup_locale() {
     if (!std::setlocale(LC_ALL, "")) {
         // LANG=en_US.UTF-8 without that locale installed: UTF-8 is still what the terminal

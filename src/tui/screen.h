@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/connection.h"
 #include "core/result.h"
 
 namespace tsnitch::tui {
@@ -36,6 +37,9 @@ struct Styles {
     attr_t key = A_BOLD;  // key names in hints
     attr_t border = A_NORMAL;
 };
+
+// The style of an action's name: allow green, deny red, reject magenta (bold when monochrome).
+attr_t action_style(const Styles& st, Action a);
 
 class Screen {
   public:

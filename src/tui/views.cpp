@@ -17,18 +17,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kBodyTop = 2;  // status line, tabs
 
-attr_t action_attr(const Screen& s, Action a) {
-    switch (a) {
-        case Action::allow:
-            return s.styles().allow;
-        case Action::deny:
-            return s.styles().deny;
-        case Action::reject:
-            return s.styles().reject;
-    }
-    return s.styles().normal;
-}
-
 std::string duration_text(const RuleDuration& d) {
     return d.kind == RuleDuration::Kind::until_restart ? "restart" : d.to_string();
 }
@@ -255,7 +243,8 @@ void draw_connections(Screen& s, UiState& st) {
         const auto& proc = e.connection.process;
         columns(y, event_time(e), std::string(action_name(e.action)), s.safe(event_process(e)),
                 s.safe(event_destination(e)), s.safe(event_rule(e)), base,
-                sel ? base : action_attr(s, e.action), proc ? std::to_string(proc->pid) : "",
+                sel ? base : action_style(s.styles(), e.action),
+                proc ? std::to_string(proc->pid) : "",
                 proc ? (proc->user.empty() ? std::to_string(proc->uid) : s.safe(proc->user)) : "",
                 std::string(protocol_name(e.connection.protocol)));
     }
@@ -306,7 +295,7 @@ void draw_rules(Screen& s, UiState& st) {
         if (sel) s.fill(y, 0, w, base);
         columns(y, r.enabled ? "on" : "off", std::string(action_name(r.action)),
                 duration_text(r.duration), std::to_string(r.hits), s.safe(r.name),
-                s.safe(r.summary), base, sel ? base : action_attr(s, r.action));
+                s.safe(r.summary), base, sel ? base : action_style(s.styles(), r.action));
     }
     const RuleSummary& r = st.rules[st.rule_selected];
     draw_detail(s, s.safe(r.name) + ": " + s.safe(r.summary));
