@@ -320,7 +320,9 @@ void App::handle_key(int k, Clock::time_point now) {
     }
     if (st_.form) {
         // Ctrl-C and F10 still reach the quit question while a prompt is open.
-        if (k == key::ctrl_c || k == key::f(10)) {
+        // Quitting stays possible while a prompt is open (q only after the key delay, like the
+        // prompt's own keys).
+        if (k == key::ctrl_c || k == key::f(10) || (k == 'q' && !st_.form->ignoring_keys(now))) {
             st_.confirm_quit = true;
             return;
         }
