@@ -83,9 +83,11 @@ std::optional<InetSocket> AttributionLadder::find_socket_diag(const Connection& 
 }
 
 std::optional<InetSocket> AttributionLadder::find_socket_proc(const Connection& c) {
-    for (const InetSocket& s : proc_tables_) {
-        if (is_exact_match(s, c) && index_.find(s.inode, s.uid)) return s;
-    }
+    // A socket of the last read still alive (its inode still held where it was) is the answer
+    // unless the tables changed meanwhile: a new socket on the same port is rare, a dead one is
+    // caught by the inode check, and the tables are read again then.
+    auto cached = best_match(proc_tables_, c);
+    if (cached && index_.find_known(cached->inode)) return cached;
     // Read this protocol's tables again; the others stay as they were.
     std::erase_if(proc_tables_, [&](const InetSocket& s) { return s.protocol == c.protocol; });
     for (Family f : {Family::v4, Family::v6}) {

@@ -55,8 +55,7 @@ class AttributionLadder : public Attributor {
     std::optional<DiagClient> diag_;
     InodeIndex index_;
     ProcessReader reader_;
-    // The proc method's last read of each /proc/net table: rendering one takes milliseconds, and
-    // a connected socket found there again (same tuple, inode still held) is still the same one.
+    // The proc method's last read of the /proc/net tables: rendering one takes milliseconds.
     std::vector<InetSocket> proc_tables_;
     std::mutex mutex_;
 };
