@@ -146,10 +146,17 @@ Result<UnixSocket> parse_unix_message(const nlmsghdr* nlh) {
     return s;
 }
 
+// libmnl's mnl_nlmsg_ok compares the length as a signed int: a header claiming 4 GB passes it.
+bool message_ok(const nlmsghdr* nlh, int len) {
+    return len >= static_cast<int>(sizeof(nlmsghdr)) && nlh->nlmsg_len >= sizeof(nlmsghdr) &&
+           nlh->nlmsg_len <= static_cast<unsigned>(len);
+}
+
 // Runs `on_message` on each SOCK_DIAG_BY_FAMILY message of a datagram and handles the netlink
 // control messages around them.
 template <class F>
 Result<DiagProgress> walk_answer(std::span<const uint8_t> datagram, uint32_t seq, F&& on_message) {
+    if (datagram.empty()) return make_error("sock_diag: empty datagram", EBADMSG);
     // libmnl reads the headers in place: give it a 4-byte aligned copy when the input is not.
     std::vector<uint32_t> aligned;
     const void* base = datagram.data();
@@ -160,7 +167,7 @@ Result<DiagProgress> walk_answer(std::span<const uint8_t> datagram, uint32_t seq
     }
     int len = static_cast<int>(datagram.size());
     const nlmsghdr* nlh = static_cast<const nlmsghdr*>(base);
-    while (mnl_nlmsg_ok(nlh, len)) {
+    while (message_ok(nlh, len)) {
         if (seq != 0 && nlh->nlmsg_seq != 0 && nlh->nlmsg_seq != seq)
             return make_error("sock_diag: answer to request " + std::to_string(nlh->nlmsg_seq) +
                                   " while waiting for " + std::to_string(seq),
@@ -173,6 +180,9 @@ Result<DiagProgress> walk_answer(std::span<const uint8_t> datagram, uint32_t seq
             std::memcpy(&e, mnl_nlmsg_get_payload(nlh), sizeof e);
             // No such socket is an answer too: the exact query found nothing.
             if (e.error == 0 || e.error == -ENOENT) return DiagProgress::done;
+            // The kernel sends -errno; anything else is a broken message (and -INT_MIN overflows).
+            if (e.error >= 0 || e.error < -4095)
+                return make_error("sock_diag: bad error code " + std::to_string(e.error), EBADMSG);
             return make_error(std::string("sock_diag: ") + std::strerror(-e.error), -e.error);
         }
         if (nlh->nlmsg_type == SOCK_DIAG_BY_FAMILY) {

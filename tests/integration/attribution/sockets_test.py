@@ -1,0 +1,118 @@
+"""`tsnitch sockets -p PID` on real sockets: a connected TCP socket, an unconnected UDP socket that
+used sendto, a listener and unix sockets each print with the right fd, inode, addresses and state,
+also when asked from outside the process's network namespace; --json carries the same; without -p
+the process appears under its header line."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from netns import NetnsPair, V4_CLIENT, V4_PEER, require_root, tsnitch_binary
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SERVER = ("import socket, sys\n"
+          "s = socket.socket(socket.AF_INET6); s.bind(('::', 8080)); s.listen(64)\n"
+          "print('ready', flush=True)\n"
+          "conns = []\n"
+          "while True: conns.append(s.accept())\n")
+
+
+def start_holder(ns, specs):
+    p = ns.popen(ns.client, [sys.executable, os.path.join(HERE, "holder.py")] + specs,
+                 stdin=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    if not line:
+        raise SystemExit("holder failed: " + p.stderr.read())
+    return json.loads(line)
+
+
+def main():
+    require_root()
+    tsnitch = tsnitch_binary()
+    tmp = tempfile.mkdtemp(prefix="tsnitch-sockets-")
+    failures = []
+
+    def check(cond, what):
+        if not cond:
+            failures.append(what)
+            print("FAIL:", what)
+
+    try:
+        with NetnsPair() as ns:
+            srv = ns.popen(ns.peer, [sys.executable, "-c", SERVER], text=True)
+            assert srv.stdout.readline().strip() == "ready"
+            unix_path = os.path.join(tmp, "holder.sock")
+            h = start_holder(ns, [f"tcp4:{V4_PEER}:8080", f"udp4:{V4_PEER}:9999", "listen4:7070",
+                                  "unixabs:tsnitch-test-abs", f"unixpath:{unix_path}", "unixanon"])
+            pid = h["pid"]
+            by_spec = {s["spec"].split(":")[0]: s for s in h["sockets"]}
+
+            def inode(fd):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                assert link.startswith("socket:["), link
+                return int(link[8:-1])
+
+            tcp, udp, lst = by_spec["tcp4"], by_spec["udp4"], by_spec["listen4"]
+            expected = {
+                tcp["fd"]: f"{tcp['fd']} -> socket[{inode(tcp['fd'])}] - {tcp['local'][1]}:{V4_CLIENT} -> "
+                           f"{V4_PEER}:8080, state: established",
+                udp["fd"]: f"{udp['fd']} -> socket[{inode(udp['fd'])}] - {udp['local'][1]}:0.0.0.0 -> "
+                           f"0.0.0.0:0, state: close",
+                lst["fd"]: f"{lst['fd']} -> socket[{inode(lst['fd'])}] - 7070:0.0.0.0 -> 0.0.0.0:0, "
+                           f"state: listen",
+            }
+            for kind, text in (("unixabs", "unix @tsnitch-test-abs"), ("unixpath", f"unix {unix_path}"),
+                               ("unixanon", "unix -")):
+                fd = by_spec[kind]["fd"]
+                expected[fd] = f"{fd} -> socket[{inode(fd)}] - {text}"
+
+            out = ns.run(ns.client, [tsnitch, "sockets", "-p", str(pid)])
+            lines = out.stdout.splitlines()
+            for fd, line in expected.items():
+                check(line in lines, f"expected line {line!r} in:\n{out.stdout}")
+            check(len(lines) == len(expected), f"one line per socket fd, got:\n{out.stdout}")
+
+            # From outside the namespace (only reading): the process's own namespace is asked.
+            outside = subprocess.run([tsnitch, "sockets", "-p", str(pid)], capture_output=True,
+                                     text=True, check=True).stdout.splitlines()
+            check(sorted(outside) == sorted(lines), f"from another namespace: {outside}")
+
+            js = json.loads(ns.run(ns.client, [tsnitch, "sockets", "-p", str(pid), "--json"]).stdout)
+            rows = {r["fd"]: r for r in js}
+            check(set(rows) == set(expected), f"--json fds {sorted(rows)} != {sorted(expected)}")
+            for fd, line in expected.items():
+                r = rows.get(fd, {})
+                check(r.get("line") == line, f"--json line of fd {fd}: {r}")
+                check(r.get("inode") == inode(fd), f"--json inode of fd {fd}: {r}")
+                check(r.get("pid") == pid, f"--json pid of fd {fd}: {r}")
+            t = rows.get(tcp["fd"], {})
+            check(t.get("type") == "tcp" and t.get("src") == V4_CLIENT and t.get("dst") == V4_PEER
+                  and t.get("dst_port") == 8080 and t.get("state") == "established", f"tcp row {t}")
+            u = rows.get(udp["fd"], {})
+            check(u.get("type") == "udp" and u.get("src_port") == udp["local"][1], f"udp row {u}")
+            check(rows.get(by_spec["unixabs"]["fd"], {}).get("path") == "@tsnitch-test-abs", "unix path")
+
+            every = ns.run(ns.client, [tsnitch, "sockets"]).stdout.splitlines()
+            with open(f"/proc/{pid}/comm") as f:
+                header = f"{pid} {f.read().strip()} ({h['exe']})"
+            check(header in every, f"header {header!r} in the all-process table")
+            if header in every:
+                at = every.index(header)
+                block = every[at + 1:at + 1 + len(expected)]
+                check(sorted(block) == sorted(expected.values()), f"lines under the header: {block}")
+
+            bad = ns.run(ns.client, [tsnitch, "sockets", "-p", "nope"], check=False)
+            check(bad.returncode == 2 and "nope" in bad.stderr, f"bad pid: {bad.returncode} {bad.stderr}")
+            gone = ns.run(ns.client, [tsnitch, "sockets", "-p", str(2**22 + 7)], check=False)
+            check(gone.returncode == 1 and "no process" in gone.stderr,
+                  f"missing pid: {gone.returncode} {gone.stderr}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if failures:
+        sys.exit(1)
+    print("ok")
+
+
+main()

@@ -1,0 +1,84 @@
+// The socket line of DESIGN.md §3 and its JSON twin.
+#include <doctest/doctest.h>
+
+#include "core/attribution/socket_view.h"
+
+using namespace tsnitch;
+
+namespace {
+InetSocket tcp(const char* src, uint16_t sport, const char* dst, uint16_t dport, uint8_t state) {
+    InetSocket s;
+    s.src = *IpAddress::parse(src);
+    s.dst = *IpAddress::parse(dst);
+    s.family = s.src.family();
+    s.src_port = sport;
+    s.dst_port = dport;
+    s.state = state;
+    s.inode = 12345678;
+    return s;
+}
+}  // namespace
+
+TEST_CASE("inet socket lines: addresses, or the DNS name when one is known") {
+    SocketRow row{25, 12345678, tcp("10.0.2.2", 54321, "140.82.121.4", 443, 1), std::nullopt};
+    CHECK(socket_line(row) ==
+          "25 -> socket[12345678] - 54321:10.0.2.2 -> 140.82.121.4:443, state: established");
+    HostNameLookup names = [](const IpAddress& a) -> std::optional<std::string> {
+        if (a.to_string() == "140.82.121.4") return "github.com";
+        return std::nullopt;
+    };
+    CHECK(socket_line(row, names) ==
+          "25 -> socket[12345678] - 54321:10.0.2.2 -> github.com:443, state: established");
+    SocketRow v6{3, 9, tcp("::", 8080, "::", 0, 10), std::nullopt};
+    CHECK(socket_line(v6) == "3 -> socket[9] - 8080::: -> :::0, state: listen");
+}
+
+TEST_CASE("unix socket lines: path, abstract, unnamed; unknown sockets") {
+    UnixSocket u;
+    u.path = "/run/x.sock";
+    CHECK(socket_line(SocketRow{4, 7, std::nullopt, u}) == "4 -> socket[7] - unix /run/x.sock");
+    u.path = "@abstract";
+    CHECK(socket_line(SocketRow{4, 7, std::nullopt, u}) == "4 -> socket[7] - unix @abstract");
+    u.path.clear();
+    CHECK(socket_line(SocketRow{4, 7, std::nullopt, u}) == "4 -> socket[7] - unix -");
+    CHECK(socket_line(SocketRow{5, 8, std::nullopt, std::nullopt}) == "5 -> socket[8] - other");
+}
+
+TEST_CASE("the JSON object carries the same fields") {
+    ProcessSockets p;
+    p.pid = 42;
+    p.comm = "curl \"x\"";
+    p.exe = "/usr/bin/curl";
+    SocketRow row{25, 12345678, tcp("10.0.2.2", 54321, "140.82.121.4", 443, 1), std::nullopt};
+    const std::string j = socket_json(p, row);
+    CHECK(j.find("\"pid\":42") != std::string::npos);
+    CHECK(j.find("\"comm\":\"curl \\\"x\\\"\"") != std::string::npos);
+    CHECK(j.find("\"fd\":25") != std::string::npos);
+    CHECK(j.find("\"inode\":12345678") != std::string::npos);
+    CHECK(j.find("\"type\":\"tcp\"") != std::string::npos);
+    CHECK(j.find("\"src\":\"10.0.2.2\"") != std::string::npos);
+    CHECK(j.find("\"dst_port\":443") != std::string::npos);
+    CHECK(j.find("\"state\":\"established\"") != std::string::npos);
+}
+
+TEST_CASE("a process's fds resolve through the snapshot by inode") {
+    SocketsSnapshot snap;
+    InetSocket s = tcp("10.0.2.2", 54321, "140.82.121.4", 443, 1);
+    s.inode = 1001;
+    snap.inet.push_back(s);
+    UnixSocket u;
+    u.inode = 1002;
+    u.path = "@bus";
+    snap.unix_sockets.push_back(u);
+    const SocketDirectory dir(std::move(snap));
+    auto p = sockets_of_process("tests/data/proc/basic", 100, dir);
+    REQUIRE(p.ok());
+    CHECK(p->comm == "curl");
+    CHECK(p->exe == "/usr/bin/curl");
+    REQUIRE(p->sockets.size() == 3);
+    CHECK(socket_line(p->sockets[0]) ==
+          "3 -> socket[1001] - 54321:10.0.2.2 -> 140.82.121.4:443, state: established");
+    CHECK(socket_line(p->sockets[1]) == "4 -> socket[1002] - unix @bus");
+    CHECK(socket_line(p->sockets[2]) == "5 -> socket[7777] - other");
+    CHECK_FALSE(sockets_of_process("tests/data/proc/basic", 4242, dir).ok());
+}
