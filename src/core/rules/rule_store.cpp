@@ -331,9 +331,16 @@ std::optional<RuleMatch> RuleStore::match(const Connection& c) {
         const std::string* v = in.text(r.operand);
         if (!v) continue;
         hits.clear();
-        if (r.set->Match(*v, &hits)) {
+        RE2::Set::ErrorInfo err{};
+        if (r.set->Match(*v, &hits, &err)) {
             for (int h : hits)
                 candidates.push_back(r.rule_of[static_cast<size_t>(h)]);
+        } else if (err.kind != RE2::Set::kNoError) {
+            // The set's DFA ran out of memory on this text: check its rules one by one rather
+            // than miss a match.
+            for (uint32_t i : r.rule_of) {
+                if (s->rules[i]->op.match(in)) candidates.push_back(i);
+            }
         }
     }
     candidates.insert(candidates.end(), s->others.begin(), s->others.end());
