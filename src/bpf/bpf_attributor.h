@@ -1,0 +1,60 @@
+// The first rung of the attribution ladder (DESIGN.md §6): the owner maps the BPF programs fill.
+// Looks the packet's tuple up exactly, then with the source address unspecified (sockets not
+// bound to an address), then by the cookie of the socket sock_diag reports for the tuple (a
+// connected UDP socket whose first packet is still in the queue).
+#pragma once
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "bpf/bpf_monitor.h"
+#include "core/attribution/attributor.h"
+#include "core/attribution/diag_client.h"
+#include "core/attribution/process_reader.h"
+
+namespace tsnitch::bpf {
+
+// Which lookup found the owner.
+enum class LookupStep { flow, flow_any_source, cookie };
+std::string_view lookup_step_name(LookupStep s);  // "flow", "flow-any-source", "cookie"
+
+struct OwnerMatch {
+    SocketOwner owner;
+    LookupStep step = LookupStep::flow;
+};
+
+class BpfAttributor : public Attributor {
+  public:
+    // `monitor` must outlive the attributor. Without sock_diag the cookie step is skipped.
+    explicit BpfAttributor(const BpfMonitor& monitor, std::string proc_root = "/proc");
+
+    Attribution attribute(const Connection& c) override;
+    Method method() const override { return Method::ebpf; }
+
+    // The owner as the maps know it, without reading /proc.
+    std::optional<OwnerMatch> find_owner(const Connection& c);
+
+  private:
+    ProcessInfo describe(const SocketOwner& owner);
+    std::optional<ProcessInfo> cached(uint32_t tgid, uint64_t now_ns) const;
+
+    // Recently described live processes: a map lookup in the exec map tells whether they exec'd
+    // or exited since, which is cheaper than reading /proc/PID/stat on every packet.
+    struct Cached {
+        ProcessInfo info;
+        uint64_t at_ns = 0;  // CLOCK_BOOTTIME when read from /proc
+    };
+    std::unordered_map<uint32_t, Cached> cache_;
+
+    const BpfMonitor& monitor_;
+    std::string proc_root_;
+    std::optional<DiagClient> diag_;
+    ProcessReader reader_;
+    uint64_t ns_per_tick_;
+    std::mutex mutex_;
+};
+
+}  // namespace tsnitch::bpf

@@ -1,0 +1,127 @@
+// The eBPF attribution module in user space: loads tsnitch.bpf.c through its skeleton, attaches
+// the socket programs to the cgroup v2 root and the exec/fork/exit raw tracepoints, and answers
+// lookups in the maps they fill. RAII: the links are owned by this object (and by the process),
+// so destroying it — or the process dying — detaches everything.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "bpf/cgroup_root.h"
+#include "bpf/tsnitch_bpf.h"
+#include "core/address.h"
+#include "core/connection.h"
+#include "core/result.h"
+
+struct tsnitch_bpf;  // the generated skeleton
+
+namespace tsnitch::bpf {
+
+struct BpfOptions {
+    // Pretend loading failed, to exercise the fallback to diag. The environment variable
+    // TSNITCH_BPF_FORCE_FAIL=1 does the same.
+    bool force_fail = false;
+    bool seed = true;  // store the sockets that exist already (sock_diag + the /proc index)
+    std::string proc_root = "/proc";
+};
+
+// What seeding found. An empty machine (no sockets) is a normal result, and a failure here
+// (no sock_diag) never fails enabling the module: those sockets are then found by the lower rungs.
+struct SeedResult {
+    size_t sockets = 0;  // TCP/UDP sockets in the dump
+    size_t stored = 0;   // ... whose process was found and stored
+    std::string error;   // why seeding did not run, empty when it did
+};
+
+// Who used a socket, as the BPF programs recorded it.
+struct SocketOwner {
+    uint64_t cookie = 0;
+    uint32_t tgid = 0;  // the process id
+    uint32_t pid = 0;   // the thread id
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+    std::string comm;
+    uint64_t time_ns = 0;      // CLOCK_BOOTTIME when recorded
+    uint64_t released_ns = 0;  // CLOCK_BOOTTIME when the socket was closed, 0 while open
+};
+
+// What exec (or fork) recorded for a process.
+struct ExecRecord {
+    std::string path;  // as exec resolved it (the interpreter for scripts)
+    uint32_t ppid = 0;
+    bool inherited = false;  // copied from the parent at fork
+    bool exited = false;
+    uint64_t exec_ns = 0;
+};
+
+// A socket that existed before the module was loaded (from sock_diag + the /proc index).
+struct SeedSocket {
+    Protocol protocol = Protocol::tcp;
+    IpAddress src;
+    uint16_t src_port = 0;
+    IpAddress dst;
+    uint16_t dst_port = 0;
+    uint64_t cookie = 0;
+    uint32_t pid = 0;  // 0: owner unknown (not stored)
+    uint32_t uid = 0;
+    std::string comm;
+};
+
+SocketOwner owner_from_map(const tsn_owner& o);
+ExecRecord exec_from_map(const tsn_exec& e);
+
+class BpfMonitor {
+  public:
+    // Loads and attaches every program. Fails only when loading or attaching fails; the error
+    // says which program and why, and the caller falls back to diag.
+    static Result<std::unique_ptr<BpfMonitor>> create(const BpfOptions& options = {});
+    ~BpfMonitor();
+    BpfMonitor(const BpfMonitor&) = delete;
+    BpfMonitor& operator=(const BpfMonitor&) = delete;
+
+    std::optional<SocketOwner> owner_of_flow(const tsn_flow_key& key) const;
+    std::optional<SocketOwner> owner_of_socket(uint64_t cookie) const;
+    std::optional<ExecRecord> exec_of(uint32_t tgid) const;
+
+    // Stores sockets that were opened before the module was loaded (never overwrites what the
+    // programs recorded). Returns how many were stored; an empty list is fine.
+    size_t seed(std::span<const SeedSocket> sockets);
+    // Dumps the sockets of this network namespace and seeds them with their processes.
+    SeedResult seed_existing(const std::string& proc_root = "/proc");
+    const SeedResult& seeded() const { return seeded_; }  // the seeding done by create()
+
+    // Drops flows whose socket was closed more than `grace` ago. Returns how many.
+    size_t sweep(std::chrono::nanoseconds grace);
+
+    uint64_t netns_cookie() const { return netns_cookie_; }  // of the namespace we run in
+    const std::string& cgroup_root() const { return cgroup_->where(); }
+
+  private:
+    BpfMonitor() = default;
+
+    std::optional<CgroupRoot> cgroup_;  // declared before skel_: the links go first
+    tsnitch_bpf* skel_ = nullptr;
+    uint64_t netns_cookie_ = 0;
+    SeedResult seeded_;
+};
+
+// One hook as `tsnitch check` reports it.
+struct HookStatus {
+    std::string name;  // "cgroup/connect4", "raw_tp/sched_process_exec", ...
+    bool available = false;
+    std::string reason;  // why not, when not
+};
+
+// Loads and attaches each program on its own (and detaches it at once) to tell which hooks
+// this kernel offers.
+std::vector<HookStatus> probe_hooks(const CgroupRoot& root);
+
+// CLOCK_BOOTTIME in ns, the clock of bpf_ktime_get_boot_ns().
+uint64_t boot_time_ns();
+
+}  // namespace tsnitch::bpf

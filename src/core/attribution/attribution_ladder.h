@@ -1,0 +1,60 @@
+// The attribution ladder of DESIGN.md §6 behind the Attributor interface: an optional first rung
+// (the eBPF monitor, written elsewhere), then the socket (sock_diag, or /proc/net for the proc
+// method), then its inode's process (InodeIndex) and that process's identity (ProcessReader).
+// Per packet it costs a netlink round trip or two and a few small /proc reads, never a walk of
+// every process unless the inode is new to the index.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "core/attribution/attributor.h"
+#include "core/attribution/diag_client.h"
+#include "core/attribution/inode_index.h"
+#include "core/attribution/process_reader.h"
+#include "core/attribution/socket_entry.h"
+
+namespace tsnitch {
+
+class AttributionLadder : public Attributor {
+  public:
+    struct Options {
+        Method method = Method::diag;  // diag or proc: how the socket is found
+        std::string proc_root = "/proc";
+        // Asked first when set (the eBPF rung); when it finds no process, the ladder goes on.
+        // Not owned; it must outlive the ladder.
+        Attributor* first_rung = nullptr;
+        bool warm_index = true;  // read every process's fds at start
+    };
+
+    // Falls back from diag to proc when no sock_diag socket can be opened (see fallback()).
+    explicit AttributionLadder(Options options);
+
+    Attribution attribute(const Connection& c) override;
+    Method method() const override;
+
+    // Why the configured socket method is not in use; empty when it is.
+    const std::string& fallback() const { return fallback_; }
+
+    // Rung 2 alone: the socket that sent `c`, nullopt when none.
+    std::optional<InetSocket> find_socket(const Connection& c);
+    // Rung 3 alone: the process holding socket `inode` (`uid`: the socket's owner).
+    std::optional<ProcessInfo> process_of(uint64_t inode, std::optional<uint32_t> uid);
+
+  private:
+    std::optional<InetSocket> find_socket_diag(const Connection& c);
+    std::optional<InetSocket> find_socket_proc(const Connection& c);
+
+    Options options_;
+    Method socket_method_;
+    std::string fallback_;
+    bool ipv6_;
+    std::optional<DiagClient> diag_;
+    InodeIndex index_;
+    ProcessReader reader_;
+    std::mutex mutex_;
+};
+
+}  // namespace tsnitch

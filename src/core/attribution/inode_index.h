@@ -1,0 +1,54 @@
+// Socket inode -> process: an index of `proc_root`/*/fd built with readlink only (no stat, as
+// ss does), refreshed incrementally. A miss rescans first the processes of the socket's uid, the
+// newest and the most recently matched first, and stops at the first holder.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace tsnitch {
+
+class InodeIndex {
+  public:
+    explicit InodeIndex(std::string proc_root = "/proc");
+
+    struct Owner {
+        int pid = 0;
+        int fd = 0;
+    };
+    // A process holding socket `inode`, nullopt when none does (or none that we may read).
+    // `uid`: the socket's owner, whose processes are looked at first.
+    std::optional<Owner> find(uint64_t inode, std::optional<uint32_t> uid);
+
+    // Reads every process's fds now (at start, so that the first packets find a warm index).
+    void refresh_all();
+
+    size_t processes() const { return procs_.size(); }
+    size_t fd_scans() const { return fd_scans_; }  // processes whose fds were read, ever
+
+  private:
+    struct Proc {
+        std::optional<uint32_t> uid;
+        uint64_t last_hit = 0;  // tick of the last inode found here; 0 never
+        bool scanned = false;
+        std::vector<uint64_t> inodes;
+    };
+    bool verify(uint64_t inode, const Owner& o) const;
+    void sync_pids();
+    void scan(int pid, Proc& p);
+    void forget(int pid, Proc& p);
+
+    std::string root_;
+    std::unordered_map<uint64_t, Owner> owners_;
+    std::unordered_map<int, Proc> procs_;
+    // Inodes no process held at the last full rescan: asked again soon, they cost nothing.
+    std::unordered_map<uint64_t, std::chrono::steady_clock::time_point> misses_;
+    uint64_t tick_ = 0;
+    size_t fd_scans_ = 0;
+};
+
+}  // namespace tsnitch

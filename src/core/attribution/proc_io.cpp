@@ -1,0 +1,100 @@
+#include "core/attribution/proc_io.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <memory>
+
+#include "core/attribution/proc_parse.h"
+
+namespace tsnitch {
+
+namespace {
+Error errno_error(const std::string& what, const std::string& path) {
+    const int e = errno;
+    return make_error(what + " " + path + ": " + std::strerror(e), e);
+}
+
+struct DirCloser {
+    void operator()(DIR* d) const { closedir(d); }
+};
+using Dir = std::unique_ptr<DIR, DirCloser>;
+
+std::optional<int> as_number(const char* name) {
+    int n = 0;
+    const size_t len = std::strlen(name);
+    auto [p, ec] = std::from_chars(name, name + len, n);
+    if (ec != std::errc() || p != name + len || n <= 0) return std::nullopt;
+    return n;
+}
+}  // namespace
+
+Result<std::string> read_text_file(const std::string& path, size_t limit) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno_error("opening", path);
+    std::string text;
+    char buf[4096];
+    for (;;) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            Error e = errno_error("reading", path);
+            ::close(fd);
+            return e;
+        }
+        if (n == 0) break;
+        text.append(buf, static_cast<size_t>(n));
+        if (text.size() >= limit) {
+            text.resize(limit);
+            break;
+        }
+    }
+    ::close(fd);
+    return text;
+}
+
+Result<std::string> read_link(const std::string& path) {
+    char buf[4096];
+    const ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
+    if (n < 0) return errno_error("reading link", path);
+    return std::string(buf, static_cast<size_t>(n));
+}
+
+Result<std::vector<int>> list_pids(const std::string& proc_root) {
+    Dir d(opendir(proc_root.c_str()));
+    if (!d) return errno_error("listing", proc_root);
+    std::vector<int> pids;
+    while (dirent* e = readdir(d.get())) {
+        if (auto pid = as_number(e->d_name)) pids.push_back(*pid);
+    }
+    return pids;
+}
+
+Result<std::vector<SocketFd>> list_socket_fds(const std::string& proc_root, int pid) {
+    const std::string dir = proc_root + "/" + std::to_string(pid) + "/fd";
+    Dir d(opendir(dir.c_str()));
+    if (!d) return errno_error("listing", dir);
+    std::vector<SocketFd> fds;
+    const int dfd = dirfd(d.get());
+    while (dirent* e = readdir(d.get())) {
+        auto fd = as_number(e->d_name);
+        if (!fd && std::strcmp(e->d_name, "0") == 0) fd = 0;
+        if (!fd) continue;
+        char buf[64];
+        // readlinkat on the open directory: no path walk per fd.
+        const ssize_t n = ::readlinkat(dfd, e->d_name, buf, sizeof buf);
+        if (n <= 0) continue;  // closed meanwhile, or not a link
+        if (auto inode = parse_socket_link(std::string_view(buf, static_cast<size_t>(n))))
+            fds.push_back({*fd, *inode});
+    }
+    std::sort(fds.begin(), fds.end(),
+              [](const SocketFd& a, const SocketFd& b) { return a.fd < b.fd; });
+    return fds;
+}
+
+}  // namespace tsnitch

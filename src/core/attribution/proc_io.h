@@ -1,0 +1,26 @@
+// Small system-call wrappers for reading /proc (or a fixture tree that stands in for it).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace tsnitch {
+
+// The whole of a small file (at most `limit` bytes).
+Result<std::string> read_text_file(const std::string& path, size_t limit = 1 << 20);
+// A symbolic link's target.
+Result<std::string> read_link(const std::string& path);
+// The numeric entries of `proc_root`: the pids, in directory order.
+Result<std::vector<int>> list_pids(const std::string& proc_root);
+
+struct SocketFd {
+    int fd = 0;
+    uint64_t inode = 0;
+};
+// The socket fds of one process, found by readlink of `proc_root`/PID/fd/* (no stat), in fd order.
+Result<std::vector<SocketFd>> list_socket_fds(const std::string& proc_root, int pid);
+
+}  // namespace tsnitch

@@ -1,0 +1,44 @@
+// Process identity from /proc (or a fixture tree): exe, argv, cwd, uid and user name, comm,
+// parent chain, start time. Cached by (pid, start time), so a pid reused by a new process never
+// inherits the old one's identity.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/connection.h"
+#include "core/result.h"
+
+namespace tsnitch {
+
+class ProcessReader {
+  public:
+    explicit ProcessReader(std::string proc_root = "/proc");
+
+    // The process `pid` as it is now. Zombies and kernel threads have no exe, cwd or argv: those
+    // stay empty. Fails when the process does not exist.
+    Result<ProcessInfo> read(int pid);
+
+    // The start time of `pid` now (clock ticks after boot), or an error when it is gone.
+    Result<uint64_t> start_time(int pid) const;
+
+    size_t cached() const { return cache_.size(); }
+
+  private:
+    Result<ProcessInfo> read_fresh(int pid, uint64_t start, int ppid, std::string comm);
+    std::string user_name(uint32_t uid);
+    std::string path(int pid, const char* entry) const;
+
+    std::string root_;
+    std::unordered_map<int, ProcessInfo> cache_;  // validated against the start time per read
+    std::unordered_map<uint32_t, std::string> users_;
+};
+
+// The environment of `pid` (read only when a rule asks for process.env.NAME).
+Result<std::vector<std::pair<std::string, std::string>>> read_process_env(
+    const std::string& proc_root, int pid);
+
+}  // namespace tsnitch

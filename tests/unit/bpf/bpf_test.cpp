@@ -1,0 +1,212 @@
+// The user-space half of the eBPF rung: where the cgroup v2 root is, how flow keys are built so
+// that they meet the ones the BPF programs store, and that both compilers lay the shared structs
+// out alike (checked against the BTF of the built BPF object).
+#include <bpf/btf.h>
+#include <doctest/doctest.h>
+
+#include <cstddef>
+#include <cstring>
+#include <string>
+
+#include "bpf/bpf_monitor.h"
+#include "bpf/cgroup_root.h"
+#include "bpf/flow_key.h"
+
+using namespace tsnitch;
+using namespace tsnitch::bpf;
+
+namespace {
+
+IpAddress ip(const char* s) {
+    auto a = IpAddress::parse(s);
+    REQUIRE_MESSAGE(a.has_value(), s);
+    return *a;
+}
+
+bool same_bytes(const tsn_flow_key& a, const tsn_flow_key& b) {
+    return std::memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("the cgroup v2 mount point is found in mountinfo") {
+    const std::string text =
+        "22 27 0:21 / /proc rw,relatime - proc proc rw\n"
+        "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+        "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
+        "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime shared:9 - cgroup2 cgroup2 rw\n";
+    auto root = cgroup2_mount_point(text);
+    REQUIRE(root.ok());
+    CHECK(*root == "/sys/fs/cgroup/unified");
+}
+
+TEST_CASE("a mount of the hierarchy's root wins over a mount of a sub-cgroup") {
+    const std::string text =
+        "50 31 0:38 /user.slice /mnt/user rw - cgroup2 cgroup2 rw\n"
+        "51 31 0:38 / /sys/fs/cgroup rw,nosuid shared:4 master:1 - cgroup2 cgroup2 rw\n";
+    auto root = cgroup2_mount_point(text);
+    REQUIRE(root.ok());
+    CHECK(*root == "/sys/fs/cgroup");
+
+    auto only_sub = cgroup2_mount_point("50 31 0:38 /user.slice /mnt/user rw - cgroup2 none rw\n");
+    REQUIRE(only_sub.ok());
+    CHECK(*only_sub == "/mnt/user");
+}
+
+TEST_CASE("escaped characters in the mount point are decoded") {
+    auto root = cgroup2_mount_point("41 31 0:38 / /mnt/my\\040cgroups rw - cgroup2 cgroup2 rw\n");
+    REQUIRE(root.ok());
+    CHECK(*root == "/mnt/my cgroups");
+}
+
+TEST_CASE("a machine with only cgroup v1 (or garbage) has no root, and says why") {
+    auto v1 = cgroup2_mount_point("32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n");
+    CHECK_FALSE(v1.ok());
+    CHECK(v1.error().message.find("cgroup2") != std::string::npos);
+    CHECK_FALSE(cgroup2_mount_point("").ok());
+    CHECK_FALSE(cgroup2_mount_point("cgroup2 cgroup2 -\n- cgroup2\n1 2 3\n").ok());
+    // A mount point field that looks like the separator does not confuse the parser.
+    auto odd = cgroup2_mount_point("1 2 0:1 / - rw - tmpfs cgroup2 rw\n");
+    CHECK_FALSE(odd.ok());
+}
+
+TEST_CASE("IPv4 flow keys hold addresses in network order and ports in host order") {
+    auto k = make_flow_key(7, Protocol::udp, ip("10.77.0.1"), 40000, ip("10.77.0.2"), 53);
+    CHECK(k.netns == 7);
+    CHECK(k.protocol == 17);
+    CHECK(k.family == 2);
+    CHECK(k.sport == 40000);
+    CHECK(k.dport == 53);
+    const uint8_t src[4] = {10, 77, 0, 1}, dst[4] = {10, 77, 0, 2};
+    CHECK(std::memcmp(k.saddr, src, 4) == 0);
+    CHECK(std::memcmp(k.daddr, dst, 4) == 0);
+    for (int i = 4; i < 16; ++i)
+        CHECK(k.saddr[i] == 0);
+}
+
+TEST_CASE("a dual-stack socket's IPv4 flow has the key of the IPv4 packet") {
+    // sock_diag reports such a socket as ::ffff:a.b.c.d; the packet is plain IPv4.
+    auto packet = make_flow_key(3, Protocol::tcp, ip("10.0.0.1"), 5000, ip("10.0.0.2"), 443);
+    auto socket =
+        make_flow_key(3, Protocol::tcp, ip("::ffff:10.0.0.1"), 5000, ip("::ffff:10.0.0.2"), 443);
+    CHECK(same_bytes(packet, socket));
+    CHECK(socket.family == 2);
+
+    // Bound to :: and sending to a mapped peer: an IPv4 key without a source address.
+    auto unbound = make_flow_key(3, Protocol::udp, ip("::"), 5000, ip("::ffff:10.0.0.2"), 53);
+    CHECK(unbound.family == 2);
+    CHECK(same_bytes(unbound, without_source_address(make_flow_key(3, Protocol::udp, ip("10.0.0.1"),
+                                                                   5000, ip("10.0.0.2"), 53))));
+}
+
+TEST_CASE("IPv6 flow keys keep all 16 bytes") {
+    auto k = make_flow_key(1, Protocol::tcp, ip("fd77::1"), 1234, ip("fd77::2"), 80);
+    CHECK(k.family == 10);
+    CHECK(k.saddr[0] == 0xfd);
+    CHECK(k.saddr[15] == 1);
+    CHECK(k.daddr[15] == 2);
+}
+
+TEST_CASE("the any-source key differs only in the source address") {
+    auto k = make_flow_key(9, Protocol::udp, ip("fd77::1"), 999, ip("fd77::2"), 53);
+    auto any = without_source_address(k);
+    for (uint8_t b : any.saddr)
+        CHECK(b == 0);
+    CHECK(std::memcmp(any.daddr, k.daddr, 16) == 0);
+    CHECK(any.sport == k.sport);
+    CHECK(any.netns == k.netns);
+    CHECK_FALSE(same_bytes(any, k));
+}
+
+TEST_CASE("keys of different namespaces or protocols never meet") {
+    auto a = make_flow_key(1, Protocol::udp, ip("10.0.0.1"), 1, ip("10.0.0.2"), 2);
+    CHECK_FALSE(
+        same_bytes(a, make_flow_key(2, Protocol::udp, ip("10.0.0.1"), 1, ip("10.0.0.2"), 2)));
+    CHECK_FALSE(
+        same_bytes(a, make_flow_key(1, Protocol::tcp, ip("10.0.0.1"), 1, ip("10.0.0.2"), 2)));
+}
+
+TEST_CASE("map records become owners and exec records without overrunning fixed buffers") {
+    tsn_owner o{};
+    o.tgid = 42;
+    o.pid = 43;
+    o.uid = 1000;
+    std::memset(o.comm, 'x', sizeof(o.comm));  // the kernel may fill all 16 bytes
+    SocketOwner s = owner_from_map(o);
+    CHECK(s.tgid == 42);
+    CHECK(s.pid == 43);
+    CHECK(s.comm == std::string(16, 'x'));
+
+    tsn_exec e{};
+    std::strcpy(e.path, "/usr/bin/curl");
+    e.ppid = 7;
+    e.exit_ns = 5;
+    ExecRecord r = exec_from_map(e);
+    CHECK(r.path == "/usr/bin/curl");
+    CHECK(r.exited);
+    CHECK(r.ppid == 7);
+    std::memset(e.path, 'p', sizeof(e.path));
+    CHECK(exec_from_map(e).path.size() == TSN_PATH_MAX);
+}
+
+#ifdef TSNITCH_BPF_OBJECT
+namespace {
+
+// The size of struct `name` in the BPF object, and the byte offset of its member `field`.
+struct BtfLayout {
+    btf* b = nullptr;
+    explicit BtfLayout(const char* path) : b(btf__parse(path, nullptr)) {}
+    ~BtfLayout() { btf__free(b); }
+    const btf_type* find(const char* name) const {
+        const int id = btf__find_by_name_kind(b, name, BTF_KIND_STRUCT);
+        return id > 0 ? btf__type_by_id(b, id) : nullptr;
+    }
+    long offset(const char* name, const char* field) const {
+        const btf_type* t = find(name);
+        if (t == nullptr) return -1;
+        const btf_member* m = btf_members(t);
+        for (unsigned i = 0; i < btf_vlen(t); ++i, ++m) {
+            if (std::strcmp(btf__name_by_offset(b, m->name_off), field) == 0) {
+                return static_cast<long>(btf_member_bit_offset(t, i) / 8);
+            }
+        }
+        return -1;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("the structs in the maps have the same layout on both sides of the boundary") {
+    BtfLayout l(TSNITCH_BPF_OBJECT);
+    REQUIRE_MESSAGE(l.b != nullptr, "cannot read BTF of " TSNITCH_BPF_OBJECT);
+    REQUIRE(l.find("tsn_flow_key") != nullptr);
+    CHECK(l.find("tsn_flow_key")->size == sizeof(tsn_flow_key));
+    CHECK(l.find("tsn_owner")->size == sizeof(tsn_owner));
+    CHECK(l.find("tsn_sock")->size == sizeof(tsn_sock));
+    CHECK(l.find("tsn_exec")->size == sizeof(tsn_exec));
+#define FIELD(S, F) CHECK(l.offset(#S, #F) == static_cast<long>(offsetof(S, F)))
+    FIELD(tsn_flow_key, netns);
+    FIELD(tsn_flow_key, protocol);
+    FIELD(tsn_flow_key, family);
+    FIELD(tsn_flow_key, sport);
+    FIELD(tsn_flow_key, dport);
+    FIELD(tsn_flow_key, saddr);
+    FIELD(tsn_flow_key, daddr);
+    FIELD(tsn_owner, cookie);
+    FIELD(tsn_owner, time_ns);
+    FIELD(tsn_owner, released_ns);
+    FIELD(tsn_owner, tgid);
+    FIELD(tsn_owner, uid);
+    FIELD(tsn_owner, comm);
+    FIELD(tsn_sock, owner);
+    FIELD(tsn_sock, key);
+    FIELD(tsn_sock, netns);
+    FIELD(tsn_sock, has_key);
+    FIELD(tsn_sock, pending);
+    FIELD(tsn_exec, exec_ns);
+    FIELD(tsn_exec, exit_ns);
+    FIELD(tsn_exec, ppid);
+    FIELD(tsn_exec, path);
+#undef FIELD
+}
+#endif
