@@ -132,7 +132,7 @@ Status write_file_atomically(const std::string& path, std::string_view text) {
 
 RuleStore::RuleStore(RuleStoreOptions options) : opt_(std::move(options)) {
     if (!opt_.clock) opt_.clock = [] { return std::chrono::system_clock::now(); };
-    if (!opt_.hasher) opt_.hasher = std::make_shared<FileExeHasher>();
+    if (!opt_.hasher) opt_.hasher = std::make_shared<ProcExeHashSource>();
     CompileContext defaults = default_compile_context();
     if (!opt_.compile.resolve_user) opt_.compile.resolve_user = defaults.resolve_user;
     snap_ = std::make_shared<Snapshot>();
