@@ -1,10 +1,363 @@
+// `tsnitch rules`: the rule files of RulesPath, read and changed directly (DESIGN.md §3, §5).
+#include <dirent.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "cli/commands.h"
+#include "core/config.h"
+#include "core/rules/rule_store.h"
 
 namespace tsnitch::cli {
 
-int rules(int, char**) {
-    print_error("'rules' is not built yet in this version");
-    return kExitFailure;
+namespace {
+
+constexpr const char* kRulesUsage =
+    R"(Usage: tsnitch rules [-r DIR] [-c CONFIG] COMMAND [ARGS]
+
+Works on the rule files of DIR (default: RulesPath of the configuration). Rules are OpenSnitch's
+format; see tsnitch-rules(5).
+
+Commands:
+  list                     every rule: name, enabled, action, duration, what it matches
+  show NAME                the rule as its file holds it (JSON)
+  add NAME --action ACTION [OPTIONS] CONDITION...
+                           write a new rule (a taken NAME is an error)
+  delete NAME              remove the rule and its file
+  enable NAME, disable NAME
+  import [--replace] DIR   copy OpenSnitch rules (e.g. /etc/opensnitchd/rules) after checking
+                           each one; reports what it skipped and why (exit 1 if any)
+
+Options of add:
+  --action allow|deny|reject
+  --duration always|DURATION   always (default), or a span like 30s, 5m, 1h30m: the rule file
+                               stops applying that long after it was written
+  --description TEXT
+  --precedence             an allow that wins at once over later rules
+  --nolog                  do not log connections this rule decides
+  --disabled               write the rule disabled
+  A CONDITION is --operand OPERAND followed by its own options:
+    --data VALUE           the value to compare (not needed for the operand true)
+    --type TYPE            simple (default), regexp, network, range or lists
+    --sensitive            compare case-sensitively
+  With several conditions all must match (an OpenSnitch list operator).
+
+Operands: true, process.id, process.path, process.parent.path, process.command,
+  process.env.NAME, process.hash.md5, process.hash.sha1, user.id, user.name, source.ip,
+  source.port, source.network, dest.ip, dest.host, dest.port, dest.network, protocol, iface.in,
+  iface.out, lists.domains, lists.domains_regexp, lists.ips, lists.nets, lists.hash.md5
+
+Examples:
+  tsnitch rules add allow-curl --action allow --operand process.path --data /usr/bin/curl
+  tsnitch rules add deny-example --action deny --operand dest.host --type regexp \
+      --data '^(|.*\.)example\.com$' --operand dest.port --data 443
+  tsnitch rules add block-ads --action reject --operand lists.domains --type lists \
+      --data /etc/tsnitch/blocklists/ads
+  tsnitch rules import /etc/opensnitchd/rules
+)";
+
+int usage_error(const std::string& what) {
+    print_error("rules: %s (see tsnitch rules --help)", what.c_str());
+    return kExitUsage;
+}
+
+void report(const std::vector<Error>& problems) {
+    for (const Error& p : problems)
+        print_error("%s", p.message.c_str());
+}
+
+std::string yes_no(bool b) {
+    return b ? "yes" : "no";
+}
+
+int list(RuleStore& store) {
+    const auto rules = store.rules();
+    struct Row {
+        std::string name, enabled, action, duration, what;
+    };
+    std::vector<Row> rows{{"NAME", "ENABLED", "ACTION", "DURATION", "MATCHES"}};
+    for (const StoredRule& r : rules) {
+        std::string flags;
+        if (r.rule.precedence) flags += " [precedence]";
+        rows.push_back({r.rule.name, yes_no(r.rule.enabled),
+                        std::string(action_name(r.rule.action)), r.rule.duration.to_string(),
+                        describe_operator(r.rule.op) + flags});
+    }
+    size_t w[4] = {};
+    for (const Row& row : rows) {
+        w[0] = std::max(w[0], row.name.size());
+        w[1] = std::max(w[1], row.enabled.size());
+        w[2] = std::max(w[2], row.action.size());
+        w[3] = std::max(w[3], row.duration.size());
+    }
+    for (const Row& row : rows) {
+        std::printf("%-*s  %-*s  %-*s  %-*s  %s\n", static_cast<int>(w[0]), row.name.c_str(),
+                    static_cast<int>(w[1]), row.enabled.c_str(), static_cast<int>(w[2]),
+                    row.action.c_str(), static_cast<int>(w[3]), row.duration.c_str(),
+                    row.what.c_str());
+    }
+    return kExitOk;
+}
+
+int add(RuleStore& store, const std::vector<std::string>& args) {
+    if (args.empty()) return usage_error("add: a rule NAME is needed");
+    Rule r;
+    r.name = args[0];
+    bool have_action = false;
+    std::vector<RuleOperator> conditions;
+    for (size_t i = 1; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        auto value = [&]() -> const std::string* {
+            return i + 1 < args.size() ? &args[++i] : nullptr;
+        };
+        if (a == "--precedence") {
+            r.precedence = true;
+        } else if (a == "--nolog") {
+            r.nolog = true;
+        } else if (a == "--disabled") {
+            r.enabled = false;
+        } else if (a == "--sensitive") {
+            if (conditions.empty()) return usage_error("add: --sensitive before any --operand");
+            conditions.back().sensitive = true;
+        } else if (a == "--action" || a == "--duration" || a == "--description" ||
+                   a == "--operand" || a == "--data" || a == "--type") {
+            const std::string* v = value();
+            if (!v) return usage_error("add: " + a + " needs a value");
+            if (a == "--action") {
+                auto act = action_from_name(*v);
+                if (!act) return usage_error("add: --action: expected allow, deny or reject");
+                r.action = *act;
+                have_action = true;
+            } else if (a == "--duration") {
+                auto d = RuleDuration::parse(*v);
+                if (!d || d->kind == RuleDuration::Kind::once ||
+                    d->kind == RuleDuration::Kind::until_restart) {
+                    return usage_error(
+                        "add: --duration: expected always or a span like 5m, 1h "
+                        "(once and until restart only mean something to a "
+                        "running tsnitch)");
+                }
+                r.duration = *d;
+            } else if (a == "--description") {
+                r.description = *v;
+            } else if (a == "--operand") {
+                RuleOperator o;
+                o.operand = *v;
+                conditions.push_back(o);
+            } else if (conditions.empty()) {
+                return usage_error("add: " + a + " before any --operand");
+            } else if (a == "--data") {
+                conditions.back().data = *v;
+            } else {
+                auto t = operator_type_from_name(*v);
+                if (!t || *t == OperatorType::list) {
+                    return usage_error(
+                        "add: --type: expected simple, regexp, network, range or lists");
+                }
+                conditions.back().type = *t;
+            }
+        } else {
+            return usage_error("add: unknown option '" + a + "'");
+        }
+    }
+    if (!have_action) return usage_error("add: --action is needed");
+    if (conditions.empty()) return usage_error("add: at least one --operand is needed");
+    if (store.find(r.name)) {
+        print_error("rules: a rule named '%s' exists already", r.name.c_str());
+        return kExitFailure;
+    }
+    if (conditions.size() == 1) {
+        r.op = conditions[0];
+    } else {
+        r.op.type = OperatorType::list;
+        r.op.operand = "list";
+        r.op.list = conditions;
+    }
+    auto name = store.add(r, true);
+    if (!name) {
+        print_error("rules: %s: %s", r.name.c_str(), name.error().message.c_str());
+        return kExitFailure;
+    }
+    std::printf("added %s\n", name->c_str());
+    return kExitOk;
+}
+
+Result<std::string> read_text(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return make_error(path + ": " + std::strerror(errno), errno);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+int import(RuleStore& store, const std::string& dir_path, const std::string& src, bool replace) {
+    DIR* d = ::opendir(src.c_str());
+    if (!d) {
+        print_error("rules: import: %s: %s", src.c_str(), std::strerror(errno));
+        return kExitFailure;
+    }
+    std::vector<std::string> names;
+    while (dirent* e = ::readdir(d)) {
+        if (e->d_name[0] != '.') names.emplace_back(e->d_name);
+    }
+    ::closedir(d);
+    std::sort(names.begin(), names.end());
+    const CompileContext ctx = default_compile_context();
+    int imported = 0, skipped = 0;
+    auto skip = [&](const std::string& what) {
+        print_error("rules: import: skipped %s", what.c_str());
+        ++skipped;
+    };
+    for (const std::string& n : names) {
+        const std::string path = src + (src.ends_with('/') ? "" : "/") + n;
+        if (!is_rule_file_name(n)) {
+            skip(path + ": not a rule file (.json, .yml, .yaml)");
+            continue;
+        }
+        auto text = read_text(path);
+        if (!text) {
+            skip(text.error().message);
+            continue;
+        }
+        auto rule = parse_rule(*text, path);
+        if (!rule) {
+            skip(rule.error().message);
+            continue;
+        }
+        if (Status s = check_rule_name(rule->name); !s) {
+            skip(path + ": name: " + s.error().message);
+            continue;
+        }
+        if (auto op = CompiledOperator::compile(rule->op, ctx, "operator"); !op) {
+            skip(path + ": " + op.error().message);
+            continue;
+        }
+        auto existing = store.find(rule->name);
+        if (existing && !replace) {
+            skip(path + ": a rule named '" + rule->name +
+                 "' exists already (--replace overwrites)");
+            continue;
+        }
+        // The file is copied unchanged, so nothing OpenSnitch wrote is lost.
+        const std::string ext = n.substr(n.rfind('.'));
+        const std::string target = dir_path + "/" + rule->name + ext;
+        if (existing && !existing->file.empty() && existing->file != target) {
+            (void)store.remove(rule->name);
+        }
+        if (Status s = write_file_atomically(target, *text); !s) {
+            skip(path + ": " + s.error().message);
+            continue;
+        }
+        std::printf("imported %s from %s\n", rule->name.c_str(), path.c_str());
+        ++imported;
+    }
+    std::printf("imported %d rule%s, skipped %d\n", imported, imported == 1 ? "" : "s", skipped);
+    return skipped == 0 ? kExitOk : kExitFailure;
+}
+
+}  // namespace
+
+int rules(int argc, char** argv) {
+    std::string dir, config_path;
+    int i = 1;
+    for (; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        if (a == "-h" || a == "--help") {
+            std::fputs(kRulesUsage, stdout);
+            return kExitOk;
+        }
+        if (a == "-r" || a == "--rules" || a == "-c" || a == "--config") {
+            if (i + 1 >= argc) return usage_error(std::string(a) + " needs a value");
+            (a == "-r" || a == "--rules" ? dir : config_path) = argv[++i];
+        } else if (a.starts_with("--rules=")) {
+            dir = a.substr(8);
+        } else if (a.starts_with("-")) {
+            return usage_error("unknown option '" + std::string(a) + "'");
+        } else {
+            break;
+        }
+    }
+    if (i >= argc)
+        return usage_error(
+            "a command is needed: list, show, add, delete, enable, "
+            "disable or import");
+    const std::string cmd = argv[i++];
+    std::vector<std::string> args(argv + i, argv + argc);
+    if (std::find(args.begin(), args.end(), "--help") != args.end()) {
+        std::fputs(kRulesUsage, stdout);
+        return kExitOk;
+    }
+    if (dir.empty()) {
+        auto config = load_config(config_path);
+        if (!config) {
+            print_error("%s", config.error().message.c_str());
+            return kExitUsage;
+        }
+        dir = config->rules_path;
+    }
+    while (dir.size() > 1 && dir.ends_with('/'))
+        dir.pop_back();
+
+    RuleStore store({.dir = dir});
+    const std::vector<Error> problems = store.load();
+    auto one_name = [&]() -> const std::string* { return args.size() == 1 ? &args[0] : nullptr; };
+
+    if (cmd == "list") {
+        if (!args.empty()) return usage_error("list takes no arguments");
+        report(problems);
+        return list(store);
+    }
+    if (cmd == "show" || cmd == "delete" || cmd == "enable" || cmd == "disable") {
+        const std::string* name = one_name();
+        if (!name) return usage_error(cmd + " takes one rule NAME");
+        auto r = store.find(*name);
+        if (!r) {
+            report(problems);
+            print_error("rules: no rule named '%s' in %s", name->c_str(), dir.c_str());
+            return kExitFailure;
+        }
+        if (cmd == "show") {
+            std::fputs(rule_to_json(r->rule).c_str(), stdout);
+            return kExitOk;
+        }
+        Status s =
+            cmd == "delete" ? store.remove(*name) : store.set_enabled(*name, cmd == "enable");
+        if (!s) {
+            print_error("rules: %s %s: %s", cmd.c_str(), name->c_str(), s.error().message.c_str());
+            return kExitFailure;
+        }
+        std::printf("%s %s\n",
+                    cmd == "delete"   ? "deleted"
+                    : cmd == "enable" ? "enabled"
+                                      : "disabled",
+                    name->c_str());
+        return kExitOk;
+    }
+    if (cmd == "add") return add(store, args);
+    if (cmd == "import") {
+        bool replace = false;
+        std::vector<std::string> rest;
+        for (const std::string& a : args) {
+            if (a == "--replace") {
+                replace = true;
+            } else {
+                rest.push_back(a);
+            }
+        }
+        if (rest.size() != 1) return usage_error("import takes one directory");
+        if (Status s = create_rules_dir(dir); !s) {
+            print_error("rules: %s", s.error().message.c_str());
+            return kExitFailure;
+        }
+        return import(store, dir, rest[0], replace);
+    }
+    return usage_error("unknown command '" + cmd + "'");
 }
 
 }  // namespace tsnitch::cli

@@ -1,0 +1,682 @@
+#include "core/rules/rule_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+
+namespace tsnitch {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+struct RuleStore::Entry {
+    Rule rule;
+    CompiledOperator op;
+    std::string file;
+    std::optional<TimePoint> expires;
+};
+
+// What match() reads: the enabled rules in name order and an index that finds the candidates of a
+// connection without running every rule. Rules whose operator is one simple comparison are found
+// by a hash lookup of the connection's value; a `list` rule by one of its simple sub-operators
+// (then checked whole); regexp rules through one RE2::Set per operand. The rest are checked one by
+// one.
+struct RuleStore::Snapshot {
+    std::vector<std::shared_ptr<const Entry>> rules;
+    std::vector<bool> implied;  // found through the index means matched
+    struct Keyed {
+        Operand operand;
+        bool sensitive;
+        std::unordered_map<std::string, std::vector<uint32_t>, StringHash, std::equal_to<>>
+            by_value;
+    };
+    std::vector<Keyed> keyed;
+    struct Regexps {
+        Operand operand;
+        std::unique_ptr<RE2::Set> set;
+        std::vector<uint32_t> rule_of;  // set index -> rule index
+    };
+    std::vector<Regexps> regexps;
+    std::vector<uint32_t> others;
+    bool needs_env = false;
+};
+
+namespace {
+
+struct Fd {
+    int fd = -1;
+    explicit Fd(int f) : fd(f) {}
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+std::string errno_text(int e) {
+    return std::strerror(e);
+}
+
+Result<std::string> read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return make_error(path + ": " + errno_text(errno), errno);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (in.bad()) return make_error(path + ": " + errno_text(errno), errno);
+    return ss.str();
+}
+
+const std::string* lookup_text(MatchInput& in, Operand o, bool sensitive, std::string& scratch) {
+    const std::string* t = in.text(o);
+    if (!t || sensitive) return t;
+    scratch = *t;
+    for (char& c : scratch) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    return &scratch;
+}
+
+}  // namespace
+
+Status create_rules_dir(const std::string& dir) {
+    for (size_t i = 1; i <= dir.size(); ++i) {
+        if (i < dir.size() && dir[i] != '/') continue;
+        const std::string part = dir.substr(0, i);
+        if (::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) {
+            return make_error("creating " + part + ": " + errno_text(errno), errno);
+        }
+    }
+    return Ok{};
+}
+
+bool is_rule_file_name(std::string_view name) {
+    if (name.empty() || name[0] == '.') return false;
+    return name.ends_with(".json") || name.ends_with(".yml") || name.ends_with(".yaml");
+}
+
+Status write_file_atomically(const std::string& path, std::string_view text) {
+    const size_t slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+    const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+    // The temporary name starts with '.', so the store (and OpenSnitch) never read it as a rule.
+    std::string tmp = dir + "/." + base + ".tmp-XXXXXX";
+    Fd f(::mkostemp(tmp.data(), O_CLOEXEC));
+    if (f.fd < 0) return make_error("creating a file in " + dir + ": " + errno_text(errno), errno);
+    auto fail = [&](const std::string& what) {
+        const int e = errno;
+        ::unlink(tmp.c_str());
+        return make_error(what + " " + tmp + ": " + errno_text(e), e);
+    };
+    if (::fchmod(f.fd, 0600) != 0) return fail("setting the mode of");
+    size_t done = 0;
+    while (done < text.size()) {
+        const ssize_t n = ::write(f.fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return fail("writing");
+        done += static_cast<size_t>(n);
+    }
+    if (::fsync(f.fd) != 0) return fail("syncing");
+    if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("renaming to " + path + ":");
+    Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (d.fd >= 0) ::fsync(d.fd);  // the rename itself lasts a crash
+    return Ok{};
+}
+
+RuleStore::RuleStore(RuleStoreOptions options) : opt_(std::move(options)) {
+    if (!opt_.clock) opt_.clock = [] { return std::chrono::system_clock::now(); };
+    if (!opt_.hasher) opt_.hasher = std::make_shared<ProcExeHashSource>();
+    CompileContext defaults = default_compile_context();
+    if (!opt_.compile.resolve_user) opt_.compile.resolve_user = defaults.resolve_user;
+    snap_ = std::make_shared<Snapshot>();
+}
+
+RuleStore::~RuleStore() {
+    if (inotify_fd_ >= 0) ::close(inotify_fd_);
+}
+
+TimePoint RuleStore::now() const {
+    return opt_.clock();
+}
+
+std::string RuleStore::path_for(const std::string& name) const {
+    return opt_.dir + (opt_.dir.ends_with('/') ? "" : "/") + name + ".json";
+}
+
+Result<std::shared_ptr<const RuleStore::Entry>> RuleStore::compile_entry(Rule r, std::string file) {
+    // Lists shared by several rules are read once; the cache lives as long as a rule uses it.
+    CompileContext ctx = opt_.compile;
+    ctx.load_list = [this](ListKind kind,
+                           const std::string& dir) -> Result<std::shared_ptr<const EntryList>> {
+        auto key = std::make_pair(kind, dir);
+        if (auto it = lists_.find(key); it != lists_.end()) return it->second;
+        std::vector<Error> problems;
+        Result<std::shared_ptr<const EntryList>> l = opt_.compile.load_list
+                                                         ? opt_.compile.load_list(kind, dir)
+                                                         : load_list_dir(kind, dir, problems);
+        for (Error& p : problems)
+            list_problems_.push_back(std::move(p));
+        if (l) lists_[key] = *l;
+        return l;
+    };
+    auto op = CompiledOperator::compile(r.op, ctx, "operator");
+    if (!op) return op.error();
+    auto e = std::make_shared<Entry>();
+    if (r.duration.kind == RuleDuration::Kind::timed) {
+        auto created = parse_rfc3339(r.created);
+        e->expires = (created ? *created : now()) + r.duration.span;
+    }
+    e->rule = std::move(r);
+    e->op = std::move(*op);
+    e->file = std::move(file);
+    return std::shared_ptr<const Entry>(std::move(e));
+}
+
+std::vector<Error> RuleStore::load() {
+    std::vector<Error> problems;
+    {
+        std::lock_guard lock(mu_);
+        for (auto it = entries_.begin(); it != entries_.end();) {
+            it = it->second->file.empty() ? std::next(it) : entries_.erase(it);
+        }
+        lists_.clear();
+        std::vector<std::string> names;
+        if (!opt_.dir.empty()) {
+            if (DIR* d = ::opendir(opt_.dir.c_str())) {
+                while (dirent* de = ::readdir(d)) {
+                    if (is_rule_file_name(de->d_name)) names.emplace_back(de->d_name);
+                }
+                ::closedir(d);
+            } else if (errno != ENOENT) {
+                problems.push_back(make_error(opt_.dir + ": " + errno_text(errno), errno));
+            }
+        }
+        std::sort(names.begin(), names.end());
+        for (const std::string& n : names) {
+            auto p = reload_file_locked(opt_.dir + "/" + n);
+            problems.insert(problems.end(), p.begin(), p.end());
+        }
+        watch_lists_locked();
+        rebuild_locked();
+    }
+    changed();
+    return problems;
+}
+
+std::vector<Error> RuleStore::reload_file_locked(const std::string& path) {
+    std::vector<Error> problems;
+    for (auto it = entries_.begin(); it != entries_.end();) {
+        it = it->second->file == path ? entries_.erase(it) : std::next(it);
+    }
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return problems;  // deleted: its rule stops applying
+    if (!S_ISREG(st.st_mode)) return problems;
+    auto text = read_file(path);
+    if (!text) {
+        problems.push_back(text.error());
+        return problems;
+    }
+    auto rule = parse_rule(*text, path);
+    if (!rule) {
+        problems.push_back(rule.error());
+        return problems;
+    }
+    if (auto it = entries_.find(rule->name); it != entries_.end()) {
+        problems.push_back(make_error(
+            path + ": name: a rule named '" + rule->name + "' is already loaded" +
+            (it->second->file.empty() ? "" : " from " + it->second->file) + "; skipped"));
+        return problems;
+    }
+    list_problems_.clear();
+    auto e = compile_entry(std::move(*rule), path);
+    for (Error& p : list_problems_)
+        problems.push_back(std::move(p));
+    list_problems_.clear();
+    if (!e) {
+        problems.push_back(make_error(path + ": " + e.error().message));
+        return problems;
+    }
+    entries_.emplace((*e)->rule.name, std::move(*e));
+    return problems;
+}
+
+void RuleStore::rebuild_locked() {
+    auto s = std::make_shared<Snapshot>();
+    const TimePoint t = now();
+    for (const auto& [name, e] : entries_) {
+        if (!e->rule.enabled) continue;
+        if (e->expires && *e->expires <= t) continue;
+        s->rules.push_back(e);
+    }
+    s->implied.assign(s->rules.size(), false);
+    std::map<std::pair<Operand, bool>, size_t> keyed_at;
+    std::map<Operand, std::vector<uint32_t>> regexp_rules;
+    for (uint32_t i = 0; i < s->rules.size(); ++i) {
+        const CompiledOperator& op = s->rules[i]->op;
+        if (op.uses_env()) s->needs_env = true;
+        // The operator that can find this rule: the top-level one, or a simple sub-operator of a
+        // list (all of them must match, so any one is a necessary condition).
+        const CompiledOperator* key_op = nullptr;
+        if (op.key()) {
+            key_op = &op;
+        } else if (op.type() == OperatorType::list) {
+            for (const CompiledOperator& sub : op.subs()) {
+                if (sub.key()) {
+                    key_op = &sub;
+                    break;
+                }
+            }
+        }
+        if (key_op) {
+            auto k = std::make_pair(key_op->operand(), key_op->sensitive());
+            auto [it, fresh] = keyed_at.emplace(k, s->keyed.size());
+            if (fresh) s->keyed.push_back({k.first, k.second, {}});
+            s->keyed[it->second].by_value[*key_op->key()].push_back(i);
+            s->implied[i] = key_op == &op;
+        } else if (op.type() == OperatorType::regexp && operand_is_single_text(op.operand())) {
+            regexp_rules[op.operand()].push_back(i);
+        } else {
+            s->others.push_back(i);
+        }
+    }
+    for (auto& [operand, idx] : regexp_rules) {
+        RE2::Options o;
+        o.set_log_errors(false);
+        o.set_max_mem(64 << 20);
+        auto set = std::make_unique<RE2::Set>(o, RE2::UNANCHORED);
+        bool ok = true;
+        for (uint32_t i : idx)
+            ok = ok && set->Add(s->rules[i]->op.pattern(), nullptr) >= 0;
+        if (ok && set->Compile()) {
+            for (uint32_t i : idx)
+                s->implied[i] = true;
+            s->regexps.push_back({operand, std::move(set), idx});
+        } else {
+            s->others.insert(s->others.end(), idx.begin(), idx.end());
+        }
+    }
+    std::sort(s->others.begin(), s->others.end());
+    std::lock_guard lock(snap_mu_);
+    snap_ = std::move(s);
+}
+
+std::optional<RuleMatch> RuleStore::match(const Connection& c) {
+    std::shared_ptr<const Snapshot> s;
+    {
+        std::lock_guard lock(snap_mu_);
+        s = snap_;
+    }
+    if (s->rules.empty()) return std::nullopt;
+    const TimePoint t = now();
+    MatchInput in(c, opt_.hasher.get());
+    thread_local std::vector<uint32_t> candidates;
+    thread_local std::vector<int> hits;
+    thread_local std::string scratch;
+    candidates.clear();
+    for (const Snapshot::Keyed& k : s->keyed) {
+        const std::string* v = lookup_text(in, k.operand, k.sensitive, scratch);
+        if (!v) continue;
+        if (auto it = k.by_value.find(std::string_view(*v)); it != k.by_value.end()) {
+            candidates.insert(candidates.end(), it->second.begin(), it->second.end());
+        }
+    }
+    for (const Snapshot::Regexps& r : s->regexps) {
+        const std::string* v = in.text(r.operand);
+        if (!v) continue;
+        hits.clear();
+        RE2::Set::ErrorInfo err{};
+        if (r.set->Match(*v, &hits, &err)) {
+            for (int h : hits)
+                candidates.push_back(r.rule_of[static_cast<size_t>(h)]);
+        } else if (err.kind != RE2::Set::kNoError) {
+            // The set's DFA ran out of memory on this text: check its rules one by one rather
+            // than miss a match.
+            for (uint32_t i : r.rule_of) {
+                if (s->rules[i]->op.match(in)) candidates.push_back(i);
+            }
+        }
+    }
+    candidates.insert(candidates.end(), s->others.begin(), s->others.end());
+    std::sort(candidates.begin(), candidates.end());
+    candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+
+    const Entry* found = nullptr;
+    for (uint32_t i : candidates) {
+        const Entry& e = *s->rules[i];
+        if (e.expires && *e.expires <= t) continue;
+        if (!s->implied[i] && !e.op.match(in)) continue;
+        found = &e;
+        if (e.rule.action != Action::allow || e.rule.precedence) break;
+    }
+    if (!found) return std::nullopt;
+    return RuleMatch{found->rule.action, found->rule.name, found->rule.nolog};
+}
+
+std::string RuleStore::unique_name_locked(const std::string& name) const {
+    auto taken = [&](const std::string& n) {
+        if (entries_.count(n)) return true;
+        struct stat st {};
+        return !opt_.dir.empty() && ::lstat(path_for(n).c_str(), &st) == 0;
+    };
+    if (!taken(name)) return name;
+    for (int i = 2;; ++i) {
+        std::string n = name + "-" + std::to_string(i);
+        if (!taken(n)) return n;
+    }
+}
+
+Status RuleStore::store_locked(std::shared_ptr<const Entry> e) {
+    if (!e->file.empty()) {
+        if (Status m = create_rules_dir(opt_.dir); !m) return m;
+        Status w = write_file_atomically(e->file, rule_to_json(e->rule));
+        if (!w) return w;
+    }
+    entries_[e->rule.name] = std::move(e);
+    return Ok{};
+}
+
+Result<std::string> RuleStore::add(Rule r, bool timed_on_disk) {
+    if (Status s = check_rule_name(r.name); !s) return s.error();
+    const std::string stamp = rfc3339_utc(now());
+    if (r.created.empty()) r.created = stamp;
+    if (r.updated.empty()) r.updated = stamp;
+    std::string name;
+    {
+        std::lock_guard lock(mu_);
+        name = r.duration.kind == RuleDuration::Kind::once ? r.name : unique_name_locked(r.name);
+        r.name = name;
+        if (r.duration.kind == RuleDuration::Kind::timed) r.created = stamp;  // expiry counts now
+        const bool to_disk = r.duration.kind == RuleDuration::Kind::always ||
+                             (timed_on_disk && r.duration.kind == RuleDuration::Kind::timed);
+        if (to_disk && opt_.dir.empty()) return make_error("no rules directory to write to");
+        auto e = compile_entry(std::move(r), to_disk ? path_for(name) : std::string());
+        if (!e) return e.error();
+        if ((*e)->rule.duration.kind == RuleDuration::Kind::once) return name;
+        if (Status s = store_locked(std::move(*e)); !s) return s.error();
+        rebuild_locked();
+    }
+    changed();
+    return name;
+}
+
+Status RuleStore::replace(const std::string& name, Rule r) {
+    if (Status s = check_rule_name(r.name); !s) return s;
+    {
+        std::lock_guard lock(mu_);
+        auto it = entries_.find(name);
+        if (it == entries_.end()) return make_error("no rule named '" + name + "'");
+        const std::shared_ptr<const Entry> old = it->second;
+        if (r.name != name && entries_.count(r.name)) {
+            return make_error("a rule named '" + r.name + "' exists already");
+        }
+        if (r.created.empty()) r.created = old->rule.created;
+        r.updated = rfc3339_utc(now());
+        if (r.duration.kind == RuleDuration::Kind::timed && !(old->rule.duration == r.duration)) {
+            r.created = r.updated;
+        }
+        const bool to_disk = r.duration.kind == RuleDuration::Kind::always ||
+                             (!old->file.empty() && r.duration.kind == RuleDuration::Kind::timed);
+        if (to_disk && opt_.dir.empty()) return make_error("no rules directory to write to");
+        // A renamed rule moves to its own file; otherwise it keeps the file it came from.
+        std::string file;
+        if (to_disk) file = (r.name == name && !old->file.empty()) ? old->file : path_for(r.name);
+        auto e = compile_entry(std::move(r), file);
+        if (!e) return e.error();
+        if ((*e)->rule.duration.kind == RuleDuration::Kind::once) {
+            return make_error("a rule that lasts once is not stored; delete it instead");
+        }
+        if (Status s = store_locked(*e); !s) return s;
+        if (!old->file.empty() && old->file != (*e)->file) ::unlink(old->file.c_str());
+        if ((*e)->rule.name != name) entries_.erase(name);
+        rebuild_locked();
+    }
+    changed();
+    return Ok{};
+}
+
+Status RuleStore::remove(const std::string& name) {
+    {
+        std::lock_guard lock(mu_);
+        auto it = entries_.find(name);
+        if (it == entries_.end()) return make_error("no rule named '" + name + "'");
+        if (!it->second->file.empty() && ::unlink(it->second->file.c_str()) != 0 &&
+            errno != ENOENT) {
+            return make_error("deleting " + it->second->file + ": " + errno_text(errno), errno);
+        }
+        entries_.erase(it);
+        rebuild_locked();
+    }
+    changed();
+    return Ok{};
+}
+
+Status RuleStore::set_enabled(const std::string& name, bool enabled) {
+    {
+        std::lock_guard lock(mu_);
+        auto it = entries_.find(name);
+        if (it == entries_.end()) return make_error("no rule named '" + name + "'");
+        auto e = std::make_shared<Entry>(*it->second);
+        if (e->rule.enabled == enabled) return Ok{};
+        e->rule.enabled = enabled;
+        e->rule.updated = rfc3339_utc(now());
+        if (Status s = store_locked(std::move(e)); !s) return s;
+        rebuild_locked();
+    }
+    changed();
+    return Ok{};
+}
+
+std::optional<StoredRule> RuleStore::find(const std::string& name) const {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(name);
+    if (it == entries_.end()) return std::nullopt;
+    return StoredRule{it->second->rule, it->second->file, it->second->expires};
+}
+
+std::vector<StoredRule> RuleStore::rules() const {
+    std::lock_guard lock(mu_);
+    std::vector<StoredRule> out;
+    for (const auto& [name, e] : entries_)
+        out.push_back({e->rule, e->file, e->expires});
+    return out;
+}
+
+std::optional<TimePoint> RuleStore::next_expiry() const {
+    std::lock_guard lock(mu_);
+    std::optional<TimePoint> next;
+    for (const auto& [name, e] : entries_) {
+        if (e->expires && (!next || *e->expires < *next)) next = e->expires;
+    }
+    return next;
+}
+
+size_t RuleStore::expire() {
+    size_t n = 0;
+    {
+        std::lock_guard lock(mu_);
+        const TimePoint t = now();
+        for (auto it = entries_.begin(); it != entries_.end();) {
+            if (it->second->expires && *it->second->expires <= t) {
+                if (!it->second->file.empty()) ::unlink(it->second->file.c_str());
+                it = entries_.erase(it);
+                ++n;
+            } else {
+                ++it;
+            }
+        }
+        if (n > 0) rebuild_locked();
+    }
+    if (n > 0) changed();
+    return n;
+}
+
+namespace {
+constexpr uint32_t kWatchMask =
+    IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF;
+}
+
+Status RuleStore::watch() {
+    std::lock_guard lock(mu_);
+    if (inotify_fd_ >= 0) return Ok{};
+    if (opt_.dir.empty()) return make_error("no rules directory to watch");
+    inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (inotify_fd_ < 0) return make_error("inotify_init1: " + errno_text(errno), errno);
+    if (Status m = create_rules_dir(opt_.dir); !m) return m;
+    dir_wd_ = ::inotify_add_watch(inotify_fd_, opt_.dir.c_str(), kWatchMask | IN_ONLYDIR);
+    if (dir_wd_ < 0) return make_error("watching " + opt_.dir + ": " + errno_text(errno), errno);
+    watch_lists_locked();
+    return Ok{};
+}
+
+int RuleStore::watch_fd() const {
+    std::lock_guard lock(mu_);
+    return inotify_fd_;
+}
+
+void RuleStore::watch_lists_locked() {
+    if (inotify_fd_ < 0) return;
+    std::set<std::string> wanted;
+    for (const auto& [name, e] : entries_) {
+        std::vector<std::pair<ListKind, std::string>> dirs;
+        e->op.list_dirs(dirs);
+        for (auto& d : dirs)
+            wanted.insert(d.second);
+    }
+    for (auto it = list_wds_.begin(); it != list_wds_.end();) {
+        if (!wanted.count(it->second)) {
+            ::inotify_rm_watch(inotify_fd_, it->first);
+            it = list_wds_.erase(it);
+        } else {
+            wanted.erase(it->second);
+            ++it;
+        }
+    }
+    for (const std::string& d : wanted) {
+        const int wd = ::inotify_add_watch(inotify_fd_, d.c_str(), kWatchMask | IN_ONLYDIR);
+        if (wd >= 0) list_wds_[wd] = d;
+    }
+}
+
+void RuleStore::reload_lists_locked(const std::string& dir, std::vector<Error>& problems) {
+    for (auto it = lists_.begin(); it != lists_.end();) {
+        it = it->first.second == dir ? lists_.erase(it) : std::next(it);
+    }
+    std::vector<std::string> users;
+    for (const auto& [name, e] : entries_) {
+        std::vector<std::pair<ListKind, std::string>> dirs;
+        e->op.list_dirs(dirs);
+        for (auto& d : dirs) {
+            if (d.second == dir) {
+                users.push_back(name);
+                break;
+            }
+        }
+    }
+    for (const std::string& name : users) {
+        const auto old = entries_[name];
+        list_problems_.clear();
+        auto e = compile_entry(old->rule, old->file);
+        for (Error& p : list_problems_)
+            problems.push_back(std::move(p));
+        list_problems_.clear();
+        if (!e) {
+            problems.push_back(
+                make_error((old->file.empty() ? name : old->file) + ": " + e.error().message));
+            entries_.erase(name);
+            continue;
+        }
+        auto fresh = std::make_shared<Entry>(**e);
+        fresh->expires = old->expires;
+        entries_[name] = std::move(fresh);
+    }
+}
+
+std::vector<Error> RuleStore::process_events() {
+    std::vector<Error> problems;
+    bool any = false;
+    {
+        std::lock_guard lock(mu_);
+        if (inotify_fd_ < 0) return problems;
+        std::set<std::string> files;
+        std::set<std::string> dirs;
+        bool rescan = false;
+        alignas(inotify_event) char buf[16384];
+        for (;;) {
+            const ssize_t n = ::read(inotify_fd_, buf, sizeof buf);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            for (ssize_t off = 0; off < n;) {
+                const auto* ev = reinterpret_cast<const inotify_event*>(buf + off);
+                off += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
+                const std::string name = ev->len ? std::string(ev->name) : std::string();
+                if (ev->mask & IN_Q_OVERFLOW) {
+                    rescan = true;
+                } else if (ev->wd == dir_wd_) {
+                    if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
+                        rescan = true;
+                    } else if (is_rule_file_name(name)) {
+                        // A half-written file is never read: only closing after writing, or a
+                        // rename into the directory, means the file is complete.
+                        files.insert(opt_.dir + "/" + name);
+                    }
+                } else if (auto it = list_wds_.find(ev->wd); it != list_wds_.end()) {
+                    if (name.empty() || name[0] != '.') dirs.insert(it->second);
+                }
+            }
+        }
+        if (rescan) {
+            for (auto it = entries_.begin(); it != entries_.end();) {
+                it = it->second->file.empty() ? std::next(it) : entries_.erase(it);
+            }
+            if (DIR* d = ::opendir(opt_.dir.c_str())) {
+                while (dirent* de = ::readdir(d)) {
+                    if (is_rule_file_name(de->d_name)) files.insert(opt_.dir + "/" + de->d_name);
+                }
+                ::closedir(d);
+            }
+            if (dir_wd_ >= 0) ::inotify_rm_watch(inotify_fd_, dir_wd_);
+            dir_wd_ = ::inotify_add_watch(inotify_fd_, opt_.dir.c_str(), kWatchMask | IN_ONLYDIR);
+        }
+        for (const std::string& d : dirs)
+            reload_lists_locked(d, problems);
+        for (const std::string& f : files) {
+            auto p = reload_file_locked(f);
+            problems.insert(problems.end(), p.begin(), p.end());
+        }
+        any = rescan || !files.empty() || !dirs.empty();
+        if (any) {
+            watch_lists_locked();
+            rebuild_locked();
+        }
+    }
+    if (any) changed();
+    return problems;
+}
+
+bool RuleStore::needs_env() const {
+    std::lock_guard lock(snap_mu_);
+    return snap_->needs_env;
+}
+
+void RuleStore::set_on_change(std::function<void()> f) {
+    std::lock_guard lock(mu_);
+    on_change_ = std::move(f);
+}
+
+void RuleStore::changed() {
+    std::function<void()> f;
+    {
+        std::lock_guard lock(mu_);
+        f = on_change_;
+    }
+    if (f) f();
+}
+
+}  // namespace tsnitch

@@ -1,0 +1,126 @@
+// The rules in force: the files of the rules directory plus the rules that live in memory (timed
+// and until-restart answers), matched in OpenSnitch's order (DESIGN.md §5):
+//   enabled rules sorted by name; the first match whose action is deny or reject, or that has
+//   precedence, wins at once; otherwise the last matching allow wins.
+// Thread-safe: the engine matches from its decision thread while the UI or the control socket
+// change rules. Matching works on an immutable snapshot, so it never waits for a change to finish
+// writing a file.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "core/rules/exe_hash_source.h"
+#include "core/rules/operator.h"
+#include "core/rules/rule.h"
+#include "core/rules/rule_matcher.h"
+
+namespace tsnitch {
+
+using Clock = std::function<std::chrono::system_clock::time_point()>;
+
+struct RuleStoreOptions {
+    std::string dir;                        // RulesPath; "" keeps every rule in memory
+    Clock clock;                            // default: the system clock
+    std::shared_ptr<ExeHashSource> hasher;  // default: ProcExeHashSource over /proc
+    CompileContext compile;                 // default: system users; lists read from disk
+};
+
+struct StoredRule {
+    Rule rule;
+    std::string file;  // where it is stored; empty for rules that live in memory
+    std::optional<std::chrono::system_clock::time_point> expires;  // timed rules
+};
+
+class RuleStore final : public RuleMatcher {
+  public:
+    explicit RuleStore(RuleStoreOptions options);
+    ~RuleStore() override;
+    RuleStore(const RuleStore&) = delete;
+    RuleStore& operator=(const RuleStore&) = delete;
+
+    // Reads every rule file of the directory (*.json, *.yml, *.yaml; hidden files skipped),
+    // replacing the rules read from files before. Returns the problems ("FILE: FIELD: what"):
+    // broken files are skipped, the others load. A missing directory is no rule, not an error.
+    std::vector<Error> load();
+
+    std::optional<RuleMatch> match(const Connection& c) override;
+
+    // Adds a rule; its duration says where it lives: once is never stored (the call only checks
+    // it), timed rules expire `span` from now, until restart lives in memory, always is written to
+    // DIR/NAME.json (atomically, mode 0600). A taken name gets a suffix ("name-2"). Returns the
+    // name the rule got. `timed_on_disk` writes a timed rule to a file too (for a command that
+    // exits, like `tsnitch rules add`); its file stops applying `span` after it was created.
+    Result<std::string> add(Rule r, bool timed_on_disk = false);
+    // Replaces the rule called `name` (which may change its name, duration, anything).
+    Status replace(const std::string& name, Rule r);
+    Status remove(const std::string& name);
+    Status set_enabled(const std::string& name, bool enabled);
+
+    std::optional<StoredRule> find(const std::string& name) const;
+    std::vector<StoredRule> rules() const;  // sorted by name, disabled and expired included
+
+    // When the next timed rule expires; the engine waits on a timer for it and calls expire().
+    std::optional<std::chrono::system_clock::time_point> next_expiry() const;
+    // Drops the timed rules whose time is up (deleting their files); returns how many.
+    size_t expire();
+
+    // Live reload: inotify on the rules directory and the list directories. The engine polls
+    // watch_fd() for reading and calls process_events(), which applies what changed on disk and
+    // returns the problems of the files it read.
+    Status watch();
+    int watch_fd() const;
+    std::vector<Error> process_events();
+
+    // Whether some rule reads process.env.*: only then must attribution read /proc/PID/environ.
+    bool needs_env() const;
+    // Called after every change of the rules (from the thread that made it).
+    void set_on_change(std::function<void()> f);
+
+    struct Snapshot;
+
+  private:
+    struct Entry;
+    std::chrono::system_clock::time_point now() const;
+    Result<std::shared_ptr<const Entry>> compile_entry(Rule r, std::string file);
+    std::vector<Error> reload_file_locked(const std::string& path);
+    void rebuild_locked();
+    void reload_lists_locked(const std::string& dir, std::vector<Error>& problems);
+    void watch_lists_locked();
+    std::string unique_name_locked(const std::string& name) const;
+    std::string path_for(const std::string& name) const;
+    Status store_locked(std::shared_ptr<const Entry> e);
+    void changed();
+
+    RuleStoreOptions opt_;
+    mutable std::mutex mu_;  // entries_, lists_, watches; serializes changes
+    std::map<std::string, std::shared_ptr<const Entry>> entries_;
+    std::map<std::pair<ListKind, std::string>, std::shared_ptr<const EntryList>> lists_;
+    std::vector<Error> list_problems_;
+    mutable std::mutex snap_mu_;  // only the pointer swap
+    std::shared_ptr<const Snapshot> snap_;
+    int inotify_fd_ = -1;
+    int dir_wd_ = -1;
+    std::map<int, std::string> list_wds_;  // watch descriptor -> list directory
+    std::function<void()> on_change_;
+};
+
+// mkdir -p; what it creates gets mode 0700, since rules are nobody else's business.
+Status create_rules_dir(const std::string& dir);
+
+// True for the names of files the store reads as rules (not temporary or hidden files).
+bool is_rule_file_name(std::string_view name);
+
+// Writes `text` to `path` atomically: a temporary file in the same directory, mode 0600, fsync,
+// rename, fsync of the directory. A reader sees the old file or the new one, never a part.
+Status write_file_atomically(const std::string& path, std::string_view text);
+
+}  // namespace tsnitch

@@ -1,0 +1,138 @@
+"""`tsnitch rules` on the rule files directly: list, add, show, disable, delete, import.
+
+Needs no root and no network namespace: it only reads and writes files in a scratch directory.
+"""
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+
+from netns import tsnitch_binary
+
+SRC = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.normpath(os.path.join(SRC, "..", "..", "data", "rules"))
+
+
+def run(*args, expect=0):
+    p = subprocess.run([tsnitch_binary(), "rules", *args], capture_output=True, text=True,
+                       timeout=30)
+    if p.returncode != expect:
+        raise SystemExit(f"tsnitch rules {' '.join(args)}: exit {p.returncode}, expected "
+                         f"{expect}\nstdout: {p.stdout}\nstderr: {p.stderr}")
+    return p
+
+
+def names_in_list(out):
+    lines = out.strip().splitlines()
+    assert lines[0].split()[:2] == ["NAME", "ENABLED"], lines
+    return {line.split()[0]: line.split()[1] for line in lines[1:]}
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="tsnitch-rules-cli-")
+    try:
+        rules = os.path.join(tmp, "rules")
+        r = ["-r", rules]
+
+        # An empty (even missing) directory lists no rules.
+        assert names_in_list(run(*r, "list").stdout) == {}
+
+        run(*r, "add", "allow-curl", "--action", "allow", "--operand", "process.path",
+            "--data", "/usr/bin/curl")
+        run(*r, "add", "deny-example", "--action", "deny", "--operand", "dest.host", "--type",
+            "regexp", "--data", r"^(|.*\.)example\.com$", "--operand", "dest.port", "--data",
+            "443", "--precedence")
+        listed = names_in_list(run(*r, "list").stdout)
+        assert listed == {"allow-curl": "yes", "deny-example": "yes"}, listed
+
+        # Files are OpenSnitch's: one per rule, mode 0600, list + data copy.
+        path = os.path.join(rules, "deny-example.json")
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        with open(path) as f:
+            on_disk = json.load(f)
+        assert on_disk["operator"]["type"] == "list"
+        assert on_disk["operator"]["list"][0]["data"] == r"^(|.*\.)example\.com$"
+        assert json.loads(on_disk["operator"]["data"])[1]["data"] == "443"
+        assert on_disk["precedence"] is True
+
+        shown = json.loads(run(*r, "show", "deny-example").stdout)
+        assert shown["name"] == "deny-example" and shown["action"] == "deny", shown
+
+        # A taken name, a bad regexp and a missing action are refused and write nothing.
+        run(*r, "add", "allow-curl", "--action", "deny", "--operand", "true", expect=1)
+        bad = run(*r, "add", "bad", "--action", "deny", "--operand", "dest.host", "--type",
+                  "regexp", "--data", "(", expect=1)
+        assert "operator.data: bad regexp" in bad.stderr, bad.stderr
+        run(*r, "add", "no-action", "--operand", "true", expect=2)
+        assert sorted(os.listdir(rules)) == ["allow-curl.json", "deny-example.json"]
+
+        run(*r, "disable", "allow-curl")
+        assert names_in_list(run(*r, "list").stdout)["allow-curl"] == "no"
+        with open(os.path.join(rules, "allow-curl.json")) as f:
+            assert json.load(f)["enabled"] is False
+        run(*r, "enable", "allow-curl")
+        assert names_in_list(run(*r, "list").stdout)["allow-curl"] == "yes"
+
+        run(*r, "delete", "allow-curl")
+        assert not os.path.exists(os.path.join(rules, "allow-curl.json"))
+        run(*r, "delete", "allow-curl", expect=1)
+        run(*r, "show", "allow-curl", expect=1)
+
+        # import: the good OpenSnitch rules are copied unchanged, each broken one is named with
+        # its field, and the exit status says something was skipped.
+        imp = run(*r, "import", os.path.join(DATA, "broken"), expect=1)
+        assert "imported 1 rule, skipped 7" in imp.stdout, imp.stdout
+        for expected in ["unknown-operand.json: operator.operand: unknown operand",
+                         "bad-regexp.json: operator.data: bad regexp",
+                         "bad-cidr.json: operator.data: expected a network",
+                         "unknown-action.json: action: expected allow, deny or reject",
+                         "wrong-type.json: enabled: expected true or false",
+                         "syntax-error.json:", "bad-sub-operator.json: operator.list[1].data"]:
+            assert expected in imp.stderr, (expected, imp.stderr)
+        src = os.path.join(DATA, "broken", "good-one.json")
+        dst = os.path.join(rules, "allow-always-simple-usrbincurl.json")
+        with open(src) as a, open(dst) as b:
+            assert a.read() == b.read()
+
+        # The OpenSnitch set (lists directory given relative to the source tree) imports; the
+        # rule imported above already exists and is skipped.
+        os.chdir(os.path.normpath(os.path.join(DATA, "..", "..", "..")))
+        imp = run(*r, "import", os.path.join(DATA, "opensnitch"), expect=1)
+        assert "imported 6 rules, skipped 1" in imp.stdout, imp.stdout
+        assert "'allow-always-simple-usrbincurl' exists already" in imp.stderr, imp.stderr
+        # Importing again skips what exists, unless --replace.
+        run(*r, "import", os.path.join(DATA, "opensnitch"), expect=1)
+        run(*r, "import", "--replace", os.path.join(DATA, "opensnitch"))
+        listed = names_in_list(run(*r, "list").stdout)
+        assert listed["deny-always-regexp-python-http"] == "no"
+        assert len(listed) == 8, listed
+
+        # A broken file in the rules directory is reported by list; the rest is listed.
+        with open(os.path.join(rules, "zz-broken.json"), "w") as f:
+            f.write('{"name": "zz", "action": "allow", "operator": {"type": "network", '
+                    '"operand": "dest.network", "data": "10.0.0.0/99"}}')
+        out = run(*r, "list")
+        assert "zz-broken.json: operator.data: expected a network" in out.stderr, out.stderr
+        assert len(names_in_list(out.stdout)) == 8
+
+        # Without -r the configuration's RulesPath is used.
+        conf = os.path.join(tmp, "config.json")
+        with open(conf, "w") as f:
+            json.dump({"RulesPath": rules}, f)
+        assert len(names_in_list(run("-c", conf, "list").stdout)) == 8
+
+        help_text = run("--help").stdout
+        for option in ["--action", "--duration", "--operand", "--data", "--type", "--sensitive",
+                       "import"]:
+            assert option in help_text, option
+        run(*r, "frobnicate", expect=2)
+        print("ok")
+    finally:
+        shutil.rmtree(tmp)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,401 @@
+// The rule store: OpenSnitch's evaluation order, durations, changes written to disk, live reload.
+#include <doctest/doctest.h>
+
+#include <poll.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <random>
+#include <thread>
+
+#include "core/rules/rule_store.h"
+#include "rules_helpers.h"
+
+using namespace rules_test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct FakeClock {
+    std::chrono::system_clock::time_point t =
+        std::chrono::system_clock::time_point{} + 1'800'000'000s;
+    Clock clock() {
+        return [this] { return t; };
+    }
+};
+
+RuleStoreOptions memory_only(FakeClock* clock = nullptr) {
+    RuleStoreOptions o;
+    o.compile = test_context();
+    if (clock) o.clock = clock->clock();
+    return o;
+}
+
+std::optional<std::string> winner(RuleStore& s, const Connection& c) {
+    auto m = s.match(c);
+    return m ? std::optional(m->rule_name) : std::nullopt;
+}
+
+const RuleDuration kAlways{RuleDuration::Kind::always, {}};
+
+// Waits for the store's inotify fd and applies what changed.
+std::vector<Error> wait_and_process(RuleStore& s) {
+    pollfd p{s.watch_fd(), POLLIN, 0};
+    REQUIRE(::poll(&p, 1, 5000) == 1);
+    return s.process_events();
+}
+
+}  // namespace
+
+TEST_CASE("no rules: no decision") {
+    RuleStore s(memory_only());
+    CHECK_FALSE(s.match(conn()));
+}
+
+TEST_CASE("the last matching allow wins when nothing denies") {
+    RuleStore s(memory_only());
+    REQUIRE(s.add(rule("b-allow-curl", Action::allow, simple("process.path", "/usr/bin/curl"))));
+    REQUIRE(s.add(rule("a-allow-443", Action::allow, simple("dest.port", "443"))));
+    REQUIRE(s.add(rule("c-allow-other", Action::allow, simple("dest.port", "80"))));
+    CHECK(winner(s, conn()) == "b-allow-curl");
+}
+
+TEST_CASE("the first matching deny or reject wins at once, in name order") {
+    RuleStore s(memory_only());
+    REQUIRE(s.add(rule("a-allow-curl", Action::allow, simple("process.path", "/usr/bin/curl"))));
+    REQUIRE(s.add(rule("c-reject-443", Action::reject, simple("dest.port", "443"))));
+    REQUIRE(s.add(rule("b-deny-host", Action::deny, regexp("dest.host", "example\\.com$"))));
+    REQUIRE(s.add(rule("d-allow-all", Action::allow, simple("true", ""))));
+    auto m = s.match(conn());
+    REQUIRE(m);
+    CHECK(m->rule_name == "b-deny-host");
+    CHECK(m->action == Action::deny);
+    Connection other = conn("1.2.3.4", 443, "/usr/bin/wget");
+    other.dst_host = "example.org";
+    CHECK(winner(s, other) == "c-reject-443");
+}
+
+TEST_CASE("an allow with precedence wins at once over later denies") {
+    RuleStore s(memory_only());
+    REQUIRE(s.add(rule("z-deny-all", Action::deny, simple("true", ""))));
+    Rule r = rule("a-allow-curl", Action::allow, simple("process.path", "/usr/bin/curl"));
+    CHECK(winner(s, conn()) == "z-deny-all");
+    r.precedence = true;
+    REQUIRE(s.add(r));
+    CHECK(winner(s, conn()) == "a-allow-curl");
+    // Without precedence an earlier allow is overridden by the later deny.
+    r.precedence = false;
+    REQUIRE(s.replace("a-allow-curl", r));
+    CHECK(winner(s, conn()) == "z-deny-all");
+}
+
+TEST_CASE("disabled rules do not apply; nolog is passed on") {
+    RuleStore s(memory_only());
+    Rule r = rule("deny-curl", Action::deny, simple("process.path", "/usr/bin/curl"));
+    r.nolog = true;
+    REQUIRE(s.add(r));
+    REQUIRE(s.match(conn()));
+    CHECK(s.match(conn())->nolog);
+    REQUIRE(s.set_enabled("deny-curl", false));
+    CHECK_FALSE(s.match(conn()));
+    REQUIRE(s.set_enabled("deny-curl", true));
+    CHECK(s.match(conn()));
+    CHECK_FALSE(s.set_enabled("nope", true));
+}
+
+TEST_CASE("a once rule is never stored") {
+    ScratchDir d;
+    RuleStoreOptions o = memory_only();
+    o.dir = d.path;
+    RuleStore s(o);
+    auto name = s.add(rule("once", Action::allow, simple("true", ""), {}));
+    REQUIRE(name);
+    CHECK(s.rules().empty());
+    CHECK_FALSE(s.match(conn()));
+    CHECK(std::filesystem::is_empty(d.path));
+    // It is still checked, so a prompt's answer with a bad regexp is refused.
+    CHECK_FALSE(s.add(rule("once", Action::allow, regexp("dest.host", "("), {})));
+}
+
+TEST_CASE("timed rules expire on time, also while nothing is matched") {
+    FakeClock clock;
+    RuleStore s(memory_only(&clock));
+    REQUIRE(s.add(rule("deny-5m", Action::deny, simple("dest.port", "443"),
+                       {RuleDuration::Kind::timed, 300s})));
+    REQUIRE(s.add(
+        rule("allow-30s", Action::allow, simple("true", ""), {RuleDuration::Kind::timed, 30s})));
+    REQUIRE(s.next_expiry());
+    CHECK(*s.next_expiry() == clock.t + 30s);
+    clock.t += 29s;
+    CHECK(winner(s, conn()) == "deny-5m");
+    CHECK(winner(s, conn("1.1.1.1", 53)) == "allow-30s");
+    clock.t += 1s;
+    // Expired: it no longer matches, even before anyone calls expire().
+    CHECK_FALSE(s.match(conn("1.1.1.1", 53)));
+    CHECK(s.expire() == 1);
+    CHECK(s.rules().size() == 1);
+    CHECK(*s.next_expiry() == clock.t - 30s + 300s);
+    clock.t += 270s;
+    CHECK(s.expire() == 1);
+    CHECK_FALSE(s.next_expiry());
+    CHECK(s.rules().empty());
+}
+
+TEST_CASE("until restart lives in memory; always is written atomically with mode 0600") {
+    ScratchDir d;
+    RuleStoreOptions o = memory_only();
+    o.dir = d.path;
+    {
+        RuleStore s(o);
+        REQUIRE(s.add(rule("mem", Action::allow, simple("dest.port", "22"))));
+        auto name = s.add(rule("disk", Action::deny, simple("dest.port", "23"), kAlways));
+        REQUIRE(name);
+        CHECK(*name == "disk");
+        CHECK(s.rules().size() == 2);
+        CHECK_FALSE(d.exists("mem.json"));
+        REQUIRE(d.exists("disk.json"));
+        struct stat st {};
+        REQUIRE(::stat(d.file("disk.json").c_str(), &st) == 0);
+        CHECK((st.st_mode & 0777) == 0600);
+        // No temporary file is left behind.
+        CHECK(std::distance(std::filesystem::directory_iterator(d.path),
+                            std::filesystem::directory_iterator()) == 1);
+        auto r = parse_rule(read(d.file("disk.json")), "disk.json");
+        REQUIRE(r);
+        CHECK(r->name == "disk");
+        CHECK(r->action == Action::deny);
+        CHECK(parse_rfc3339(r->created));
+    }
+    // After a restart only the rule on disk is back.
+    RuleStore again(o);
+    CHECK(again.load().empty());
+    REQUIRE(again.rules().size() == 1);
+    CHECK(again.rules()[0].rule.name == "disk");
+    CHECK(winner(again, conn("1.1.1.1", 23)) == "disk");
+}
+
+TEST_CASE("a taken name gets a suffix") {
+    ScratchDir d;
+    RuleStoreOptions o = memory_only();
+    o.dir = d.path;
+    RuleStore s(o);
+    CHECK(*s.add(rule("allow-curl", Action::allow, simple("dest.port", "1"), kAlways)) ==
+          "allow-curl");
+    CHECK(*s.add(rule("allow-curl", Action::allow, simple("dest.port", "2"), kAlways)) ==
+          "allow-curl-2");
+    CHECK(*s.add(rule("allow-curl", Action::allow, simple("dest.port", "3"))) == "allow-curl-3");
+    CHECK(d.exists("allow-curl.json"));
+    CHECK(d.exists("allow-curl-2.json"));
+    CHECK(s.rules().size() == 3);
+}
+
+TEST_CASE("delete, disable and change reach the files") {
+    ScratchDir d;
+    RuleStoreOptions o = memory_only();
+    o.dir = d.path;
+    RuleStore s(o);
+    REQUIRE(s.add(rule("deny-ssh", Action::deny, simple("dest.port", "22"), kAlways)));
+    REQUIRE(s.set_enabled("deny-ssh", false));
+    CHECK_FALSE(parse_rule(read(d.file("deny-ssh.json")), "f")->enabled);
+    Rule changed = s.find("deny-ssh")->rule;
+    changed.name = "allow-ssh";
+    changed.action = Action::allow;
+    changed.enabled = true;
+    REQUIRE(s.replace("deny-ssh", changed));
+    CHECK_FALSE(d.exists("deny-ssh.json"));
+    REQUIRE(d.exists("allow-ssh.json"));
+    CHECK(winner(s, conn("1.1.1.1", 22)) == "allow-ssh");
+    REQUIRE(s.remove("allow-ssh"));
+    CHECK_FALSE(d.exists("allow-ssh.json"));
+    CHECK(s.rules().empty());
+    CHECK_FALSE(s.remove("allow-ssh"));
+}
+
+TEST_CASE("a timed rule file expires from the time it was created") {
+    ScratchDir d;
+    FakeClock clock;
+    Rule r = rule("allow-1h", Action::allow, simple("dest.port", "443"),
+                  {RuleDuration::Kind::timed, 3600s});
+    r.created = rfc3339_utc(clock.t - 1800s);
+    d.write("allow-1h.json", rule_to_json(r));
+    RuleStoreOptions o = memory_only(&clock);
+    o.dir = d.path;
+    RuleStore s(o);
+    CHECK(s.load().empty());
+    CHECK(winner(s, conn()) == "allow-1h");
+    CHECK(*s.next_expiry() == clock.t + 1800s);
+    clock.t += 1800s;
+    CHECK_FALSE(s.match(conn()));
+    CHECK(s.expire() == 1);
+    CHECK_FALSE(d.exists("allow-1h.json"));
+}
+
+TEST_CASE("files changed on disk apply without a restart") {
+    ScratchDir d;
+    RuleStoreOptions o = memory_only();
+    o.dir = d.path;
+    RuleStore s(o);
+    CHECK(s.load().empty());
+    REQUIRE(s.watch());
+    int changes = 0;
+    s.set_on_change([&] { ++changes; });
+
+    // A new file takes effect.
+    REQUIRE(write_file_atomically(
+        d.file("deny-curl.json"),
+        rule_to_json(
+            rule("deny-curl", Action::deny, simple("process.path", "/usr/bin/curl"), kAlways))));
+    CHECK(wait_and_process(s).empty());
+    CHECK(winner(s, conn()) == "deny-curl");
+    CHECK(changes >= 1);
+
+    // An edit replaces it.
+    d.write("deny-curl.json",
+            rule_to_json(rule("deny-curl", Action::deny, simple("dest.port", "80"), kAlways)));
+    CHECK(wait_and_process(s).empty());
+    CHECK_FALSE(s.match(conn()));
+    CHECK(winner(s, conn("1.1.1.1", 80)) == "deny-curl");
+
+    // A broken edit is reported; the rule from that file stops applying.
+    d.write("deny-curl.json", "{\"name\": \"deny-curl\", \"action\": \"nope\"");
+    auto problems = wait_and_process(s);
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].message.find(d.file("deny-curl.json")) == 0);
+    CHECK_FALSE(s.match(conn("1.1.1.1", 80)));
+
+    // A deleted file stops applying.
+    d.write("deny-all.json",
+            rule_to_json(rule("deny-all", Action::deny, simple("true", ""), kAlways)));
+    CHECK(wait_and_process(s).empty());
+    CHECK(s.match(conn()));
+    std::filesystem::remove(d.file("deny-all.json"));
+    CHECK(wait_and_process(s).empty());
+    CHECK_FALSE(s.match(conn()));
+}
+
+TEST_CASE("a half-written rule file is never read") {
+    ScratchDir d;
+    RuleStoreOptions o = memory_only();
+    o.dir = d.path;
+    RuleStore s(o);
+    REQUIRE(s.watch());
+    // An editor or a copy still writing: the file is open, half of the text is there.
+    const std::string text =
+        rule_to_json(rule("deny-all", Action::deny, simple("true", ""), kAlways));
+    FILE* f = std::fopen(d.file("deny-all.json").c_str(), "w");
+    REQUIRE(f);
+    std::fwrite(text.data(), 1, text.size() / 2, f);
+    std::fflush(f);
+    pollfd p{s.watch_fd(), POLLIN, 0};
+    CHECK(::poll(&p, 1, 200) == 0);  // nothing to read yet: no error, no rule
+    CHECK(s.process_events().empty());
+    CHECK(s.rules().empty());
+    std::fwrite(text.data() + text.size() / 2, 1, text.size() - text.size() / 2, f);
+    std::fclose(f);
+    CHECK(wait_and_process(s).empty());
+    CHECK(s.match(conn()));
+    // Temporary and hidden files are ignored entirely.
+    d.write(".deny-x.json.tmp-123", "{broken");
+    d.write("notes.txt", "not a rule");
+    CHECK(::poll(&p, 1, 200) == 1);
+    CHECK(s.process_events().empty());
+    CHECK(s.rules().size() == 1);
+}
+
+TEST_CASE("a changed list directory is read again") {
+    ScratchDir d;
+    ScratchDir lists;
+    lists.write("hosts", "0.0.0.0 ads.example.net\n");
+    RuleStoreOptions o = memory_only();
+    o.dir = d.path;
+    RuleStore s(o);
+    REQUIRE(s.watch());
+    REQUIRE(s.add(rule("block-ads", Action::reject,
+                       op(OperatorType::lists, "lists.domains", lists.path), kAlways)));
+    CHECK(wait_and_process(s).empty());  // the store's own write comes back through inotify
+    Connection c = conn();
+    c.dst_host = "tracker.example.org";
+    CHECK_FALSE(s.match(c));
+    REQUIRE(write_file_atomically(lists.file("more-hosts"), "0.0.0.0 tracker.example.org\n"));
+    CHECK(wait_and_process(s).empty());
+    REQUIRE(s.match(c));
+    CHECK(s.match(c)->action == Action::reject);
+}
+
+TEST_CASE("the store answers as OpenSnitch's rule-by-rule evaluation would") {
+    // The index must never change a decision: compare it with a plain loop over random rules.
+    std::mt19937 rng(7);
+    const char* paths[] = {"/usr/bin/curl", "/usr/bin/wget", "/usr/bin/ssh", "/opt/App"};
+    const char* hosts[] = {"www.example.com", "api.example.org", "Example.COM", "a.b.c"};
+    const uint16_t ports[] = {22, 80, 443, 8080};
+    auto random_op = [&](int depth, auto& self) -> RuleOperator {
+        switch (rng() % (depth > 0 ? 6 : 7)) {
+            case 0:
+                return simple("process.path", paths[rng() % 4], rng() % 2);
+            case 1:
+                return simple("dest.host", hosts[rng() % 4], rng() % 2);
+            case 2:
+                return simple("dest.port", std::to_string(ports[rng() % 4]));
+            case 3:
+                return regexp("dest.host", rng() % 2 ? "example" : "^a\\.", rng() % 2);
+            case 4:
+                return regexp("process.path", rng() % 2 ? "curl$" : "^/usr", rng() % 2);
+            case 5:
+                return op(OperatorType::range, "dest.port", rng() % 2 ? "1-100" : "400-9000");
+            default:
+                return all_of({self(1, self), self(1, self)});
+        }
+    };
+    std::vector<Rule> rules;
+    RuleStore s(memory_only());
+    for (int i = 0; i < 300; ++i) {
+        Rule r = rule("r" + std::to_string(rng() % 1000), static_cast<Action>(rng() % 3),
+                      random_op(0, random_op));
+        r.precedence = rng() % 10 == 0;
+        r.enabled = rng() % 10 != 0;
+        auto name = s.add(r);
+        REQUIRE(name);
+        r.name = *name;
+        rules.push_back(r);
+    }
+    std::sort(rules.begin(), rules.end(), [](auto& a, auto& b) { return a.name < b.name; });
+    for (int i = 0; i < 2000; ++i) {
+        Connection c = conn("1.2.3.4", ports[rng() % 4], paths[rng() % 4]);
+        c.dst_host = hosts[rng() % 4];
+        std::optional<std::string> expected;
+        for (const Rule& r : rules) {
+            if (!r.enabled) continue;
+            auto compiled = CompiledOperator::compile(r.op, test_context(), "operator");
+            MatchInput in(c, nullptr);
+            if (!compiled->match(in)) continue;
+            expected = r.name;
+            if (r.action != Action::allow || r.precedence) break;
+        }
+        REQUIRE(winner(s, c) == expected);
+    }
+}
+
+TEST_CASE("matching goes on while another thread changes the rules") {
+    RuleStore s(memory_only());
+    REQUIRE(s.add(rule("allow-curl", Action::allow, simple("process.path", "/usr/bin/curl"))));
+    std::atomic<bool> stop{false};
+    std::atomic<int> wrong{0};
+    std::thread matcher([&] {
+        const Connection c = conn();
+        while (!stop) {
+            auto m = s.match(c);
+            // Every answer is one a consistent set of rules can give.
+            if (!m || (m->rule_name != "allow-curl" && m->rule_name != "deny-443")) ++wrong;
+        }
+    });
+    for (int i = 0; i < 300; ++i) {
+        REQUIRE(s.add(rule("deny-443", Action::deny, simple("dest.port", "443"))));
+        REQUIRE(s.set_enabled("allow-curl", i % 2 == 0));
+        REQUIRE(s.set_enabled("allow-curl", true));
+        REQUIRE(s.remove("deny-443"));
+    }
+    stop = true;
+    matcher.join();
+    CHECK(wrong == 0);
+    CHECK(winner(s, conn()) == "allow-curl");
+}
