@@ -126,20 +126,30 @@ static __always_inline void store_flow(struct tsn_flow_key* k, struct tsn_sock* 
     s->has_key = 1;
 }
 
-// Source address and port of a socket into k (zero when not bound yet).
-static __always_inline int read_sock_src(struct bpf_sock* sk, struct tsn_flow_key* k, int v6) {
-    __u32 src[4] = {};
+// The UDP flow towards the address in a connect/sendmsg ctx, from the socket's bound source
+// (address and port zero when not bound yet).
+static __always_inline void udp_key_to(struct bpf_sock_addr* ctx, struct bpf_sock* sk, __u64 netns,
+                                       int v6, struct tsn_flow_key* k) {
+    k->netns = netns;
+    k->protocol = IPPROTO_UDP;
     k->sport = sk->src_port;
+    k->dport = bpf_ntohs((__u16)ctx->user_port);
     if (!v6) {
+        k->family = AF_INET;
         set_v4(k->saddr, sk->src_ip4);
-        return 0;
+        set_v4(k->daddr, ctx->user_ip4);
+        return;
     }
+    __u32 src[4], dst[4];
     src[0] = sk->src_ip6[0];
     src[1] = sk->src_ip6[1];
     src[2] = sk->src_ip6[2];
     src[3] = sk->src_ip6[3];
-    __builtin_memcpy(k->saddr, src, 16);
-    return 0;
+    dst[0] = ctx->user_ip6[0];
+    dst[1] = ctx->user_ip6[1];
+    dst[2] = ctx->user_ip6[2];
+    dst[3] = ctx->user_ip6[3];
+    key_v6(k, src, dst);
 }
 
 SEC("cgroup/sock_create")
@@ -179,26 +189,10 @@ static __always_inline int on_connect(struct bpf_sock_addr* ctx, int v6) {
     struct bpf_sock* sk = ctx->sk;
     if (!sk) return 1;
     struct tsn_flow_key k = {};
-    k.netns = s->netns;
-    k.protocol = IPPROTO_UDP;
-    k.dport = bpf_ntohs((__u16)ctx->user_port);
-    read_sock_src(sk, &k, v6);
-    if (v6) {
-        __u32 src[4], dst[4];
-        __builtin_memcpy(src, k.saddr, 16);
-        dst[0] = ctx->user_ip6[0];
-        dst[1] = ctx->user_ip6[1];
-        dst[2] = ctx->user_ip6[2];
-        dst[3] = ctx->user_ip6[3];
-        __builtin_memset(k.saddr, 0, 16);
-        key_v6(&k, src, dst);
-    } else {
-        k.family = AF_INET;
-        set_v4(k.daddr, ctx->user_ip4);
-    }
+    udp_key_to(ctx, sk, s->netns, v6, &k);
     if (k.sport == 0) {
-        // Bound at connect() after this hook; the first packet out (or the close) completes
-        // the key. The source address is left unspecified: user space looks that form up too.
+        // Bound by connect() after this hook. Until the socket closes (and completes the key
+        // then), user space finds it through its sock_diag cookie.
         __builtin_memset(k.saddr, 0, sizeof(k.saddr));
         s->key = k;
         s->has_key = 0;
@@ -228,23 +222,7 @@ static __always_inline int on_sendmsg(struct bpf_sock_addr* ctx, int v6) {
     struct tsn_sock* s = touch_sock(ctx, cookie);
     if (!s) return 1;
     struct tsn_flow_key k = {};
-    k.netns = s->netns;
-    k.protocol = IPPROTO_UDP;
-    k.dport = bpf_ntohs((__u16)ctx->user_port);
-    read_sock_src(sk, &k, v6);
-    if (v6) {
-        __u32 src[4], dst[4];
-        __builtin_memcpy(src, k.saddr, 16);
-        dst[0] = ctx->user_ip6[0];
-        dst[1] = ctx->user_ip6[1];
-        dst[2] = ctx->user_ip6[2];
-        dst[3] = ctx->user_ip6[3];
-        __builtin_memset(k.saddr, 0, 16);
-        key_v6(&k, src, dst);
-    } else {
-        k.family = AF_INET;
-        set_v4(k.daddr, ctx->user_ip4);
-    }
+    udp_key_to(ctx, sk, s->netns, v6, &k);
     store_flow(&k, s);
     return 1;
 }

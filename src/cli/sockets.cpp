@@ -2,13 +2,15 @@
 // the socket line format of DESIGN.md §3. Without -p each process with sockets gets a header line
 // `PID COMM (EXE)` ("(-)" when the exe can't be read) above its socket lines, and a blank line
 // after them. Sockets sock_diag does not list (netlink, packet, other network namespaces) print as
-// `FD -> socket[INODE] - other`. --json prints one array of objects, one per socket.
+// `FD -> socket[INODE] - other`. A process in another network namespace has its sockets looked up
+// in that namespace (root). --json prints one array of objects, one per socket.
 #include <getopt.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -39,6 +41,35 @@ std::string printable(std::string_view s) {
     return out;
 }
 
+// The socket snapshot of each network namespace that the listed processes live in, made when a
+// process of that namespace first needs it.
+class DirectoryByNetns {
+  public:
+    DirectoryByNetns(SocketsSnapshot own, bool ipv6)
+        : ipv6_(ipv6), own_(std::move(own)), none_(SocketsSnapshot{}) {
+        if (auto id = read_link(std::string(kProcRoot) + "/self/ns/net")) own_id_ = *id;
+    }
+
+    const SocketDirectory& for_pid(int pid) {
+        const std::string path = std::string(kProcRoot) + "/" + std::to_string(pid) + "/ns/net";
+        auto id = read_link(path);
+        if (!id || own_id_.empty() || *id == own_id_) return own_;
+        if (auto it = others_.find(*id); it != others_.end()) return it->second;
+        auto client = DiagClient::open_in(path);
+        if (!client) return none_;  // not root: its sockets print as "other"
+        auto snap = client->sockets_dump(ipv6_);
+        if (!snap) return none_;
+        return others_.emplace(*id, SocketDirectory(std::move(*snap))).first->second;
+    }
+
+  private:
+    bool ipv6_;
+    std::string own_id_;
+    SocketDirectory own_;
+    SocketDirectory none_;
+    std::map<std::string, SocketDirectory> others_;
+};
+
 void print_usage(FILE* f) {
     std::fputs("Usage: tsnitch sockets [-p PID] [--json]\n", f);
 }
@@ -55,7 +86,7 @@ int sockets(int argc, char** argv) {
     optind = 1;
     opterr = 0;
     for (;;) {
-        const int opt = getopt_long(argc, argv, "p:jh", long_options, nullptr);
+        const int opt = getopt_long(argc, argv, ":p:jh", long_options, nullptr);
         if (opt == -1) break;
         switch (opt) {
             case 'p': {
@@ -75,6 +106,9 @@ int sockets(int argc, char** argv) {
             case 'h':
                 print_usage(stdout);
                 return kExitOk;
+            case ':':
+                print_error("sockets: %s needs a process id", argv[optind - 1]);
+                return kExitUsage;
             default:
                 print_error("sockets: unknown option '%s'", argv[optind - 1]);
                 print_usage(stderr);
@@ -91,16 +125,17 @@ int sockets(int argc, char** argv) {
         print_error("sockets: %s", client.error().message.c_str());
         return kExitFailure;
     }
-    auto snapshot = client->sockets_dump(ipv6_enabled(kProcRoot));
+    const bool ipv6 = ipv6_enabled(kProcRoot);
+    auto snapshot = client->sockets_dump(ipv6);
     if (!snapshot) {
         print_error("sockets: %s", snapshot.error().message.c_str());
         return kExitFailure;
     }
-    const SocketDirectory dir(std::move(*snapshot));
+    DirectoryByNetns dirs(std::move(*snapshot), ipv6);
 
     std::vector<ProcessSockets> procs;
     if (pid) {
-        auto p = sockets_of_process(kProcRoot, *pid, dir);
+        auto p = sockets_of_process(kProcRoot, *pid, dirs.for_pid(*pid));
         if (!p) {
             if (p.error().code == ENOENT)
                 print_error("sockets: no process with pid %d", *pid);
@@ -118,7 +153,7 @@ int sockets(int argc, char** argv) {
         std::sort(pids->begin(), pids->end());
         for (int n : *pids) {
             // Processes that end meanwhile or whose fds we may not read are left out.
-            auto p = sockets_of_process(kProcRoot, n, dir);
+            auto p = sockets_of_process(kProcRoot, n, dirs.for_pid(n));
             if (p && !p->sockets.empty()) procs.push_back(std::move(*p));
         }
     }

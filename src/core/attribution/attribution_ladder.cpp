@@ -52,9 +52,8 @@ Attribution AttributionLadder::attribute(const Connection& c) {
     }
     std::lock_guard lock(mutex_);
     Attribution a;
-    if (auto s = find_socket(c)) {
-        std::optional<uint32_t> uid = s->uid;
-        if (auto p = process_of(s->inode, uid)) {
+    if (auto s = find_socket_locked(c)) {
+        if (auto p = process_of_locked(s->inode, s->uid)) {
             a.process = std::move(*p);
             a.method = socket_method_;
         }
@@ -64,6 +63,17 @@ Attribution AttributionLadder::attribute(const Connection& c) {
 }
 
 std::optional<InetSocket> AttributionLadder::find_socket(const Connection& c) {
+    std::lock_guard lock(mutex_);
+    return find_socket_locked(c);
+}
+
+std::optional<ProcessInfo> AttributionLadder::process_of(uint64_t inode,
+                                                         std::optional<uint32_t> uid) {
+    std::lock_guard lock(mutex_);
+    return process_of_locked(inode, uid);
+}
+
+std::optional<InetSocket> AttributionLadder::find_socket_locked(const Connection& c) {
     if (!has_socket_table(c.protocol)) return std::nullopt;
     return socket_method_ == Method::diag ? find_socket_diag(c) : find_socket_proc(c);
 }
@@ -83,9 +93,11 @@ std::optional<InetSocket> AttributionLadder::find_socket_diag(const Connection& 
 }
 
 std::optional<InetSocket> AttributionLadder::find_socket_proc(const Connection& c) {
-    for (const InetSocket& s : proc_tables_) {
-        if (is_exact_match(s, c) && index_.find(s.inode, s.uid)) return s;
-    }
+    // A socket of the last read still alive (its inode still held where it was) is the answer
+    // unless the tables changed meanwhile: a new socket on the same port is rare, a dead one is
+    // caught by the inode check, and the tables are read again then.
+    auto cached = best_match(proc_tables_, c);
+    if (cached && index_.find_known(cached->inode)) return cached;
     // Read this protocol's tables again; the others stay as they were.
     std::erase_if(proc_tables_, [&](const InetSocket& s) { return s.protocol == c.protocol; });
     for (Family f : {Family::v4, Family::v6}) {
@@ -95,8 +107,8 @@ std::optional<InetSocket> AttributionLadder::find_socket_proc(const Connection& 
     return best_match(proc_tables_, c);
 }
 
-std::optional<ProcessInfo> AttributionLadder::process_of(uint64_t inode,
-                                                         std::optional<uint32_t> uid) {
+std::optional<ProcessInfo> AttributionLadder::process_of_locked(uint64_t inode,
+                                                                std::optional<uint32_t> uid) {
     auto owner = index_.find(inode, uid);
     if (!owner) return std::nullopt;
     auto info = reader_.read(owner->pid);

@@ -39,12 +39,15 @@ class AttributionLadder : public Attributor {
     // Why the configured socket method is not in use; empty when it is.
     const std::string& fallback() const { return fallback_; }
 
-    // Rung 2 alone: the socket that sent `c`, nullopt when none.
+    // Rung 2 alone: the socket that sent `c`, nullopt when none. Thread-safe like attribute().
     std::optional<InetSocket> find_socket(const Connection& c);
     // Rung 3 alone: the process holding socket `inode` (`uid`: the socket's owner).
     std::optional<ProcessInfo> process_of(uint64_t inode, std::optional<uint32_t> uid);
 
   private:
+    // The same, with mutex_ held: one thread at a time uses the netlink socket and the caches.
+    std::optional<InetSocket> find_socket_locked(const Connection& c);
+    std::optional<ProcessInfo> process_of_locked(uint64_t inode, std::optional<uint32_t> uid);
     std::optional<InetSocket> find_socket_diag(const Connection& c);
     std::optional<InetSocket> find_socket_proc(const Connection& c);
 
@@ -55,8 +58,7 @@ class AttributionLadder : public Attributor {
     std::optional<DiagClient> diag_;
     InodeIndex index_;
     ProcessReader reader_;
-    // The proc method's last read of each /proc/net table: rendering one takes milliseconds, and
-    // a connected socket found there again (same tuple, inode still held) is still the same one.
+    // The proc method's last read of the /proc/net tables: rendering one takes milliseconds.
     std::vector<InetSocket> proc_tables_;
     std::mutex mutex_;
 };

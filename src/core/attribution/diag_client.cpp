@@ -2,10 +2,14 @@
 
 #include <libmnl/libmnl.h>
 #include <linux/sock_diag.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+
+#include "core/attribution/proc_io.h"
 
 namespace tsnitch {
 
@@ -31,6 +35,19 @@ Result<DiagClient> DiagClient::open() {
     DiagClient client(s);
     if (mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0)
         return system_error("binding NETLINK_SOCK_DIAG socket");
+    return client;
+}
+
+Result<DiagClient> DiagClient::open_in(const std::string& netns_path) {
+    auto own = open_read_only("/proc/thread-self/ns/net");
+    if (!own) return own.error();
+    auto target = open_read_only(netns_path);
+    if (!target) return target.error();
+    if (setns(target->get(), CLONE_NEWNET) != 0) return system_error("entering " + netns_path);
+    auto client = open();
+    // Back home before anything else runs on this thread; a thread that can't return must not
+    // go on working in a foreign namespace.
+    if (setns(own->get(), CLONE_NEWNET) != 0) std::abort();
     return client;
 }
 

@@ -26,6 +26,10 @@ struct SocketsSnapshot {
 class DiagClient {
   public:
     static Result<DiagClient> open();
+    // A client for the sockets of another network namespace (`netns_path`: /proc/PID/ns/net).
+    // The calling thread enters it for the socket() call only and then returns to its own
+    // namespace; needs CAP_SYS_ADMIN.
+    static Result<DiagClient> open_in(const std::string& netns_path);
 
     // The socket with exactly this local (src) and remote (dst) end, nullopt when none.
     Result<std::optional<InetSocket>> find(Protocol protocol, const IpAddress& src,

@@ -156,6 +156,7 @@ bool message_ok(const nlmsghdr* nlh, int len) {
 // control messages around them.
 template <class F>
 Result<DiagProgress> walk_answer(std::span<const uint8_t> datagram, uint32_t seq, F&& on_message) {
+    if (datagram.empty()) return make_error("sock_diag: empty datagram", EBADMSG);
     // libmnl reads the headers in place: give it a 4-byte aligned copy when the input is not.
     std::vector<uint32_t> aligned;
     const void* base = datagram.data();
@@ -179,6 +180,9 @@ Result<DiagProgress> walk_answer(std::span<const uint8_t> datagram, uint32_t seq
             std::memcpy(&e, mnl_nlmsg_get_payload(nlh), sizeof e);
             // No such socket is an answer too: the exact query found nothing.
             if (e.error == 0 || e.error == -ENOENT) return DiagProgress::done;
+            // The kernel sends -errno; anything else is a broken message (and -INT_MIN overflows).
+            if (e.error >= 0 || e.error < -4095)
+                return make_error("sock_diag: bad error code " + std::to_string(e.error), EBADMSG);
             return make_error(std::string("sock_diag: ") + std::strerror(-e.error), -e.error);
         }
         if (nlh->nlmsg_type == SOCK_DIAG_BY_FAMILY) {

@@ -8,6 +8,9 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <vector>
+
+#include "core/attribution/proc_io.h"
 
 namespace tsnitch {
 
@@ -169,39 +172,30 @@ ExeHasher::ExeHasher(std::string proc_root) : root_(std::move(proc_root)) {}
 
 Result<FileHashes> ExeHasher::hashes(int pid) {
     const std::string path = root_ + "/" + std::to_string(pid) + "/exe";
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    auto fd = open_read_only(path);
+    if (!fd) return fd.error();
+    auto failed = [&path](const char* what) {
         const int e = errno;
-        return make_error("opening " + path + ": " + std::strerror(e), e);
-    }
+        return make_error(std::string(what) + " " + path + ": " + std::strerror(e), e);
+    };
     struct stat st {};
-    if (fstat(fd, &st) != 0) {
-        const int e = errno;
-        ::close(fd);
-        return make_error("reading " + path + ": " + std::strerror(e), e);
-    }
+    if (fstat(fd->get(), &st) != 0) return failed("reading");
     const Key key{st.st_dev, st.st_ino, st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
-    if (auto it = cache_.find(key); it != cache_.end()) {
-        ::close(fd);
-        return it->second;
-    }
+    if (auto it = cache_.find(key); it != cache_.end()) return it->second;
     Md5 md5;
     Sha1 sha1;
-    std::array<uint8_t, 65536> buf;
+    std::vector<uint8_t> buf(65536);
     for (;;) {
-        const ssize_t n = ::read(fd, buf.data(), buf.size());
+        const ssize_t n = ::read(fd->get(), buf.data(), buf.size());
         if (n < 0) {
             if (errno == EINTR) continue;
-            const int e = errno;
-            ::close(fd);
-            return make_error("reading " + path + ": " + std::strerror(e), e);
+            return failed("reading");
         }
         if (n == 0) break;
         md5.update({buf.data(), static_cast<size_t>(n)});
         sha1.update({buf.data(), static_cast<size_t>(n)});
     }
-    ::close(fd);
-    // Bounded: one entry per distinct binary; a machine has few thousand at most.
+    // Bounded: one entry per distinct binary; a machine has a few thousand at most.
     if (cache_.size() >= 4096) cache_.clear();
     FileHashes h{md5.hex(), sha1.hex()};
     cache_.emplace(key, h);

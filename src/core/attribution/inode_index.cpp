@@ -32,6 +32,7 @@ void InodeIndex::forget(int pid, Proc& p) {
         if (it != owners_.end() && it->second.pid == pid) owners_.erase(it);
     }
     p.inodes.clear();
+    p.max_inode = 0;
 }
 
 void InodeIndex::sync_pids() {
@@ -63,19 +64,26 @@ void InodeIndex::scan(int pid, Proc& p) {
     for (const SocketFd& s : *fds) {
         owners_[s.inode] = Owner{pid, s.fd};
         p.inodes.push_back(s.inode);
+        p.max_inode = std::max(p.max_inode, s.inode);
     }
+}
+
+std::optional<InodeIndex::Owner> InodeIndex::find_known(uint64_t inode) {
+    if (inode == 0) return std::nullopt;
+    ++tick_;
+    auto it = owners_.find(inode);
+    if (it == owners_.end()) return std::nullopt;
+    if (!verify(inode, it->second)) {
+        owners_.erase(it);
+        return std::nullopt;
+    }
+    if (auto p = procs_.find(it->second.pid); p != procs_.end()) p->second.last_hit = tick_;
+    return it->second;
 }
 
 std::optional<InodeIndex::Owner> InodeIndex::find(uint64_t inode, std::optional<uint32_t> uid) {
     if (inode == 0) return std::nullopt;
-    ++tick_;
-    if (auto it = owners_.find(inode); it != owners_.end()) {
-        if (verify(inode, it->second)) {
-            if (auto p = procs_.find(it->second.pid); p != procs_.end()) p->second.last_hit = tick_;
-            return it->second;
-        }
-        owners_.erase(it);
-    }
+    if (auto known = find_known(inode)) return known;
     const auto now = std::chrono::steady_clock::now();
     if (auto it = misses_.find(inode); it != misses_.end()) {
         if (now - it->second < kMissMemory) return std::nullopt;
@@ -94,8 +102,9 @@ std::optional<InodeIndex::Owner> InodeIndex::find(uint64_t inode, std::optional<
     auto rank = [&](const Candidate& c) {
         const bool same_uid = uid && c.proc->uid && *c.proc->uid == *uid;
         // The socket's user first; among them processes not read yet (new ones), then those that
-        // held the last sockets found, then the newest pid.
-        return std::make_tuple(same_uid, !c.proc->scanned, c.proc->last_hit, c.pid);
+        // made a socket last (the highest inode), then those that held the last sockets found.
+        return std::make_tuple(same_uid, !c.proc->scanned, c.proc->max_inode, c.proc->last_hit,
+                               c.pid);
     };
     std::sort(order.begin(), order.end(),
               [&](const Candidate& a, const Candidate& b) { return rank(a) > rank(b); });

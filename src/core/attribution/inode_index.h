@@ -1,6 +1,7 @@
 // Socket inode -> process: an index of `proc_root`/*/fd built with readlink only (no stat, as
-// ss does), refreshed incrementally. A miss rescans first the processes of the socket's uid, the
-// newest and the most recently matched first, and stops at the first holder.
+// ss does), refreshed incrementally. A miss rescans first the processes of the socket's uid: new
+// ones, then those that made a socket most recently, then those matched last; it stops at the
+// first holder.
 #pragma once
 
 #include <chrono>
@@ -24,6 +25,9 @@ class InodeIndex {
     // `uid`: the socket's owner, whose processes are looked at first.
     std::optional<Owner> find(uint64_t inode, std::optional<uint32_t> uid);
 
+    // Only what the index holds already (checked against the fd link), never a rescan.
+    std::optional<Owner> find_known(uint64_t inode);
+
     // Reads every process's fds now (at start, so that the first packets find a warm index).
     void refresh_all();
 
@@ -33,7 +37,8 @@ class InodeIndex {
   private:
     struct Proc {
         std::optional<uint32_t> uid;
-        uint64_t last_hit = 0;  // tick of the last inode found here; 0 never
+        uint64_t last_hit = 0;   // tick of the last inode found here; 0 never
+        uint64_t max_inode = 0;  // inodes count up: the highest tells who made a socket last
         bool scanned = false;
         std::vector<uint64_t> inodes;
     };

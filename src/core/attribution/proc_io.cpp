@@ -34,18 +34,27 @@ std::optional<int> as_number(const char* name) {
 }
 }  // namespace
 
+void UniqueFd::reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+}
+
+Result<UniqueFd> open_read_only(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return errno_error("opening", path);
+    return fd;
+}
+
 Result<std::string> read_text_file(const std::string& path, size_t limit) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return errno_error("opening", path);
+    auto fd = open_read_only(path);
+    if (!fd) return fd.error();
     std::string text;
     char buf[4096];
     for (;;) {
-        const ssize_t n = ::read(fd, buf, sizeof buf);
+        const ssize_t n = ::read(fd->get(), buf, sizeof buf);
         if (n < 0) {
             if (errno == EINTR) continue;
-            Error e = errno_error("reading", path);
-            ::close(fd);
-            return e;
+            return errno_error("reading", path);
         }
         if (n == 0) break;
         text.append(buf, static_cast<size_t>(n));
@@ -54,7 +63,6 @@ Result<std::string> read_text_file(const std::string& path, size_t limit) {
             break;
         }
     }
-    ::close(fd);
     return text;
 }
 

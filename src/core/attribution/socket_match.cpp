@@ -46,11 +46,6 @@ std::optional<int> match_score(const InetSocket& s, const Connection& c) {
     return kBoundElsewhere;
 }
 
-bool is_exact_match(const InetSocket& s, const Connection& c) {
-    auto score = match_score(s, c);
-    return score && *score == kExact;
-}
-
 std::optional<InetSocket> best_match(std::span<const InetSocket> sockets, const Connection& c) {
     const Family packet_family = c.src.unmapped().family();
     const InetSocket* best = nullptr;

@@ -17,9 +17,6 @@ namespace tsnitch {
 // IPv4 packets of dual-stack sockets match their ::ffff:a.b.c.d addresses.
 std::optional<int> match_score(const InetSocket& s, const Connection& c);
 
-// The socket's own tuple is the packet's (the score of an exact match).
-bool is_exact_match(const InetSocket& s, const Connection& c);
-
 // The best-scoring socket; on a tie the one of the packet's own family, then the first listed.
 std::optional<InetSocket> best_match(std::span<const InetSocket> sockets, const Connection& c);
 

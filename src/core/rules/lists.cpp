@@ -200,6 +200,7 @@ void EntryList::finish(std::vector<Error>& problems, std::string_view origin) {
                 make_error(std::string(origin) + ": bad regexp '" + p + "': " + err));
             --size_;
         } else {
+            singles_.push_back(std::make_unique<RE2>(p, opt));
             ++added;
         }
     }
@@ -209,6 +210,7 @@ void EntryList::finish(std::vector<Error>& problems, std::string_view origin) {
                 make_error(std::string(origin) + ": the regexps do not fit in memory"));
         }
         regexps_.reset();
+        singles_.clear();
         size_ = 0;
     }
     patterns_.clear();
@@ -218,7 +220,15 @@ void EntryList::finish(std::vector<Error>& problems, std::string_view origin) {
 bool EntryList::contains_domain(std::string_view host_in) const {
     const std::string host = normalize_host(host_in);
     if (kind_ == ListKind::domains_regexp) {
-        return regexps_ && regexps_->Match(host, nullptr);
+        if (!regexps_) return false;
+        RE2::Set::ErrorInfo err{};
+        if (regexps_->Match(host, nullptr, &err)) return true;
+        if (err.kind == RE2::Set::kNoError) return false;
+        // The set's DFA ran out of memory on this name: ask each regexp rather than miss.
+        for (const auto& re : singles_) {
+            if (RE2::PartialMatch(host, *re)) return true;
+        }
+        return false;
     }
     if (kind_ != ListKind::domains) return false;
     if (exact_.find(std::string_view(host)) != exact_.end()) return true;

@@ -8,6 +8,7 @@
 // size of the list.
 #pragma once
 
+#include <re2/re2.h>
 #include <re2/set.h>
 
 #include <array>
@@ -58,6 +59,7 @@ class EntryList {
     std::unordered_set<std::string, StringHash, std::equal_to<>> wildcard_;  // "*.x" stored as "x"
     std::vector<std::string> patterns_;
     std::unique_ptr<RE2::Set> regexps_;
+    std::vector<std::unique_ptr<RE2>> singles_;  // when the set's DFA runs out of memory
     std::unordered_set<IpAddress> ips_;
     std::array<std::unordered_set<IpAddress>, 129> nets_v6_;  // index: prefix length
     std::array<std::unordered_set<IpAddress>, 33> nets_v4_;

@@ -212,10 +212,10 @@ std::optional<std::string_view> MatchInput::env(std::string_view name) const {
     return std::nullopt;
 }
 
-const ExeDigests* MatchInput::digests() {
+const FileHashes* MatchInput::digests() {
     if (!digests_done_) {
         digests_done_ = true;
-        if (hasher_ && conn_.process) digests_ = hasher_->digests(*conn_.process);
+        if (hasher_ && conn_.process) digests_ = hasher_->hashes(*conn_.process);
     }
     return digests_ ? &*digests_ : nullptr;
 }
@@ -398,7 +398,7 @@ bool CompiledOperator::match(MatchInput& in) const {
                 case ListKind::nets:
                     return entries_->contains_ip(conn.dst);
                 case ListKind::hash_md5: {
-                    const ExeDigests* d = in.digests();
+                    const FileHashes* d = in.digests();
                     return d && entries_->contains_hash(d->md5);
                 }
             }

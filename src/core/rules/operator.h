@@ -16,7 +16,7 @@
 #include "core/address.h"
 #include "core/connection.h"
 #include "core/result.h"
-#include "core/rules/exe_hasher.h"
+#include "core/rules/exe_hash_source.h"
 #include "core/rules/lists.h"
 #include "core/rules/rule.h"
 
@@ -61,20 +61,20 @@ CompileContext default_compile_context();
 // One connection while the rules look at it; values of operands are computed once, on first use.
 class MatchInput {
   public:
-    MatchInput(const Connection& c, ExeHasher* hasher) : conn_(c), hasher_(hasher) {}
+    MatchInput(const Connection& c, ExeHashSource* hasher) : conn_(c), hasher_(hasher) {}
     const Connection& connection() const { return conn_; }
     // The text of a single-valued operand as rules compare it (numbers in decimal, addresses
     // without scope, the host without trailing dot), or none when the connection lacks it.
     const std::string* text(Operand o);
     std::optional<std::string_view> env(std::string_view name) const;
-    const ExeDigests* digests();
+    const FileHashes* digests();
 
   private:
     const Connection& conn_;
-    ExeHasher* hasher_;
+    ExeHashSource* hasher_;
     std::array<std::optional<std::string>, kOperandCount> text_;
     std::array<bool, kOperandCount> done_{};
-    std::optional<ExeDigests> digests_;
+    std::optional<FileHashes> digests_;
     bool digests_done_ = false;
 };
 

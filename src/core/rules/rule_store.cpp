@@ -132,7 +132,7 @@ Status write_file_atomically(const std::string& path, std::string_view text) {
 
 RuleStore::RuleStore(RuleStoreOptions options) : opt_(std::move(options)) {
     if (!opt_.clock) opt_.clock = [] { return std::chrono::system_clock::now(); };
-    if (!opt_.hasher) opt_.hasher = std::make_shared<FileExeHasher>();
+    if (!opt_.hasher) opt_.hasher = std::make_shared<ProcExeHashSource>();
     CompileContext defaults = default_compile_context();
     if (!opt_.compile.resolve_user) opt_.compile.resolve_user = defaults.resolve_user;
     snap_ = std::make_shared<Snapshot>();
@@ -331,9 +331,16 @@ std::optional<RuleMatch> RuleStore::match(const Connection& c) {
         const std::string* v = in.text(r.operand);
         if (!v) continue;
         hits.clear();
-        if (r.set->Match(*v, &hits)) {
+        RE2::Set::ErrorInfo err{};
+        if (r.set->Match(*v, &hits, &err)) {
             for (int h : hits)
                 candidates.push_back(r.rule_of[static_cast<size_t>(h)]);
+        } else if (err.kind != RE2::Set::kNoError) {
+            // The set's DFA ran out of memory on this text: check its rules one by one rather
+            // than miss a match.
+            for (uint32_t i : r.rule_of) {
+                if (s->rules[i]->op.match(in)) candidates.push_back(i);
+            }
         }
     }
     candidates.insert(candidates.end(), s->others.begin(), s->others.end());

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "core/result.h"
-#include "core/rules/exe_hasher.h"
+#include "core/rules/exe_hash_source.h"
 #include "core/rules/operator.h"
 #include "core/rules/rule.h"
 #include "core/rules/rule_matcher.h"
@@ -28,10 +28,10 @@ namespace tsnitch {
 using Clock = std::function<std::chrono::system_clock::time_point()>;
 
 struct RuleStoreOptions {
-    std::string dir;                    // RulesPath; "" keeps every rule in memory
-    Clock clock;                        // default: the system clock
-    std::shared_ptr<ExeHasher> hasher;  // default: FileExeHasher over /proc
-    CompileContext compile;             // default: system users; lists read from disk
+    std::string dir;                        // RulesPath; "" keeps every rule in memory
+    Clock clock;                            // default: the system clock
+    std::shared_ptr<ExeHashSource> hasher;  // default: ProcExeHashSource over /proc
+    CompileContext compile;                 // default: system users; lists read from disk
 };
 
 struct StoredRule {

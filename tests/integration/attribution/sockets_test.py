@@ -1,6 +1,7 @@
 """`tsnitch sockets -p PID` on real sockets: a connected TCP socket, an unconnected UDP socket that
-used sendto, a listener and unix sockets each print with the right fd, inode, addresses and state;
---json carries the same; without -p the process appears under its header line."""
+used sendto, a listener and unix sockets each print with the right fd, inode, addresses and state,
+also when asked from outside the process's network namespace; --json carries the same; without -p
+the process appears under its header line."""
 import json
 import os
 import shutil
@@ -72,6 +73,11 @@ def main():
             for fd, line in expected.items():
                 check(line in lines, f"expected line {line!r} in:\n{out.stdout}")
             check(len(lines) == len(expected), f"one line per socket fd, got:\n{out.stdout}")
+
+            # From outside the namespace (only reading): the process's own namespace is asked.
+            outside = subprocess.run([tsnitch, "sockets", "-p", str(pid)], capture_output=True,
+                                     text=True, check=True).stdout.splitlines()
+            check(sorted(outside) == sorted(lines), f"from another namespace: {outside}")
 
             js = json.loads(ns.run(ns.client, [tsnitch, "sockets", "-p", str(pid), "--json"]).stdout)
             rows = {r["fd"]: r for r in js}

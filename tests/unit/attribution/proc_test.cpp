@@ -103,6 +103,10 @@ TEST_CASE("inode index: the holder of a socket, the socket's uid first") {
     // Unreadable fds (400), zombies (300) and kernel threads (2) hold nothing, and don't stop it.
     CHECK_FALSE(index.find(424242, 0));
     CHECK_FALSE(index.find(0, 0));
+    // Asked again at once, an inode nobody holds costs no second walk of every process.
+    const size_t scans = index.fd_scans();
+    CHECK_FALSE(index.find(424242, 0));
+    CHECK(index.fd_scans() == scans);
 }
 
 TEST_CASE("inode index: a known inode costs no rescan, a new process is found incrementally") {

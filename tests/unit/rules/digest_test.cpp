@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "core/rules/digest.h"
-#include "core/rules/exe_hasher.h"
+#include "core/attribution/file_hash.h"
+#include "core/rules/exe_hash_source.h"
 #include "rules_helpers.h"
 
 using namespace tsnitch;
@@ -21,7 +21,7 @@ std::string digest(const std::string& s, size_t chunk = 0) {
     for (size_t i = 0; i < s.size(); i += chunk) {
         h.update(std::span(p + i, std::min(chunk, s.size() - i)));
     }
-    return h.hex_digest();
+    return h.hex();
 }
 
 }  // namespace
@@ -40,23 +40,24 @@ TEST_CASE("MD5 and SHA-1 give the published test vectors") {
     CHECK(digest<Sha1>(million, 17) == "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
 }
 
-TEST_CASE("the file hasher reads the executable and notices when it changes") {
+TEST_CASE("the default hash source reads PROC/PID/exe and notices a new binary") {
     rules_test::ScratchDir dir;
+    std::filesystem::create_directories(dir.file("proc/42"));
+    std::filesystem::create_symlink(dir.file("prog"), dir.file("proc/42/exe"));
     dir.write("prog", "abc");
-    FileExeHasher hasher("/nonexistent-proc");
+    ProcExeHashSource source(dir.file("proc"));
     ProcessInfo p;
-    p.pid = 1;
-    p.path = dir.file("prog");
-    auto d = hasher.digests(p);
+    p.pid = 42;
+    auto d = source.hashes(p);
     REQUIRE(d);
     CHECK(d->md5 == "900150983cd24fb0d6963f7d28e17f72");
     CHECK(d->sha1 == "a9993e364706816aba3e25717850c26c9cd0d89d");
     // A new binary at the same path is a new file (new inode): hashed again, not served stale.
     dir.write("prog.new", "");
     std::rename(dir.file("prog.new").c_str(), dir.file("prog").c_str());
-    d = hasher.digests(p);
+    d = source.hashes(p);
     REQUIRE(d);
     CHECK(d->md5 == "d41d8cd98f00b204e9800998ecf8427e");
-    p.path = dir.file("missing");
-    CHECK_FALSE(hasher.digests(p));
+    p.pid = 43;
+    CHECK_FALSE(source.hashes(p));
 }

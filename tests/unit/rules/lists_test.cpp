@@ -108,9 +108,9 @@ TEST_CASE("lists operators read OpenSnitch list directories") {
 }
 
 TEST_CASE("lists.hash.md5 matches the executable's checksum") {
-    struct EmptyFileHasher : ExeHasher {
-        std::optional<ExeDigests> digests(const ProcessInfo&) override {
-            return ExeDigests{"d41d8cd98f00b204e9800998ecf8427e", ""};
+    struct EmptyFileHasher : ExeHashSource {
+        std::optional<FileHashes> hashes(const ProcessInfo&) override {
+            return FileHashes{"d41d8cd98f00b204e9800998ecf8427e", ""};
         }
     } h;
     auto o = CompiledOperator::compile(

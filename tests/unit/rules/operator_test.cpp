@@ -8,17 +8,17 @@ using namespace rules_test;
 namespace {
 
 // A process whose executable "hashes" to fixed digests, so tests need no real binary.
-struct FakeHasher : ExeHasher {
+struct FakeHasher : ExeHashSource {
     int calls = 0;
-    std::optional<ExeDigests> digests(const ProcessInfo& p) override {
+    std::optional<FileHashes> hashes(const ProcessInfo& p) override {
         ++calls;
         if (p.path != "/usr/bin/curl") return std::nullopt;
-        return ExeDigests{"0123456789abcdef0123456789abcdef",
+        return FileHashes{"0123456789abcdef0123456789abcdef",
                           "0123456789abcdef0123456789abcdef01234567"};
     }
 };
 
-bool matches(const RuleOperator& o, const Connection& c, ExeHasher* hasher = nullptr) {
+bool matches(const RuleOperator& o, const Connection& c, ExeHashSource* hasher = nullptr) {
     auto compiled = CompiledOperator::compile(o, test_context(), "operator");
     REQUIRE_MESSAGE(compiled, (compiled ? "" : compiled.error().message));
     MatchInput in(c, hasher);

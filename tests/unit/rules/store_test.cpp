@@ -4,7 +4,9 @@
 #include <poll.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <random>
+#include <thread>
 
 #include "core/rules/rule_store.h"
 #include "rules_helpers.h"
@@ -371,4 +373,29 @@ TEST_CASE("the store answers as OpenSnitch's rule-by-rule evaluation would") {
         }
         REQUIRE(winner(s, c) == expected);
     }
+}
+
+TEST_CASE("matching goes on while another thread changes the rules") {
+    RuleStore s(memory_only());
+    REQUIRE(s.add(rule("allow-curl", Action::allow, simple("process.path", "/usr/bin/curl"))));
+    std::atomic<bool> stop{false};
+    std::atomic<int> wrong{0};
+    std::thread matcher([&] {
+        const Connection c = conn();
+        while (!stop) {
+            auto m = s.match(c);
+            // Every answer is one a consistent set of rules can give.
+            if (!m || (m->rule_name != "allow-curl" && m->rule_name != "deny-443")) ++wrong;
+        }
+    });
+    for (int i = 0; i < 300; ++i) {
+        REQUIRE(s.add(rule("deny-443", Action::deny, simple("dest.port", "443"))));
+        REQUIRE(s.set_enabled("allow-curl", i % 2 == 0));
+        REQUIRE(s.set_enabled("allow-curl", true));
+        REQUIRE(s.remove("deny-443"));
+    }
+    stop = true;
+    matcher.join();
+    CHECK(wrong == 0);
+    CHECK(winner(s, conn()) == "allow-curl");
 }

@@ -1,0 +1,301 @@
+#include "tui/prompt_view.h"
+
+#include <algorithm>
+#include <functional>
+#include <vector>
+
+#include "tui/safe_text.h"
+
+namespace tsnitch::tui {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// One line of the prompt; lower priority numbers are kept first when rows are short.
+struct Line {
+    int priority;
+    std::function<void(int y, int x, int w)> draw;
+};
+
+constexpr int kLabelWidth = 10;  // " Duration " ; below kLabelMinWidth only the focus mark is left
+constexpr int kLabelMinWidth = 36;
+
+struct KeyHint {
+    std::string_view key;
+    std::string_view text;
+};
+
+void draw_keys(Screen& s, int y, int x, int w, const std::vector<KeyHint>& hints, bool dim) {
+    // Drop hints from the end until the rest fits.
+    size_t n = hints.size();
+    auto width_of = [&](size_t count) {
+        int total = 0;
+        for (size_t i = 0; i < count; ++i) {
+            total += display_width(hints[i].key) + 1 + display_width(hints[i].text) + 2;
+        }
+        return total - 2;
+    };
+    while (n > 1 && width_of(n) > w)
+        --n;
+    const attr_t kattr = dim ? s.styles().dim : s.styles().key;
+    const attr_t tattr = dim ? s.styles().dim : s.styles().normal;
+    int col = x;
+    for (size_t i = 0; i < n; ++i) {
+        col += s.put(y, col, hints[i].key, x + w - col, kattr);
+        col += s.put(y, col, " " + std::string(hints[i].text), x + w - col, tattr);
+        if (i + 1 < n) col += s.put(y, col, "  ", x + w - col, tattr);
+    }
+}
+
+void draw_label(Screen& s, int y, int x, int lw, std::string_view label, bool focused) {
+    const std::string_view mark = focused ? (s.utf8() ? "▸" : ">") : " ";
+    s.put(y, x, mark, 1, s.styles().key);
+    s.put(y, x + 1, label, lw - 2, focused ? s.styles().selected : s.styles().title);
+}
+
+void draw_field(Screen& s, int y, int x, int w, int lw, std::string_view label,
+                std::string_view safe) {
+    s.put(y, x + 1, label, lw - 2, s.styles().title);
+    s.put(y, x + lw, safe, w - lw, s.styles().normal);
+}
+
+// All choices in a row with the chosen one in brackets when they fit, else "◀ chosen ▶ i/n".
+void draw_chooser(Screen& s, int y, int x, int w, const std::vector<std::string>& items,
+                  size_t chosen, bool focused, const std::vector<attr_t>& attrs = {},
+                  bool one_at_a_time = false) {
+    int total = 0;
+    for (const auto& it : items)
+        total += display_width(it) + 3;
+    const attr_t sel = focused ? s.styles().selected : s.styles().title;
+    if (total <= w && !one_at_a_time) {
+        int col = x;
+        for (size_t i = 0; i < items.size(); ++i) {
+            const attr_t a = i < attrs.size() ? attrs[i] : s.styles().normal;
+            if (i == chosen) {
+                col += s.put(y, col, "[" + items[i] + "]", x + w - col, sel | a);
+            } else {
+                col += s.put(y, col, " " + items[i] + " ", x + w - col, a);
+            }
+            col += s.put(y, col, " ", x + w - col, s.styles().normal);
+        }
+        return;
+    }
+    const std::string count = " " + std::to_string(chosen + 1) + "/" + std::to_string(items.size());
+    const int cw = display_width(count);
+    int col = x;
+    col += s.put(y, col, std::string(s.glyphs().left) + " ", w, s.styles().key);
+    const int room = std::max(0, x + w - col - cw - 2);
+    col += s.put(y, col, items[chosen], room, sel);
+    col += s.put(y, col, " " + std::string(s.glyphs().right), x + w - col, s.styles().key);
+    s.put(y, col, count, x + w - col, s.styles().dim);
+}
+
+}  // namespace
+
+std::string countdown_text(const PendingPrompt& p, Clock::time_point now, std::string_view arrow) {
+    if (!p.deadline) return {};
+    const auto left = std::chrono::ceil<std::chrono::seconds>(*p.deadline - now).count();
+    return std::to_string(std::max<long long>(left, 0)) + "s " + std::string(arrow) + " " +
+           std::string(action_name(p.default_action));
+}
+
+std::string parent_chain(const ProcessInfo& p) {
+    std::string out;
+    for (const auto& parent : p.parents) {
+        if (!out.empty()) out += " < ";
+        out += parent.name + "(" + std::to_string(parent.pid) + ")";
+    }
+    return out;
+}
+
+void draw_prompt(Screen& s, const PromptForm& form, size_t more, Clock::time_point now) {
+    const PendingPrompt& p = form.prompt();
+    const Connection& c = p.connection;
+    const ProcessInfo* proc = c.process ? &*c.process : nullptr;
+    const Glyphs& g = s.glyphs();
+
+    std::string name = proc ? proc->comm : "";
+    if (name.empty() && proc) name = proc->path.substr(proc->path.rfind('/') + 1);
+    if (name.empty()) name = "unknown process";
+    const std::string safe_name = s.safe(name);
+
+    // Geometry: a box as wide as useful, centred below the status line when it fits.
+    const int rows = s.rows();
+    const int cols = s.cols();
+    const int box_w = std::min(cols, 100);
+    const bool boxed = rows >= 6 && cols >= 24;
+    const int inner_w = boxed ? box_w - 2 : cols;
+    const int lw = inner_w >= kLabelMinWidth ? kLabelWidth : 1;
+    const std::string countdown = countdown_text(p, now, g.arrow);
+    const std::string waiting = more > 0 ? std::to_string(more) + " more waiting" : "";
+
+    std::vector<Line> lines;
+    if (!boxed) {
+        lines.push_back({0, [&](int y, int x, int w) {
+                             std::string text = safe_name + " wants to connect";
+                             if (!countdown.empty()) text += "  " + countdown;
+                             if (!waiting.empty()) text += "  (" + waiting + ")";
+                             s.put(y, x, text, w, s.styles().title);
+                         }});
+    }
+    lines.push_back({0, [&](int y, int x, int w) {
+                         std::string text = safe_name;
+                         if (proc) {
+                             text += "  pid " + std::to_string(proc->pid);
+                             text += proc->user.empty() ? "  uid " + std::to_string(proc->uid)
+                                                        : "  user " + s.safe(proc->user) + " (" +
+                                                              std::to_string(proc->uid) + ")";
+                         } else if (c.uid) {
+                             text += "  uid " + std::to_string(*c.uid);
+                         }
+                         draw_field(s, y, x, w, lw, "Process", text);
+                     }});
+    if (proc && !proc->path.empty()) {
+        lines.push_back({2, [&](int y, int x, int w) {
+                             s.put(y, x + 1, "Path", lw - 2, s.styles().title);
+                             s.put(y, x + lw, truncate_left(s.safe(proc->path), w - lw, g.ellipsis),
+                                   w - lw, s.styles().normal);
+                         }});
+    }
+    std::vector<std::string> cmd_lines;
+    if (proc && !proc->args.empty()) {
+        std::string cmd;
+        for (const auto& a : proc->args)
+            cmd += (cmd.empty() ? "" : " ") + a;
+        cmd_lines = wrap_to_width(s.safe(cmd), inner_w - lw, 3, g.ellipsis);
+    }
+    for (size_t i = 0; i < cmd_lines.size(); ++i) {
+        lines.push_back({i == 0 ? 2 : 5, [&, i](int y, int x, int w) {
+                             if (i == 0) s.put(y, x + 1, "Command", lw - 2, s.styles().title);
+                             s.put(y, x + lw, cmd_lines[i], w - lw, s.styles().normal);
+                         }});
+    }
+    if (proc && !proc->cwd.empty()) {
+        lines.push_back({3, [&](int y, int x, int w) {
+                             s.put(y, x + 1, "Cwd", lw - 2, s.styles().title);
+                             s.put(y, x + lw, truncate_left(s.safe(proc->cwd), w - lw, g.ellipsis),
+                                   w - lw, s.styles().normal);
+                         }});
+    }
+    if (proc && !proc->parents.empty()) {
+        lines.push_back({3, [&](int y, int x, int w) {
+                             draw_field(s, y, x, w, lw, "Parents", s.safe(parent_chain(*proc)));
+                         }});
+    }
+    lines.push_back({0, [&](int y, int x, int w) {
+                         std::string text;
+                         if (c.dst_host && !c.dst_host->empty()) text = s.safe(*c.dst_host) + "  ";
+                         text += c.dst.to_string();
+                         if (protocol_has_ports(c.protocol)) {
+                             text += "  port " + std::to_string(c.dst_port);
+                         }
+                         text += "  " + std::string(protocol_name(c.protocol));
+                         draw_field(s, y, x, w, lw, "To", text);
+                     }});
+    lines.push_back({3, [&](int y, int x, int w) {
+                         std::string text = c.src.to_string();
+                         if (protocol_has_ports(c.protocol)) {
+                             text += "  port " + std::to_string(c.src_port);
+                         }
+                         draw_field(s, y, x, w, lw, "From", text);
+                     }});
+    lines.push_back({3, [&](int y, int x, int w) {
+                         std::string text(method_name(p.method));
+                         if (p.method == Method::none) text = "no process found";
+                         if (p.joined > 0) {
+                             text += "   +" + std::to_string(p.joined) + " joined this prompt";
+                         }
+                         draw_field(s, y, x, w, lw, "Found by", text);
+                     }});
+    lines.push_back({6, [](int, int, int) {}});
+    lines.push_back({1, [&](int y, int x, int w) {
+                         draw_label(s, y, x, lw, "Action",
+                                    form.focus() == PromptForm::Field::action);
+                         const Action order[] = {Action::allow, Action::deny, Action::reject};
+                         size_t chosen = 0;
+                         for (size_t i = 0; i < 3; ++i) {
+                             if (order[i] == form.action()) chosen = i;
+                         }
+                         draw_chooser(s, y, x + lw, w - lw, {"allow", "deny", "reject"}, chosen,
+                                      form.focus() == PromptForm::Field::action,
+                                      {action_style(s.styles(), Action::allow),
+                                       action_style(s.styles(), Action::deny),
+                                       action_style(s.styles(), Action::reject)});
+                     }});
+    lines.push_back(
+        {1, [&](int y, int x, int w) {
+             draw_label(s, y, x, lw, "Duration", form.focus() == PromptForm::Field::duration);
+             std::vector<std::string> items;
+             for (const auto& d : form.durations()) {
+                 items.push_back(d.kind == RuleDuration::Kind::until_restart ? "restart"
+                                                                             : d.to_string());
+             }
+             draw_chooser(s, y, x + lw, w - lw, items, form.duration_index(),
+                          form.focus() == PromptForm::Field::duration);
+         }});
+    if (!form.scopes().empty()) {
+        lines.push_back(
+            {1, [&](int y, int x, int w) {
+                 draw_label(s, y, x, lw, "Scope", form.focus() == PromptForm::Field::scope);
+                 std::vector<std::string> items;
+                 for (const auto& sc : form.scopes()) {
+                     // A domain scope's label says it all ("*.example.com").
+                     items.push_back(sc.kind == ScopeKind::domain ? s.safe(scope_label(sc))
+                                                                  : s.safe(scope_label(sc)) + ": " +
+                                                                        s.safe(scope_value(c, sc)));
+                 }
+                 // One scope at a time: the list is long and each has its value.
+                 draw_chooser(s, y, x + lw, w - lw, items, form.scope_index(),
+                              form.focus() == PromptForm::Field::scope, {}, true);
+             }});
+    }
+    lines.push_back({6, [](int, int, int) {}});
+    const bool ignoring = form.ignoring_keys(now);
+    lines.push_back({0, [&](int y, int x, int w) {
+                         draw_keys(s, y, x + 1, w - 1,
+                                   {{"a", "allow"},
+                                    {"d", "deny"},
+                                    {"r", "reject"},
+                                    {"Enter", "confirm"},
+                                    {"Esc", "default"},
+                                    {"Tab", "field"},
+                                    {s.utf8() ? "←→" : "<>", "change"}},
+                                   ignoring);
+                     }});
+
+    const int inner_h = boxed ? rows - 2 : rows;
+    std::vector<int> order(lines.size());
+    for (size_t i = 0; i < lines.size(); ++i)
+        order[i] = static_cast<int>(i);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int a, int b) { return lines[a].priority < lines[b].priority; });
+    std::vector<bool> keep(lines.size(), false);
+    for (int i = 0; i < std::min<int>(inner_h, static_cast<int>(order.size())); ++i) {
+        keep[static_cast<size_t>(order[static_cast<size_t>(i)])] = true;
+    }
+    const int shown = static_cast<int>(std::count(keep.begin(), keep.end(), true));
+    const int box_h = boxed ? shown + 2 : shown;
+    int top = std::max(0, (rows - box_h) / 2);
+    if (rows - box_h >= 4) top = std::max(top, 2);  // keep the status line visible
+    const int left = (cols - box_w) / 2;
+    int y = top;
+    int x = left;
+    int w = box_w;
+    if (boxed) {
+        s.box(top, left, box_h, box_w, s.styles().border | A_BOLD, safe_name + " wants to connect",
+              countdown, waiting);
+        y = top + 1;
+        x = left + 1;
+        w = box_w - 2;
+    } else {
+        for (int r = 0; r < rows; ++r)
+            s.fill(r, 0, cols, s.styles().normal);
+    }
+    for (size_t i = 0; i < lines.size(); ++i) {
+        if (!keep[i]) continue;
+        lines[i].draw(y++, x, w);
+    }
+}
+
+}  // namespace tsnitch::tui

@@ -1,0 +1,208 @@
+#include "tui/safe_text.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <cwchar>
+
+namespace tsnitch::tui {
+
+namespace {
+
+struct Decoded {
+    uint32_t cp = 0;
+    size_t len = 0;  // 0: not valid UTF-8 at this byte
+};
+
+Decoded decode_utf8(std::string_view s, size_t i) {
+    const auto c = static_cast<uint8_t>(s[i]);
+    if (c < 0x80) return {c, 1};
+    size_t n;
+    uint32_t cp;
+    if ((c & 0xe0) == 0xc0) {
+        n = 2;
+        cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+        n = 3;
+        cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+        n = 4;
+        cp = c & 0x07;
+    } else {
+        return {};
+    }
+    if (i + n > s.size()) return {};
+    for (size_t k = 1; k < n; ++k) {
+        const auto cc = static_cast<uint8_t>(s[i + k]);
+        if ((cc & 0xc0) != 0x80) return {};
+        cp = (cp << 6) | (cc & 0x3f);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000)) return {};
+    if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return {};
+    return {cp, n};
+}
+
+// Characters that are printable in Unicode's sense but can reorder or hide what is shown next to
+// them (bidi overrides and isolates, zero-width characters, line separators).
+bool is_format_character(uint32_t cp) {
+    return (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
+           (cp >= 0x2060 && cp <= 0x206f) || cp == 0x061c || cp == 0xfeff || cp == 0x00ad;
+}
+
+void append_hex(std::string& out, const char* fmt, unsigned v) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, fmt, v);
+    out += buf;
+}
+
+int char_width(uint32_t cp) {
+    const int w = ::wcwidth(static_cast<wchar_t>(cp));
+    return w < 0 ? 1 : w;
+}
+
+// Byte length of the safe-text character starting at s[i] (safe text is valid UTF-8, but be
+// forgiving: a stray byte counts as one).
+size_t char_len(std::string_view s, size_t i) {
+    const size_t n = decode_utf8(s, i).len;
+    return n == 0 ? 1 : n;
+}
+
+int width_at(std::string_view s, size_t i) {
+    const Decoded d = decode_utf8(s, i);
+    return d.len == 0 ? 1 : char_width(d.cp);
+}
+
+}  // namespace
+
+std::string safe_text(std::string_view raw, bool utf8) {
+    std::string out;
+    out.reserve(raw.size());
+    for (size_t i = 0; i < raw.size();) {
+        const auto c = static_cast<uint8_t>(raw[i]);
+        if (c < 0x20 || c == 0x7f) {
+            switch (c) {
+                case 0x1b:
+                    out += "\\e";
+                    break;
+                case '\n':
+                    out += "\\n";
+                    break;
+                case '\r':
+                    out += "\\r";
+                    break;
+                case '\t':
+                    out += "\\t";
+                    break;
+                default:
+                    append_hex(out, "\\x%02x", c);
+            }
+            ++i;
+            continue;
+        }
+        if (c < 0x80) {
+            out += static_cast<char>(c);
+            ++i;
+            continue;
+        }
+        const Decoded d = decode_utf8(raw, i);
+        if (d.len == 0) {
+            append_hex(out, "\\x%02x", c);
+            ++i;
+            continue;
+        }
+        const bool printable = d.cp >= 0xa0 && !is_format_character(d.cp) &&
+                               ::wcwidth(static_cast<wchar_t>(d.cp)) >= 0;
+        if (utf8 && printable) {
+            out.append(raw.substr(i, d.len));
+        } else {
+            append_hex(out, d.cp > 0xffff ? "\\U%08x" : "\\u%04x", d.cp);
+        }
+        i += d.len;
+    }
+    return out;
+}
+
+int display_width(std::string_view safe) {
+    int w = 0;
+    for (size_t i = 0; i < safe.size(); i += char_len(safe, i))
+        w += width_at(safe, i);
+    return w;
+}
+
+std::string truncate_to_width(std::string_view safe, int width, std::string_view ellipsis) {
+    if (width <= 0) return {};
+    if (display_width(safe) <= width) return std::string(safe);
+    const int room = width - display_width(ellipsis);
+    std::string out;
+    int w = 0;
+    for (size_t i = 0; i < safe.size();) {
+        const size_t n = char_len(safe, i);
+        const int cw = width_at(safe, i);
+        if (w + cw > room) break;
+        out.append(safe.substr(i, n));
+        w += cw;
+        i += n;
+    }
+    if (room >= 0) out += ellipsis;
+    return out;
+}
+
+std::string truncate_left(std::string_view safe, int width, std::string_view ellipsis) {
+    if (width <= 0) return {};
+    if (display_width(safe) <= width) return std::string(safe);
+    const int room = width - display_width(ellipsis);
+    if (room < 0) return {};
+    // Walk the characters once, then keep the longest tail that fits.
+    std::vector<size_t> starts;
+    for (size_t i = 0; i < safe.size(); i += char_len(safe, i))
+        starts.push_back(i);
+    int w = 0;
+    size_t from = safe.size();
+    for (auto it = starts.rbegin(); it != starts.rend(); ++it) {
+        const int cw = width_at(safe, *it);
+        if (w + cw > room) break;
+        w += cw;
+        from = *it;
+    }
+    return std::string(ellipsis) + std::string(safe.substr(from));
+}
+
+std::string pad_to_width(std::string_view safe, int width, std::string_view ellipsis) {
+    std::string out = truncate_to_width(safe, width, ellipsis);
+    const int w = display_width(out);
+    if (w < width) out.append(static_cast<size_t>(width - w), ' ');
+    return out;
+}
+
+std::vector<std::string> wrap_to_width(std::string_view safe, int width, int max_lines,
+                                       std::string_view ellipsis) {
+    std::vector<std::string> lines;
+    if (width <= 0 || max_lines <= 0) return lines;
+    size_t i = 0;
+    while (i < safe.size() && static_cast<int>(lines.size()) < max_lines) {
+        const std::string_view rest = safe.substr(i);
+        if (static_cast<int>(lines.size()) == max_lines - 1) {
+            lines.push_back(truncate_to_width(rest, width, ellipsis));
+            return lines;
+        }
+        std::string line;
+        int w = 0;
+        while (i < safe.size()) {
+            const size_t n = char_len(safe, i);
+            const int cw = width_at(safe, i);
+            if (w + cw > width) break;
+            line.append(safe.substr(i, n));
+            w += cw;
+            i += n;
+        }
+        if (line.empty()) {  // a character wider than the line: skip it rather than loop
+            i += char_len(safe, i);
+            line = "?";
+        }
+        lines.push_back(std::move(line));
+    }
+    if (lines.empty()) lines.emplace_back();
+    return lines;
+}
+
+}  // namespace tsnitch::tui

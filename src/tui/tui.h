@@ -1,0 +1,24 @@
+// The terminal UI's entry point: runs until the person quits (and confirms it).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+#include "core/duration.h"
+#include "tui/backend.h"
+
+namespace tsnitch::tui {
+
+struct TuiOptions {
+    RuleDuration default_duration;                    // DefaultDuration: preselected in prompts
+    std::chrono::milliseconds prompt_key_delay{500};  // keys typed this soon after a prompt
+                                                      // appears are ignored
+    size_t max_events = 5000;                         // Stats.MaxEvents: the Connections log
+    size_t max_stats = 25;                            // Stats.MaxStats: rows per Stats table
+};
+
+// Takes over the terminal (curses) until the person quits; returns 0 then, 1 when the terminal
+// could not be used (message on standard error). Must run on the thread that owns the terminal.
+int run_tui(Backend& backend, const TuiOptions& options);
+
+}  // namespace tsnitch::tui
