@@ -21,6 +21,7 @@
 
 #include "bpf/attribution_stack.h"
 #include "cli/commands.h"
+#include "cli/engine_backend.h"
 #include "core/attribution/attribution_ladder.h"
 #include "core/config.h"
 #include "core/engine/dns_names.h"
@@ -29,6 +30,7 @@
 #include "core/rules/rule_store.h"
 #include "nfq/firewall.h"
 #include "nfq/nf_queue.h"
+#include "tui/tui.h"
 
 namespace tsnitch::cli {
 
@@ -58,16 +60,29 @@ class FdGuard {
     int fd_;
 };
 
-void note(const std::string& message) {
-    std::fprintf(stderr, "tsnitch: %s\n", message.c_str());
-}
+// Where run's messages go: standard error, or the TUI's log view while it owns the terminal.
+class RunLog {
+  public:
+    void attach(EngineBackend* tui) { tui_ = tui; }
+    void info(const std::string& text) { say(LogLevel::info, text); }
+    void error(const std::string& text) { say(LogLevel::error, text); }
+
+  private:
+    void say(LogLevel level, const std::string& text) {
+        if (tui_) {
+            tui_->log(level, text);
+        } else {
+            std::fprintf(stderr, "tsnitch: %s\n", text.c_str());
+        }
+    }
+    EngineBackend* tui_ = nullptr;
+};
 
 EngineOptions engine_options(const Config& c) {
     EngineOptions eo;
     eo.default_action = c.default_action;
     eo.prompt_timeout_s = c.prompt_timeout_s;
     eo.intercept_unknown = c.intercept_unknown;
-    eo.interactive = false;  // headless: no one to ask
     return eo;
 }
 
@@ -82,11 +97,12 @@ void add_to_epoll(int ep, int fd, uint64_t tag) {
 // for milliseconds): a 1 s timer expires timed rules, every 5 s the firewall rules are checked and
 // re-added when another program removed them, and rule files changed on disk are reloaded. Runs
 // until `stop_fd` (an eventfd) is written.
-void housekeeping(nfq::Firewall& firewall, RuleStore& rules, int stop_fd) {
+void housekeeping(nfq::Firewall& firewall, RuleStore& rules, EngineBackend* tui, RunLog& log,
+                  int stop_fd) {
     FdGuard ep(epoll_create1(EPOLL_CLOEXEC));
     FdGuard timer(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
     if (ep.get() < 0 || timer.get() < 0) {
-        print_error("run: housekeeping: epoll/timerfd: %s", std::strerror(errno));
+        log.error(std::string("housekeeping: epoll/timerfd: ") + std::strerror(errno));
         return;
     }
     const itimerspec every_second{{1, 0}, {1, 0}};
@@ -101,7 +117,7 @@ void housekeeping(nfq::Firewall& firewall, RuleStore& rules, int stop_fd) {
         const int n = epoll_wait(ep.get(), events, 4, -1);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
-            print_error("run: housekeeping: epoll_wait: %s", std::strerror(errno));
+            log.error(std::string("housekeeping: epoll_wait: ") + std::strerror(errno));
             return;
         }
         for (int i = 0; i < n; ++i) {
@@ -111,58 +127,68 @@ void housekeeping(nfq::Firewall& firewall, RuleStore& rules, int stop_fd) {
                 case kTimer: {
                     uint64_t expirations = 0;
                     (void)::read(timer.get(), &expirations, sizeof expirations);
-                    rules.expire();
+                    if (rules.expire() > 0 && tui) tui->rules_changed();
                     if (++ticks % 5 != 0) break;
                     auto repaired = firewall.repair();
                     if (!repaired) {
-                        print_error("checking the firewall rules: %s",
-                                    repaired.error().message.c_str());
+                        log.error("checking the firewall rules: " + repaired.error().message);
                     } else if (*repaired) {
-                        note("the firewall rules were changed by another program; re-added them");
+                        log.info(
+                            "the firewall rules were changed by another program; re-added them");
                     }
                     break;
                 }
                 case kRules:
                     for (const Error& e : rules.process_events())
-                        print_error("rules: %s", e.message.c_str());
+                        log.error("rules: " + e.message);
+                    if (tui) tui->rules_changed();
                     break;
             }
         }
     }
 }
 
-// The queue thread (this one): reads packets until SIGINT, SIGTERM or SIGHUP.
-int serve(nfq::NfQueue& queue, Engine& engine, int signal_fd) {
+// The queue thread: reads packets until SIGINT, SIGTERM or SIGHUP, or until `stop_fd` (an
+// eventfd, -1 for none) is written.
+int serve(nfq::NfQueue& queue, Engine& engine, RunLog& log, int signal_fd, int stop_fd) {
     FdGuard ep(epoll_create1(EPOLL_CLOEXEC));
     if (ep.get() < 0) {
-        print_error("run: epoll: %s", std::strerror(errno));
+        log.error(std::string("epoll: ") + std::strerror(errno));
         return kExitFailure;
     }
-    enum : uint64_t { kQueue, kSignal };
+    enum : uint64_t { kQueue, kSignal, kStop };
     add_to_epoll(ep.get(), queue.fd(), kQueue);
     add_to_epoll(ep.get(), signal_fd, kSignal);
+    if (stop_fd >= 0) add_to_epoll(ep.get(), stop_fd, kStop);
     const auto on_packet = [&engine](const QueuedPacket& p) { engine.on_packet(p); };
     for (;;) {
-        epoll_event events[2];
-        const int n = epoll_wait(ep.get(), events, 2, -1);
+        epoll_event events[3];
+        const int n = epoll_wait(ep.get(), events, 3, -1);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
-            print_error("run: epoll_wait: %s", std::strerror(errno));
+            log.error(std::string("epoll_wait: ") + std::strerror(errno));
             return kExitFailure;
         }
         for (int i = 0; i < n; ++i) {
+            if (events[i].data.u64 == kStop) return kExitOk;
             if (events[i].data.u64 == kSignal) {
                 signalfd_siginfo si{};
                 if (::read(signal_fd, &si, sizeof si) == sizeof si)
-                    note(std::string("stopping on ") + strsignal(static_cast<int>(si.ssi_signo)));
+                    log.info(std::string("stopping on ") +
+                             strsignal(static_cast<int>(si.ssi_signo)));
                 return kExitOk;
             }
             if (auto s = queue.receive(on_packet); !s) {
-                print_error("%s", s.error().message.c_str());
+                log.error(s.error().message);
                 return kExitFailure;
             }
         }
     }
+}
+
+void wake(int event_fd) {
+    const uint64_t one = 1;
+    (void)::write(event_fd, &one, sizeof one);
 }
 
 }  // namespace
@@ -200,23 +226,24 @@ int run_engine(const Config& config, bool headless) {
         events = std::move(*ev);
         events_ptr = events.get();
     }
-    if (!headless) {
-        print_error(
-            "run: the terminal UI is not built yet; use --headless (rules, then DefaultAction)");
-        return kExitFailure;
+    if (!headless && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+        print_error("run: the prompt needs a terminal; use --headless without one");
+        return kExitUsage;
     }
     if (geteuid() != 0) {
         print_error("run: needs root (NFQUEUE and firewall rules)");
         return kExitFailure;
     }
 
+    RunLog log;
     if (auto s = rules.watch(); !s)
-        print_error("rules: %s (changes on disk need a restart)", s.error().message.c_str());
+        log.error("rules: " + s.error().message + " (changes on disk need a restart)");
     // With ebpf: the module's maps as the first rung (also tried on the queue thread, where a
     // rule can then decide at once), then sock_diag or /proc.
     bpf::AttributionStack attribution = bpf::make_attribution_stack(config.proc_monitor_method);
-    if (!attribution.notice.empty()) note("attribution: " + attribution.notice);
+    if (!attribution.notice.empty()) log.info("attribution: " + attribution.notice);
     AttributionLadder& ladder = *attribution.ladder;
+    const Method method = attribution.ebpf ? Method::ebpf : ladder.method();
 
     nfq::NfQueueOptions qo;
     qo.queue_num = config.queue_num;
@@ -238,42 +265,79 @@ int run_engine(const Config& config, bool headless) {
     }
 
     DnsNames names;
-    Engine engine(engine_options(config), **queue, ladder, rules, &names, attribution.ebpf.get());
+    EngineOptions eo = engine_options(config);
+    eo.interactive = !headless;  // headless: what no rule decides gets DefaultAction at once
+    Engine engine(eo, **queue, ladder, rules, &names, attribution.ebpf.get());
     if (events_ptr) engine.add_observer(events_ptr);
+    std::unique_ptr<EngineBackend> tui;
+    if (!headless) {
+        tui::EngineStatus status;
+        status.intercepting = true;
+        status.queue_num = config.queue_num;
+        status.method = method;
+        status.fallback_notice = attribution.notice;
+        status.firewall = std::string((*firewall)->backend_name());
+        tui = std::make_unique<EngineBackend>(engine, rules, status, config.default_action,
+                                              config.stats_max_events);
+        engine.add_observer(tui.get());
+    }
     engine.start();
     if (auto s = (*firewall)->install(); !s) {
         print_error("installing the firewall rules: %s", s.error().message.c_str());
         (void)(*firewall)->remove();
         return kExitFailure;
     }
-    note("intercepting: NFQUEUE " + std::to_string(config.queue_num) + ", " +
-         std::string((*firewall)->backend_name()) + (spec.ipv6 ? " (IPv4 and IPv6)" : " (IPv4)") +
-         ", attribution " +
-         std::string(method_name(attribution.ebpf ? Method::ebpf : ladder.method())) + ", " +
-         std::to_string(rules.rules().size()) + " rules, DefaultAction " +
-         std::string(action_name(config.default_action)));
+    log.attach(tui.get());  // from here on the terminal may belong to the TUI
+    log.info("intercepting: NFQUEUE " + std::to_string(config.queue_num) + ", " +
+             std::string((*firewall)->backend_name()) +
+             (spec.ipv6 ? " (IPv4 and IPv6)" : " (IPv4)") + ", attribution " +
+             std::string(method_name(method)) + ", " + std::to_string(rules.rules().size()) +
+             " rules, DefaultAction " + std::string(action_name(config.default_action)));
 
-    FdGuard stop_fd(eventfd(0, EFD_CLOEXEC));
-    std::thread keeper(housekeeping, std::ref(**firewall), std::ref(rules), stop_fd.get());
-    const int status = serve(**queue, engine, signal_fd.get());
-    const uint64_t one = 1;
-    (void)::write(stop_fd.get(), &one, sizeof one);
+    FdGuard keeper_stop(eventfd(0, EFD_CLOEXEC));
+    std::thread keeper(housekeeping, std::ref(**firewall), std::ref(rules), tui.get(),
+                       std::ref(log), keeper_stop.get());
+    int status = kExitOk;
+    if (headless) {
+        status = serve(**queue, engine, log, signal_fd.get(), -1);
+    } else {
+        // The TUI owns the terminal and runs on this thread; the queue thread is another one.
+        // Whichever ends first (a signal, or the person quitting) ends the other.
+        FdGuard queue_stop(eventfd(0, EFD_CLOEXEC));
+        int queue_status = kExitOk;
+        std::thread queue_thread([&] {
+            queue_status = serve(**queue, engine, log, signal_fd.get(), queue_stop.get());
+            tui->stop();
+        });
+        tui->publish_all();
+        tui::TuiOptions to;
+        to.default_duration = config.default_duration;
+        to.max_events = config.stats_max_events;
+        to.max_stats = config.stats_max_stats;
+        const int tui_status = tui::run_tui(*tui, to);
+        wake(queue_stop.get());
+        queue_thread.join();
+        log.attach(nullptr);
+        status = tui_status != 0 ? kExitFailure : queue_status;
+    }
+    wake(keeper_stop.get());
     keeper.join();
     // Rules first: from here on new flows pass (or wait, without QueueBypass) instead of being
     // queued to a reader that is going away.
     if (auto s = (*firewall)->remove(); !s)
-        print_error("removing the firewall rules: %s", s.error().message.c_str());
+        log.error("removing the firewall rules: " + s.error().message);
     // Packets queued before the rules went are decided rather than dropped with the queue; what
     // is still pending then gets DefaultAction from stop().
     (void)(*queue)->receive([&engine](const QueuedPacket& p) { engine.on_packet(p); });
     engine.stop();
     const EngineStats st = engine.stats();
     const nfq::NfQueueStats qs = (*queue)->stats();
-    note(std::to_string(st.decisions) + " decisions (" + std::to_string(st.allowed) + " allowed, " +
-         std::to_string(st.denied) + " denied, " + std::to_string(st.rejected) + " rejected), " +
-         std::to_string(st.flow_hits) + " packets answered from the flow cache, " +
-         std::to_string(st.dns_answers) + " DNS answers read, " + std::to_string(qs.enobufs) +
-         " queue overflows, " + std::to_string(qs.verdict_errors) + " failed verdicts");
+    log.info(std::to_string(st.decisions) + " decisions (" + std::to_string(st.allowed) +
+             " allowed, " + std::to_string(st.denied) + " denied, " + std::to_string(st.rejected) +
+             " rejected), " + std::to_string(st.flow_hits) +
+             " packets answered from the flow cache, " + std::to_string(st.dns_answers) +
+             " DNS answers read, " + std::to_string(qs.enobufs) + " queue overflows, " +
+             std::to_string(qs.verdict_errors) + " failed verdicts");
     return status;
 }
 
