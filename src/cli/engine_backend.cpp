@@ -95,7 +95,7 @@ void EngineBackend::publish_status() {
     const EngineStats st = engine_.stats();
     tui::EngineStatus s = base_status_;
     s.rule_count = rule_count_;
-    s.pending_count = st.pending;
+    s.pending_count = st.prompts_open;
     s.allowed = st.allowed;
     s.denied = st.denied;
     s.rejected = st.rejected;

@@ -312,6 +312,7 @@ void Engine::attribute_and_decide(uint64_t id) {
         pd.deadline = pd.opened + std::chrono::seconds(options_.prompt_timeout_s);
     open_prompts_[pk] = id;
     ++stats_.prompts_opened;
+    stats_.prompts_open = open_prompts_.size();
     const Prompt prompt = prompt_of(pd);
     lock.unlock();
     for (EngineObserver* o : observers_)
@@ -330,6 +331,7 @@ void Engine::finish(std::unique_lock<std::mutex>& lock, uint64_t id, const Outco
         remember_flow(f, outcome.action, now);
     }
     if (pd.prompting) open_prompts_.erase(pd.prompt_key);
+    stats_.prompts_open = open_prompts_.size();
     held_packets_ -= std::min(held_packets_, pd.packets.size());
     count_locked(outcome.action);
     stats_.pending = pending_.size();

@@ -68,7 +68,8 @@ struct EngineStats {
     uint64_t rejected = 0;
     uint64_t unknown_process = 0;
     uint64_t prompts_opened = 0;
-    size_t pending = 0;  // decisions not made yet (attributing or prompting)
+    size_t pending = 0;       // decisions not made yet (attributing or prompting)
+    size_t prompts_open = 0;  // of them, questions waiting for a person
 };
 
 // Front ends implement what they need. Calls come from the queue thread (decisions made there),

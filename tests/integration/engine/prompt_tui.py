@@ -1,6 +1,8 @@
 """tsnitch run with the terminal UI (in tmux): a connection no rule decides waits in a prompt
 until the person answers; allow lets it through, reject refuses it at once; each answer is one
---events line with reason "prompt"; quitting the UI removes the firewall rules."""
+--events line with reason "prompt"; an answer for "always" writes a rule that decides the next
+connection; parallel connections of one process to one destination share a prompt; an unanswered
+prompt gets DefaultAction after PromptTimeout; quitting the UI removes the firewall rules."""
 import os
 import shutil
 import subprocess
@@ -81,3 +83,49 @@ with NetnsPair() as ns:
           and events[0]["rule"] == events[1]["rule"] == files[0][:-len(".json")],
           f"events: prompt then rule, naming the new rule: "
           f"{[(e['reason'], e['rule']) for e in events]}")
+
+    # One process opening three connections to one destination: one prompt answers them all.
+    # An unanswered prompt gets DefaultAction (reject) after PromptTimeout, reason "timeout".
+    PARALLEL = r"""
+import socket, sys
+socks = []
+for _ in range(3):
+    s = socket.socket(); s.setblocking(False)
+    s.connect_ex((sys.argv[1], int(sys.argv[2]))); socks.append(s)
+print("started", flush=True)
+ok = 0
+for s in socks:
+    s.setblocking(True); s.settimeout(30)
+    try:
+        ok += s.recv(2) == b"hi"
+    except OSError:
+        pass
+print(ok, flush=True)
+"""
+    t = Tsnitch(ns, config={"PromptTimeout": 3, "DefaultAction": "reject"})
+    cmd = ns.cmd(ns.client, [tsnitch_binary(), "run", "-c", t.config, "-r", t.rules_dir,
+                             "--events", t.events_path])
+    with TmuxScreen(cmd, width=120, height=40) as screen:
+        check(wait_for(lambda: "TSNITCH-OUT" in ns.ruleset(), timeout=15), "started a third time")
+        p = ns.popen(ns.client, [PYTHON, "-c", PARALLEL, V4_PEER, str(PORT)], text=True)
+        check(p.stdout.readline().strip() == "started", "three connections started at once")
+        screen.wait_for(r"\b1 pending", timeout=15)
+        time.sleep(1.0)
+        check(wait_for(lambda: "3 pending" not in screen.screen() and
+                       "2 pending" not in screen.screen(), timeout=1),
+              "they wait in one prompt, not three")
+        screen.keys("a")
+        out, _ = p.communicate(timeout=20)
+        check(out.strip() == "3", f"one answer let all three through (got {out.strip()})")
+        screen.wait_for(r"\b0 pending", timeout=10)
+
+        client = connect_in_background(ns, timeout=30)
+        out, _ = client.communicate(timeout=20)
+        check(out.strip() == "refused", f"unanswered for PromptTimeout 3 s: {out.strip()}")
+        screen.keys("q")
+        time.sleep(0.3)
+        screen.keys("y")
+        screen.wait_for("EXITED-0", timeout=10)
+    events = t.events()
+    check([(e["action"], e["reason"]) for e in events] == [("allow", "prompt"), ("reject", "timeout")],
+          f"one decision for the three, then a timeout: {[(e['action'], e['reason']) for e in events]}")

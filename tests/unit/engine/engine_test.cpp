@@ -263,6 +263,7 @@ TEST_CASE("interactive: connections of one process to one destination share one 
         std::this_thread::sleep_for(5ms);
     auto prompts = f.engine->prompts();
     REQUIRE(prompts.size() == 2);
+    CHECK(f.engine->stats().prompts_open == 2);
     CHECK(prompts[0].flows == 2);
     CHECK(prompts[0].packets == 3);
     CHECK_FALSE(f.sink.has(1));
@@ -431,6 +432,7 @@ TEST_CASE("an answer can name the rule it made; a rule added later decides open 
     CHECK(f.engine->rules_changed() == 1);
     CHECK(f.sink.wait(2) == Verdict::reject);
     CHECK(f.engine->prompts().empty());
+    CHECK(f.engine->stats().prompts_open == 0);
     f.engine->stop();
     REQUIRE(f.rec.events.size() == 2);
     CHECK(f.rec.events[0].reason == Reason::prompt);
