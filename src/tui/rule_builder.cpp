@@ -3,20 +3,14 @@
 #include <cctype>
 
 #include "core/json.h"
+#include "core/text.h"
 
 namespace tsnitch::tui {
 
 namespace {
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& ch : out)
-        ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    return out;
-}
-
 std::string host_of(const Connection& c) {
-    std::string h = lower(c.dst_host.value_or(""));
+    std::string h = ascii_lower(c.dst_host.value_or(""));
     while (!h.empty() && h.back() == '.')
         h.pop_back();
     return h;
