@@ -204,6 +204,11 @@ TEST_CASE("a rule made from a connection is added and decides that connection") 
     auto name = store.add(r);
     REQUIRE(name);
     CHECK(d.exists(*name + ".json"));
+    // The builder leaves the times to the store, which stamps them when it writes the file.
+    CHECK(r.created.empty());
+    const Rule stored = by_hand(read(d.file(*name + ".json")));
+    CHECK(parse_rfc3339(stored.created));
+    CHECK(without_times(stored) == r);
     auto m = store.match(conn("2001:db8::1", 22));
     REQUIRE(m);
     CHECK(m->action == Action::reject);
