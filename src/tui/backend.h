@@ -14,34 +14,17 @@
 #include "core/connection.h"
 #include "core/duration.h"
 #include "core/result.h"
+#include "core/rules/rule.h"
 
 namespace tsnitch::tui {
-
-// An OpenSnitch rule operator: {type, operand, sensitive, data, list[]}.
-struct RuleOperator {
-    std::string type;     // "simple", "regexp", "network", "list"
-    std::string operand;  // "process.path", "dest.host", ... ("list" for type list)
-    bool sensitive = false;
-    std::string data;                // for list: the sub-operators as JSON text, as OpenSnitch
-    std::vector<RuleOperator> list;  // sub-operators of a list rule (AND)
-    friend bool operator==(const RuleOperator&, const RuleOperator&) = default;
-};
-
-// A rule to create, shaped like an OpenSnitch rule file (the backend adds created/updated).
-struct RuleSpec {
-    std::string name;  // also the file name (NAME.json): [a-z0-9.-] only
-    std::string description;
-    Action action = Action::deny;
-    RuleDuration duration;  // never once (once stores nothing)
-    RuleOperator op;
-    friend bool operator==(const RuleSpec&, const RuleSpec&) = default;
-};
 
 // The person's answer to a prompt.
 struct Answer {
     Action action = Action::deny;
-    RuleDuration duration;         // once: this decision only
-    std::optional<RuleSpec> rule;  // the rule to store; nullopt exactly when duration is once
+    RuleDuration duration;  // once: this decision only
+    // The rule to store (created/updated empty: the store stamps them); nullopt exactly when
+    // duration is once.
+    std::optional<Rule> rule;
 };
 
 // A decision waiting for the person.
@@ -75,7 +58,7 @@ struct RuleSummary {
     bool enabled = true;
     Action action = Action::deny;
     RuleDuration duration;
-    std::string summary;  // the operator in one line, e.g. "process.path = /usr/bin/curl"
+    std::string summary;  // describe_operator(rule.op), e.g. "process.path == /usr/bin/curl"
     uint64_t hits = 0;
 };
 

@@ -7,8 +7,8 @@
 #include <optional>
 #include <vector>
 
+#include "core/rules/rule_for_connection.h"
 #include "tui/backend.h"
-#include "tui/rule_builder.h"
 
 namespace tsnitch::tui {
 

@@ -4,43 +4,11 @@
 #include <cstdio>
 #include <cwchar>
 
+#include "core/text.h"
+
 namespace tsnitch::tui {
 
 namespace {
-
-struct Decoded {
-    uint32_t cp = 0;
-    size_t len = 0;  // 0: not valid UTF-8 at this byte
-};
-
-Decoded decode_utf8(std::string_view s, size_t i) {
-    const auto c = static_cast<uint8_t>(s[i]);
-    if (c < 0x80) return {c, 1};
-    size_t n;
-    uint32_t cp;
-    if ((c & 0xe0) == 0xc0) {
-        n = 2;
-        cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-        n = 3;
-        cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-        n = 4;
-        cp = c & 0x07;
-    } else {
-        return {};
-    }
-    if (i + n > s.size()) return {};
-    for (size_t k = 1; k < n; ++k) {
-        const auto cc = static_cast<uint8_t>(s[i + k]);
-        if ((cc & 0xc0) != 0x80) return {};
-        cp = (cp << 6) | (cc & 0x3f);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000)) return {};
-    if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return {};
-    return {cp, n};
-}
 
 // Characters that are printable in Unicode's sense but can reorder or hide what is shown next to
 // them (bidi overrides and isolates, zero-width characters, line separators).
@@ -68,7 +36,7 @@ size_t char_len(std::string_view s, size_t i) {
 }
 
 int width_at(std::string_view s, size_t i) {
-    const Decoded d = decode_utf8(s, i);
+    const Utf8Char d = decode_utf8(s, i);
     return d.len == 0 ? 1 : char_width(d.cp);
 }
 
@@ -104,7 +72,7 @@ std::string safe_text(std::string_view raw, bool utf8) {
             ++i;
             continue;
         }
-        const Decoded d = decode_utf8(raw, i);
+        const Utf8Char d = decode_utf8(raw, i);
         if (d.len == 0) {
             append_hex(out, "\\x%02x", c);
             ++i;

@@ -5,16 +5,11 @@
 #include <ctime>
 #include <map>
 
+#include "core/text.h"
+
 namespace tsnitch::tui {
 
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& ch : out)
-        ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    return out;
-}
 
 std::string user_of(const DecisionEvent& e) {
     const auto& p = e.connection.process;
@@ -96,17 +91,17 @@ std::string event_haystack(const DecisionEvent& e) {
     hay += ' ' + event_process(e) + ' ' + event_destination(e) + ' ' + c.dst.to_string() + ' ' +
            event_rule(e) + ' ' + std::string(protocol_name(c.protocol)) + ' ' + user_of(e);
     if (c.process) hay += ' ' + c.process->path + ' ' + std::to_string(c.process->pid);
-    return lower(hay);
+    return ascii_lower(hay);
 }
 
 bool event_matches(const DecisionEvent& e, std::string_view filter) {
-    return filter.empty() || event_haystack(e).find(lower(filter)) != std::string::npos;
+    return filter.empty() || event_haystack(e).find(ascii_lower(filter)) != std::string::npos;
 }
 
 std::vector<const DecisionEvent*> EventLog::filtered(std::string_view filter) const {
     std::vector<const DecisionEvent*> out;
     out.reserve(events_.size());
-    const std::string needle = lower(filter);
+    const std::string needle = ascii_lower(filter);
     for (size_t i = events_.size(); i-- > 0;) {
         if (needle.empty() || haystacks_[i].find(needle) != std::string::npos) {
             out.push_back(&events_[i]);

@@ -8,11 +8,26 @@
 #include <cstring>
 
 #include "core/json.h"
-#include "tui/rule_builder.h"
+#include "core/rules/rule.h"
 
 namespace tsnitch::tui::demo {
 
 namespace {
+
+// The rule file's text on one line, for the answers file (JSON lines). Newlines in rule_to_json's
+// output are layout only: inside strings they are written as \n.
+std::string one_line(const std::string& json) {
+    std::string out;
+    for (size_t i = 0; i < json.size(); ++i) {
+        if (json[i] != '\n') {
+            out += json[i];
+            continue;
+        }
+        while (i + 1 < json.size() && json[i + 1] == ' ')
+            ++i;
+    }
+    return out;
+}
 
 bool same_flow(const Connection& a, const Connection& b) {
     const std::string pa = a.process ? a.process->path : "";
@@ -163,12 +178,16 @@ Status FakeBackend::answer(uint64_t prompt_id, const Answer& a) {
         return make_error("prompt " + std::to_string(prompt_id) + " is no longer pending");
     }
     write_line("{\"prompt\":" + std::to_string(prompt_id) +
-               ",\"action\":" + json_quote(action_name(a.action)) +
-               ",\"duration\":" + json_quote(a.duration.to_string()) +
-               ",\"reason\":\"prompt\",\"rule\":" + (a.rule ? rule_json(*a.rule) : "null") + "}");
+               ",\"action\":" + json_quote(action_name(a.action)) + ",\"duration\":" +
+               json_quote(a.duration.to_string()) + ",\"reason\":\"prompt\",\"rule\":" +
+               (a.rule ? one_line(rule_to_json(*a.rule)) : "null") + "}");
     if (a.rule) {
-        RuleSummary r{
-            a.rule->name, true, a.rule->action, a.rule->duration, operator_summary(a.rule->op), 0};
+        RuleSummary r{a.rule->name,
+                      a.rule->enabled,
+                      a.rule->action,
+                      a.rule->duration,
+                      describe_operator(a.rule->op),
+                      0};
         if (RuleSummary* old = find_rule(r.name)) {
             *old = r;
         } else {

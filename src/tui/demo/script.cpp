@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/rules/rule.h"
+
 namespace tsnitch::tui::demo {
 
 namespace {
@@ -117,13 +119,16 @@ Script parse(const YAML::Node& root, const std::string& origin) {
     if (const YAML::Node rules = root["rules"]) {
         for (size_t i = 0; i < rules.size(); ++i) {
             const std::string w = origin + ": rules[" + std::to_string(i) + "]";
+            // An OpenSnitch rule (name, action, duration, enabled, operator) plus its hits; the
+            // line shows what the real backend shows, describe_operator of the operator.
+            auto rule = parse_rule(YAML::Dump(rules[i]), w);
+            if (!rule) throw ScriptError{rule.error().message};
             RuleSummary r;
-            r.name = get<std::string>(rules[i], "name", "", w);
-            r.enabled = get<bool>(rules[i], "enabled", true, w);
-            r.action = parse_action(rules[i], "action", Action::allow, w);
-            r.duration = rules[i]["duration"] ? parse_duration(rules[i], "duration", w)
-                                              : RuleDuration{RuleDuration::Kind::always, {}};
-            r.summary = get<std::string>(rules[i], "summary", "", w);
+            r.name = rule->name;
+            r.enabled = rule->enabled;
+            r.action = rule->action;
+            r.duration = rule->duration;
+            r.summary = describe_operator(rule->op);
             r.hits = get<uint64_t>(rules[i], "hits", 0, w);
             s.rules.push_back(std::move(r));
         }
@@ -193,9 +198,17 @@ std::string_view builtin_script() {
 status: {intercepting: true, queue: 0, method: ebpf, firewall: iptables}
 defaults: {action: deny, duration: once, timeout: 60}
 rules:
-  - {name: 000-allow-dns-resolver, action: allow, summary: "process.path = /usr/lib/systemd/systemd-resolved & dest.port = 53", hits: 41}
-  - {name: allow-always-simple-usr-bin-apt, action: allow, summary: "process.path = /usr/bin/apt", hits: 3}
-  - {name: deny-always-regexp-tracker.example, action: deny, summary: 'dest.host ~ ^(|.*\.)tracker\.example$', hits: 7}
+  - name: 000-allow-dns-resolver
+    action: allow
+    duration: always
+    operator: {type: list, operand: list, list: [
+        {type: simple, operand: process.path, data: /usr/lib/systemd/systemd-resolved},
+        {type: simple, operand: dest.port, data: "53"}]}
+    hits: 41
+  - {name: allow-always-simple-usrbinapt, action: allow, hits: 3,
+     operator: {type: simple, operand: process.path, data: /usr/bin/apt}}
+  - {name: deny-always-regexp-tracker.example, action: deny, hits: 7,
+     operator: {type: regexp, operand: dest.host, data: '^(|.*\.)tracker\.example$'}}
 steps:
   - at: 0.1
     log: {level: info, text: "loaded 3 rules from /etc/tsnitch/rules"}
@@ -208,7 +221,7 @@ steps:
     event: {action: deny, rule: deny-always-regexp-tracker.example, host: ads.tracker.example, dst: 203.0.113.9, dst_port: 443,
             process: {pid: 2210, comm: firefox, path: /usr/lib/firefox/firefox, user: alice, uid: 1000}}
   - at: 0.6
-    event: {action: allow, rule: allow-always-simple-usr-bin-apt, host: deb.debian.org, dst: 151.101.2.132, dst_port: 80,
+    event: {action: allow, rule: allow-always-simple-usrbinapt, host: deb.debian.org, dst: 151.101.2.132, dst_port: 80,
             process: {pid: 5120, comm: http, path: /usr/lib/apt/methods/http, user: _apt, uid: 42}}
   - at: 1
     prompt:

@@ -86,7 +86,13 @@ TEST_CASE("arrows change the duration and Tab moves to the scope") {
     CHECK(a->duration.to_string() == "5m");
     CHECK(a->rule->duration.to_string() == "5m");
     CHECK(a->rule->action == Action::allow);
-    CHECK(a->rule->op == RuleOperator{"simple", "dest.host", false, "example.com", {}});
+    RuleOperator host;
+    host.type = OperatorType::simple;
+    host.operand = "dest.host";
+    host.data = "example.com";
+    CHECK(a->rule->op == host);
+    CHECK(a->rule->name == "allow-5m-simple-example.com");
+    CHECK(a->rule->enabled);
 }
 
 TEST_CASE("Left from the first choice wraps to the last") {
