@@ -8,30 +8,6 @@ namespace tsnitch::cli {
 
 namespace {
 
-RuleOperator core_operator(const tui::RuleOperator& op) {
-    RuleOperator r;
-    r.type = operator_type_from_name(op.type).value_or(OperatorType::simple);
-    r.operand = op.operand;
-    r.sensitive = op.sensitive;
-    r.data = op.data;
-    for (const auto& sub : op.list)
-        r.list.push_back(core_operator(sub));
-    return r;
-}
-
-Result<Rule> core_rule(const tui::RuleSpec& spec, Action action, RuleDuration duration) {
-    if (!operator_type_from_name(spec.op.type))
-        return make_error("rule " + spec.name + ": unknown operator type '" + spec.op.type + "'");
-    Rule r;
-    r.name = spec.name;
-    r.description = spec.description;
-    r.action = action;
-    r.duration = duration;
-    r.op = core_operator(spec.op);
-    r.created = r.updated = rfc3339_utc(std::chrono::system_clock::now());
-    return r;
-}
-
 tui::PendingPrompt pending_of(const Prompt& p, Action default_action) {
     tui::PendingPrompt t;
     t.id = p.id;
@@ -111,9 +87,9 @@ void EngineBackend::rules_changed() {
 Status EngineBackend::answer(uint64_t prompt_id, const tui::Answer& answer) {
     std::optional<Rule> rule;
     if (answer.rule && answer.duration.kind != RuleDuration::Kind::once) {
-        auto r = core_rule(*answer.rule, answer.action, answer.duration);
-        if (!r) return r.error();
-        rule = std::move(*r);
+        rule = *answer.rule;
+        rule->action = answer.action;
+        rule->duration = answer.duration;
     }
     // The prompt is decided first: once the rule is stored, a reload of the rules directory
     // would decide it by the rule instead of by the person's answer.
