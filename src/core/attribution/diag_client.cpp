@@ -67,6 +67,34 @@ Status DiagClient::exchange(const std::vector<uint8_t>& request, Parse&& parse) 
     }
 }
 
+Status DiagClient::destroy(const InetSocket& s) {
+    const uint32_t seq = ++seq_;
+    const auto request = build_destroy_request(s, seq);
+    if (mnl_socket_sendto(sock_.get(), request.data(), request.size()) < 0)
+        return system_error("sending SOCK_DESTROY");
+    for (;;) {
+        const ssize_t n = mnl_socket_recvfrom(sock_.get(), buf_.data(), buf_.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return system_error("receiving the SOCK_DESTROY answer");
+        }
+        const int r = mnl_cb_run(buf_.data(), static_cast<size_t>(n), seq,
+                                 mnl_socket_get_portid(sock_.get()), nullptr, nullptr);
+        if (r == MNL_CB_ERROR) {
+            const int e = errno;
+            std::string why = std::strerror(e);
+            if (e == EOPNOTSUPP)
+                why += " (this kernel was built without CONFIG_INET_DIAG_DESTROY)";
+            else if (e == EPERM)
+                why += " (closing another's socket needs CAP_NET_ADMIN)";
+            else if (e == ENOENT)
+                why += " (the socket is gone)";
+            return make_error("closing socket " + std::to_string(s.inode) + ": " + why, e);
+        }
+        if (r == MNL_CB_STOP) return Ok{};
+    }
+}
+
 Result<std::optional<InetSocket>> DiagClient::find(Protocol protocol, const IpAddress& src,
                                                    uint16_t src_port, const IpAddress& dst,
                                                    uint16_t dst_port) {

@@ -39,6 +39,9 @@ class DiagClient {
     Result<std::vector<InetSocket>> dump(Protocol protocol, Family family, uint16_t src_port = 0);
     Result<std::vector<UnixSocket>> dump_unix();
 
+    // Closes the socket `s` (as dumped: same addresses, ports and cookie) with SOCK_DESTROY.
+    Status destroy(const InetSocket& s);
+
     // Every TCP, UDP and UDPLite socket (IPv6 ones when `ipv6`) and every unix socket.
     Result<SocketsSnapshot> sockets_dump(bool ipv6);
 

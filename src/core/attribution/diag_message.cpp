@@ -223,6 +223,26 @@ std::vector<uint8_t> build_inet_diag_request(const InetDiagRequest& r, uint32_t 
     return put_request(seq, flags, &req, sizeof req);
 }
 
+std::vector<uint8_t> build_destroy_request(const InetSocket& s, uint32_t seq) {
+    InetDiagRequest r;
+    r.protocol = s.protocol;
+    r.family = s.family;
+    r.dump = false;
+    r.src = s.src;
+    r.src_port = s.src_port;
+    r.dst = s.dst;
+    r.dst_port = s.dst_port;
+    r.ifindex = s.ifindex;
+    std::vector<uint8_t> buf = build_inet_diag_request(r, seq);
+    auto* nlh = reinterpret_cast<nlmsghdr*>(buf.data());
+    nlh->nlmsg_type = SOCK_DESTROY;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+    auto* req = static_cast<inet_diag_req_v2*>(mnl_nlmsg_get_payload(nlh));
+    req->id.idiag_cookie[0] = static_cast<uint32_t>(s.cookie);
+    req->id.idiag_cookie[1] = static_cast<uint32_t>(s.cookie >> 32);
+    return buf;
+}
+
 std::vector<uint8_t> build_unix_diag_request(uint32_t seq) {
     unix_diag_req req{};
     req.sdiag_family = AF_UNIX;

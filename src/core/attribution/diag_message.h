@@ -29,6 +29,9 @@ struct InetDiagRequest {
 };
 
 std::vector<uint8_t> build_inet_diag_request(const InetDiagRequest& r, uint32_t seq);
+// SOCK_DESTROY of the socket `s` names (with its cookie, so that a socket that took over the same
+// addresses meanwhile is left alone), asking for an acknowledgement.
+std::vector<uint8_t> build_destroy_request(const InetSocket& s, uint32_t seq);
 // A dump of every unix socket, with names and peers.
 std::vector<uint8_t> build_unix_diag_request(uint32_t seq);
 

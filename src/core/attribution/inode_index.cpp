@@ -120,6 +120,41 @@ std::optional<InodeIndex::Owner> InodeIndex::find(uint64_t inode, std::optional<
     return std::nullopt;
 }
 
+const std::unordered_map<uint64_t, InodeIndex::Owner>& InodeIndex::sync(
+    const std::vector<uint64_t>& live) {
+    const std::unordered_set<uint64_t> alive(live.begin(), live.end());
+    std::erase_if(owners_, [&](const auto& kv) { return !alive.count(kv.first); });
+    std::erase_if(unowned_, [&](uint64_t inode) { return !alive.count(inode); });
+    sync_pids();
+    for (auto& [pid, p] : procs_)
+        if (!p.scanned) scan(pid, p);
+    std::unordered_set<uint64_t> missing;
+    for (uint64_t inode : live)
+        if (inode != 0 && !owners_.count(inode) && !unowned_.count(inode)) missing.insert(inode);
+    if (missing.empty()) return owners_;
+    ++tick_;
+    std::vector<std::pair<int, Proc*>> order;
+    order.reserve(procs_.size());
+    for (auto& [pid, p] : procs_)
+        order.emplace_back(pid, &p);
+    // Those that made a socket last first, as in find().
+    auto rank = [](const std::pair<int, Proc*>& c) {
+        return std::make_tuple(c.second->max_inode, c.second->last_hit, c.first);
+    };
+    std::sort(order.begin(), order.end(),
+              [&](const auto& a, const auto& b) { return rank(a) > rank(b); });
+    for (auto& [pid, p] : order) {
+        scan(pid, *p);
+        bool hit = false;
+        for (uint64_t inode : p->inodes)
+            hit = missing.erase(inode) > 0 || hit;
+        if (hit) p->last_hit = tick_;
+        if (missing.empty()) break;
+    }
+    unowned_.insert(missing.begin(), missing.end());
+    return owners_;
+}
+
 void InodeIndex::refresh_all() {
     sync_pids();
     for (auto& [pid, p] : procs_)

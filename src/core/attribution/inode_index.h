@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace tsnitch {
@@ -31,6 +32,12 @@ class InodeIndex {
     // Reads every process's fds now (at start, so that the first packets find a warm index).
     void refresh_all();
 
+    // The owners of every inode in `live` (the socket table's refresh, one call per SocketsDump):
+    // inodes no longer live are dropped, new processes are read, and for inodes not yet known the
+    // others are read in the rank order of find() until all are found. Known owners are trusted
+    // (no readlink per socket); inodes that no process held are not searched again while live.
+    const std::unordered_map<uint64_t, Owner>& sync(const std::vector<uint64_t>& live);
+
     size_t processes() const { return procs_.size(); }
     size_t fd_scans() const { return fd_scans_; }  // processes whose fds were read, ever
 
@@ -52,6 +59,7 @@ class InodeIndex {
     std::unordered_map<int, Proc> procs_;
     // Inodes no process held at the last full rescan: asked again soon, they cost nothing.
     std::unordered_map<uint64_t, std::chrono::steady_clock::time_point> misses_;
+    std::unordered_set<uint64_t> unowned_;  // sync(): live inodes no process held
     uint64_t tick_ = 0;
     size_t fd_scans_ = 0;
 };

@@ -1,0 +1,318 @@
+#include "core/attribution/socket_table.h"
+
+#include <dirent.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <map>
+
+#include "core/text.h"
+
+namespace tsnitch {
+
+namespace {
+constexpr uint8_t kTcpEstablished = 1;
+constexpr uint8_t kTcpListen = 10;
+
+std::chrono::microseconds thread_cpu_now() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return std::chrono::seconds(ts.tv_sec) + std::chrono::duration_cast<std::chrono::microseconds>(
+                                                 std::chrono::nanoseconds(ts.tv_nsec));
+}
+}  // namespace
+
+std::vector<ProcessSummary> summarize_processes(
+    const SocketsSnapshot& snap, const std::unordered_map<uint64_t, InodeIndex::Owner>& owners) {
+    std::map<int, ProcessSummary> by_pid;
+    auto owner_of = [&](uint64_t inode) -> ProcessSummary* {
+        if (inode == 0) return nullptr;
+        auto it = owners.find(inode);
+        if (it == owners.end()) return nullptr;
+        ProcessSummary& p = by_pid[it->second.pid];
+        p.pid = it->second.pid;
+        return &p;
+    };
+    for (const InetSocket& s : snap.inet) {
+        ProcessSummary* p = owner_of(s.inode);
+        if (!p) continue;
+        if (s.protocol != Protocol::tcp)
+            ++p->udp;
+        else if (s.state == kTcpEstablished)
+            ++p->tcp_established;
+        else if (s.state == kTcpListen)
+            ++p->tcp_listen;
+        else
+            ++p->tcp_other;
+    }
+    for (const UnixSocket& u : snap.unix_sockets)
+        if (ProcessSummary* p = owner_of(u.inode)) ++p->unix_sockets;
+    std::vector<ProcessSummary> out;
+    out.reserve(by_pid.size());
+    for (auto& [pid, p] : by_pid)
+        out.push_back(std::move(p));
+    return out;
+}
+
+std::string_view process_order_name(ProcessOrder o) {
+    switch (o) {
+        case ProcessOrder::sockets:
+            return "sockets";
+        case ProcessOrder::pid:
+            return "pid";
+        case ProcessOrder::user:
+            return "user";
+        case ProcessOrder::name:
+            return "name";
+        case ProcessOrder::established:
+            return "established";
+        case ProcessOrder::listening:
+            return "listening";
+        case ProcessOrder::udp:
+            return "udp";
+        case ProcessOrder::unix_sockets:
+            return "unix";
+    }
+    return "?";
+}
+
+void sort_processes(std::vector<ProcessSummary>& procs, ProcessOrder order, bool reverse) {
+    auto user = [](const ProcessSummary& p) {
+        return p.user.empty() ? std::to_string(p.uid) : p.user;
+    };
+    auto less = [&](const ProcessSummary& a, const ProcessSummary& b) {
+        switch (order) {
+            case ProcessOrder::sockets:
+                if (a.total() != b.total()) return a.total() > b.total();
+                break;
+            case ProcessOrder::pid:
+                break;
+            case ProcessOrder::user:
+                if (user(a) != user(b)) return user(a) < user(b);
+                break;
+            case ProcessOrder::name:
+                if (a.comm != b.comm) return a.comm < b.comm;
+                break;
+            case ProcessOrder::established:
+                if (a.tcp_established != b.tcp_established)
+                    return a.tcp_established > b.tcp_established;
+                break;
+            case ProcessOrder::listening:
+                if (a.tcp_listen != b.tcp_listen) return a.tcp_listen > b.tcp_listen;
+                break;
+            case ProcessOrder::udp:
+                if (a.udp != b.udp) return a.udp > b.udp;
+                break;
+            case ProcessOrder::unix_sockets:
+                if (a.unix_sockets != b.unix_sockets) return a.unix_sockets > b.unix_sockets;
+                break;
+        }
+        return a.pid < b.pid;
+    };
+    std::sort(procs.begin(), procs.end(), less);
+    if (reverse) std::reverse(procs.begin(), procs.end());
+}
+
+bool process_matches(const ProcessSummary& p, std::string_view filter) {
+    if (filter.empty()) return true;
+    const std::string f = ascii_lower(filter);
+    for (const std::string& field :
+         {std::to_string(p.pid), p.user, std::to_string(p.uid), p.comm, p.exe}) {
+        if (ascii_lower(field).find(f) != std::string::npos) return true;
+    }
+    return false;
+}
+
+Result<std::vector<FdLink>> list_fd_links(const std::string& proc_root, int pid) {
+    const std::string dir = proc_root + "/" + std::to_string(pid) + "/fd";
+    std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+    if (!d) {
+        const int e = errno;
+        return make_error("reading " + dir + ": " + std::strerror(e), e);
+    }
+    std::vector<FdLink> out;
+    while (const dirent* e = ::readdir(d.get())) {
+        const std::string_view name = e->d_name;
+        int fd = 0;
+        auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), fd);
+        if (ec != std::errc() || end != name.data() + name.size()) continue;
+        auto target = read_link(dir + "/" + std::string(name));
+        if (!target) continue;  // closed meanwhile
+        out.push_back({fd, std::move(*target)});
+    }
+    std::sort(out.begin(), out.end(), [](const FdLink& a, const FdLink& b) { return a.fd < b.fd; });
+    return out;
+}
+
+void SocketList::update(std::vector<SocketRow> rows) {
+    auto key = [](const SocketRow& r) { return std::make_pair(r.fd, r.inode); };
+    std::map<std::pair<int, uint64_t>, Entry> next;
+    for (Entry& e : entries_) {
+        if (e.change == Change::closed) {
+            if (++e.age <= fade_) next.emplace(key(e.row), std::move(e));
+            continue;
+        }
+        e.change = Change::closed;
+        e.age = 1;
+        if (fade_ > 0) next.emplace(key(e.row), std::move(e));
+    }
+    for (SocketRow& r : rows) {
+        auto it = next.find(key(r));
+        if (it != next.end() && !(it->second.change == Change::closed && it->second.age > 1)) {
+            // Still open: the new row carries the current state and addresses.
+            it->second = Entry{std::move(r), Change::steady, 0};
+            continue;
+        }
+        const auto k = key(r);
+        next.insert_or_assign(k, Entry{std::move(r), first_ ? Change::steady : Change::added, 0});
+    }
+    entries_.clear();
+    for (auto& [k, e] : next)
+        entries_.push_back(std::move(e));
+    first_ = false;
+}
+
+void SocketList::clear() {
+    entries_.clear();
+    first_ = true;
+}
+
+SocketTable::SocketTable(DiagClient client, std::string proc_root)
+    : client_(std::move(client)),
+      root_(proc_root),
+      ipv6_(ipv6_enabled(proc_root)),
+      index_(proc_root),
+      reader_(proc_root) {}
+
+Result<SocketTable> SocketTable::open(std::string proc_root) {
+    auto client = DiagClient::open();
+    if (!client) return client.error();
+    return SocketTable(std::move(*client), std::move(proc_root));
+}
+
+const ProcessSummary& SocketTable::identity(int pid) {
+    auto [it, added] = identities_.try_emplace(pid);
+    if (added) {
+        it->second.pid = pid;
+        if (auto info = reader_.read(pid)) {
+            it->second.uid = info->uid;
+            it->second.user = info->user;
+            it->second.comm = info->comm;
+            it->second.exe = info->path;
+        }
+    }
+    return it->second;
+}
+
+Result<SocketTableSnapshot> SocketTable::refresh(std::optional<int> focus, bool all_fds) {
+    const auto cpu_start = thread_cpu_now();
+    auto snap = client_.sockets_dump(ipv6_);
+    if (!snap) return snap.error();
+    std::vector<uint64_t> live;
+    live.reserve(snap->inet.size() + snap->unix_sockets.size());
+    for (const InetSocket& s : snap->inet)
+        if (s.inode != 0) live.push_back(s.inode);
+    for (const UnixSocket& u : snap->unix_sockets)
+        live.push_back(u.inode);
+
+    SocketTableSnapshot out;
+    out.taken = std::chrono::system_clock::now();
+    out.sockets = live.size();
+    out.processes = summarize_processes(*snap, index_.sync(live));
+    // Identities of processes that are gone are dropped, so that a reused pid is read again.
+    std::unordered_map<int, ProcessSummary> keep;
+    for (ProcessSummary& p : out.processes) {
+        const ProcessSummary& id = identity(p.pid);
+        p.uid = id.uid;
+        p.user = id.user;
+        p.comm = id.comm;
+        p.exe = id.exe;
+        keep.emplace(p.pid, id);
+    }
+    identities_ = std::move(keep);
+
+    if (focus) {
+        out.focus_pid = focus;
+        const SocketDirectory dir(std::move(*snap));
+        auto p = sockets_of_process(root_, *focus, dir);
+        if (p) {
+            out.focus = std::move(*p);
+            if (all_fds) {
+                if (auto fds = list_fd_links(root_, *focus)) out.focus_fds = std::move(*fds);
+            }
+        } else {
+            out.focus_error = p.error().code == ENOENT
+                                  ? "process " + std::to_string(*focus) + " has ended"
+                                  : p.error().message;
+        }
+    }
+    out.cpu = thread_cpu_now() - cpu_start;
+    return out;
+}
+
+SocketMonitor::SocketMonitor(SocketTable table, std::chrono::milliseconds interval)
+    : table_(std::move(table)),
+      interval_(interval),
+      wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      thread_([this] { loop(); }) {}
+
+SocketMonitor::~SocketMonitor() {
+    {
+        std::lock_guard lock(mu_);
+        stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+}
+
+void SocketMonitor::loop() {
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+        const auto focus = focus_;
+        const bool all = all_fds_;
+        now_ = false;
+        lock.unlock();
+        auto r = table_.refresh(focus, all);
+        lock.lock();
+        if (r) {
+            latest_ = std::make_shared<const SocketTableSnapshot>(std::move(*r));
+            error_.clear();
+        } else {
+            error_ = r.error().message;
+        }
+        const uint64_t one = 1;
+        (void)!::write(wake_.get(), &one, sizeof one);
+        cv_.wait_for(lock, interval_, [this] { return stop_ || now_; });
+    }
+}
+
+std::shared_ptr<const SocketTableSnapshot> SocketMonitor::take(std::string* error) {
+    uint64_t n = 0;
+    (void)!::read(wake_.get(), &n, sizeof n);
+    std::lock_guard lock(mu_);
+    if (error) *error = error_;
+    return std::exchange(latest_, nullptr);
+}
+
+void SocketMonitor::set_focus(std::optional<int> pid, bool all_fds) {
+    {
+        std::lock_guard lock(mu_);
+        focus_ = pid;
+        all_fds_ = all_fds;
+        now_ = true;
+    }
+    cv_.notify_all();
+}
+
+Status destroy_socket(const InetSocket& s) {
+    auto client = DiagClient::open();
+    if (!client) return client.error();
+    return client->destroy(s);
+}
+
+}  // namespace tsnitch
