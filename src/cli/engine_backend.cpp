@@ -110,6 +110,26 @@ Status EngineBackend::set_rule_enabled(const std::string& name, bool enabled) {
     return Ok{};
 }
 
+Status EngineBackend::add_rule(const Rule& rule) {
+    auto stored = rules_.add(rule);
+    if (!stored) return stored.error();
+    rules_changed();
+    return Ok{};
+}
+
+SocketMonitor* EngineBackend::socket_monitor() {
+    if (!sockets_ && !sockets_failed_) {
+        auto table = SocketTable::open();
+        if (!table) {
+            sockets_failed_ = true;
+            log(LogLevel::error, "the socket table: " + table.error().message);
+            return nullptr;
+        }
+        sockets_ = std::make_unique<SocketMonitor>(std::move(*table), std::chrono::seconds(1));
+    }
+    return sockets_.get();
+}
+
 Status EngineBackend::delete_rule(const std::string& name) {
     if (auto s = rules_.remove(name); !s) return s;
     rules_changed();

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <string>
 
+#include "core/attribution/socket_table.h"
 #include "core/engine/engine.h"
 #include "core/rules/rule_store.h"
 #include "tui/backend.h"
@@ -28,6 +30,8 @@ class EngineBackend final : public tui::Backend, public EngineObserver {
     // After a change of the rules (an answer, the Rules view, a file changed on disk): the list,
     // the status, and open prompts that a rule now decides.
     void rules_changed();
+    // Names for the Sockets view's lines (the engine's DNS cache; called from the UI thread).
+    void set_host_names(HostNameLookup names) { names_ = std::move(names); }
 
     // tui::Backend, from the UI thread.
     int wake_fd() const override { return queue_.fd(); }
@@ -36,6 +40,9 @@ class EngineBackend final : public tui::Backend, public EngineObserver {
     Status set_rule_enabled(const std::string& name, bool enabled) override;
     Status delete_rule(const std::string& name) override;
     Status change_rule(const std::string& name, Action action, RuleDuration duration) override;
+    Status add_rule(const Rule& rule) override;
+    SocketMonitor* socket_monitor() override;
+    HostNameLookup host_names() override { return names_; }
 
     // EngineObserver, from the engine's threads.
     void on_decision(const DecisionEvent& e, bool nolog) override;
@@ -53,6 +60,9 @@ class EngineBackend final : public tui::Backend, public EngineObserver {
     Action default_action_;
     std::atomic<size_t> rule_count_{0};  // kept here: copying the rules per decision is too slow
     tui::UpdateQueue queue_;
+    HostNameLookup names_;
+    std::unique_ptr<SocketMonitor> sockets_;  // from the first look at the Sockets tab
+    bool sockets_failed_ = false;
 };
 
 }  // namespace tsnitch::cli

@@ -280,6 +280,7 @@ int run_engine(const Config& config, bool headless) {
         tui = std::make_unique<EngineBackend>(engine, rules, status, config.default_action,
                                               config.stats_max_events);
         engine.add_observer(tui.get());
+        tui->set_host_names([&names](const IpAddress& a) { return names.host_for(a); });
     }
     engine.start();
     if (auto s = (*firewall)->install(); !s) {

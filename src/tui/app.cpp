@@ -9,8 +9,10 @@
 #include <cstring>
 #include <cwchar>
 
+#include "core/rules/rule_for_connection.h"
 #include "tui/keys.h"
 #include "tui/screen.h"
+#include "tui/sockets_view.h"
 #include "tui/tui.h"
 #include "tui/ui_state.h"
 
@@ -37,13 +39,114 @@ class App {
     void handle_filter_key(int k);
     void handle_rules_key(int k);
     void handle_edit_key(int k);
+    bool handle_sockets_key(int k);
+    void open_process(std::optional<int> pid, const std::string& name);
+    void apply_table();
     void report(const Status& s, const std::string& what);
 
     Backend& backend_;
     Screen& screen_;
     UiState st_;
+    SocketMonitor* monitor_ = nullptr;  // started when the Sockets tab is first shown
     bool quit_ = false;
 };
+
+void App::apply_table() {
+    std::string error;
+    auto snap = monitor_->take(&error);
+    st_.table_error = error;
+    if (!snap) return;
+    if (st_.open_pid && snap->focus_pid == st_.open_pid && snap->focus)
+        st_.socket_list.update(snap->focus->sockets);
+    st_.table = std::move(snap);
+}
+
+void App::open_process(std::optional<int> pid, const std::string& name) {
+    st_.open_pid = pid;
+    st_.open_name = name;
+    st_.socket_list.clear();
+    st_.sock_selected = st_.sock_top = 0;
+    if (monitor_) monitor_->set_focus(pid, st_.all_fds);
+}
+
+// Keys of the Sockets tab that mean something else elsewhere; true when used.
+bool App::handle_sockets_key(int k) {
+    if (!st_.open_pid) {
+        switch (k) {
+            case 's':
+            case key::f(6):
+                st_.proc_order = static_cast<ProcessOrder>((static_cast<int>(st_.proc_order) + 1) %
+                                                           kProcessOrders);
+                return true;
+            case 'S':
+                st_.proc_reverse = !st_.proc_reverse;
+                return true;
+            case '/':
+                st_.editing_filter = true;
+                return true;
+            case key::escape:
+                st_.proc_filter.clear();
+                return true;
+            case key::enter: {
+                const auto procs = visible_processes(st_);
+                if (procs.empty()) return true;
+                const ProcessSummary& p = procs[std::min(st_.proc_selected, procs.size() - 1)];
+                open_process(p.pid, p.exe.empty() ? p.comm : p.comm + " (" + p.exe + ")");
+                return true;
+            }
+            default:
+                return false;
+        }
+    }
+    switch (k) {
+        case key::escape:
+        case key::left:
+        case key::backspace:
+            open_process(std::nullopt, "");
+            return true;
+        case 'f':
+            st_.all_fds = !st_.all_fds;
+            if (monitor_) monitor_->set_focus(st_.open_pid, st_.all_fds);
+            return true;
+        case 'K': {
+            const auto lines = socket_view_lines(st_);
+            if (lines.empty()) return true;
+            const SocketViewLine& l = lines[std::min(st_.sock_selected, lines.size() - 1)];
+            if (!l.row || !l.row->inet) {
+                report(make_error("only TCP and UDP sockets can be closed"), "K");
+                return true;
+            }
+            st_.confirm_kill = KillConfirm{*l.row->inet, l.text};
+            return true;
+        }
+        case 'a':
+        case 'd': {
+            const ProcessSummary* p = nullptr;
+            if (st_.table) {
+                for (const ProcessSummary& q : st_.table->processes)
+                    if (q.pid == *st_.open_pid) p = &q;
+            }
+            if (!p || p->exe.empty()) {
+                report(make_error("its executable is unknown"), "making a rule for this process");
+                return true;
+            }
+            Connection c;
+            ProcessInfo info;
+            info.pid = p->pid;
+            info.uid = p->uid;
+            info.path = p->exe;
+            info.comm = p->comm;
+            c.process = info;
+            const Rule r = build_rule(c, Scope{ScopeKind::executable, {}},
+                                      k == 'a' ? Action::allow : Action::deny,
+                                      RuleDuration{RuleDuration::Kind::always, {}});
+            st_.confirm_rule = RuleConfirm{r, p->exe};
+            return true;
+        }
+        default:
+            return false;
+    }
+}
 
 void App::report(const Status& s, const std::string& what) {
     if (s) return;
@@ -112,30 +215,32 @@ void App::handle_prompt_key(int k, Clock::time_point now) {
 }
 
 void App::handle_filter_key(int k) {
+    std::string& filter = st_.view == View::sockets ? st_.proc_filter : st_.filter;
     switch (k) {
         case key::enter:
             st_.editing_filter = false;
             break;
         case key::escape:
             st_.editing_filter = false;
-            st_.filter.clear();
+            filter.clear();
             break;
         case key::backspace:
             // Remove one UTF-8 character.
-            while (!st_.filter.empty() && (st_.filter.back() & 0xc0) == 0x80)
-                st_.filter.pop_back();
-            if (!st_.filter.empty()) st_.filter.pop_back();
+            while (!filter.empty() && (filter.back() & 0xc0) == 0x80)
+                filter.pop_back();
+            if (!filter.empty()) filter.pop_back();
             break;
         default:
-            if (k >= 0x20 && k < key::special && k != 0x7f && st_.filter.size() < 200) {
+            if (k >= 0x20 && k < key::special && k != 0x7f && filter.size() < 200) {
                 char buf[8];
                 std::mbstate_t ms{};
                 const size_t n = std::wcrtomb(buf, static_cast<wchar_t>(k), &ms);
-                if (n != static_cast<size_t>(-1)) st_.filter.append(buf, n);
+                if (n != static_cast<size_t>(-1)) filter.append(buf, n);
             }
             break;
     }
     st_.conn_selected = st_.conn_top = 0;
+    st_.proc_selected = st_.proc_top = 0;
 }
 
 void App::handle_edit_key(int k) {
@@ -208,10 +313,13 @@ void App::handle_rules_key(int k) {
 
 void App::handle_view_key(int k) {
     const auto page = static_cast<size_t>(list_rows(screen_));
+    if (st_.view == View::sockets && handle_sockets_key(k)) return;
     size_t* selected = st_.view == View::connections ? &st_.conn_selected
                        : st_.view == View::rules     ? &st_.rule_selected
                        : st_.view == View::help      ? &st_.help_top
-                                                     : nullptr;
+                       : st_.view == View::sockets
+                           ? (st_.open_pid ? &st_.sock_selected : &st_.proc_selected)
+                           : nullptr;
     switch (k) {
         case '1':
         case key::f(2):
@@ -241,7 +349,10 @@ void App::handle_view_key(int k) {
         case 'q':
         case key::f(10):
         case key::ctrl_c:
-            st_.confirm_quit = true;
+            if (st_.options.monitor)
+                quit_ = true;  // no firewall to remove: nothing to confirm
+            else
+                st_.confirm_quit = true;
             return;
         case '/':
             if (st_.view == View::connections) st_.editing_filter = true;
@@ -334,6 +445,27 @@ void App::handle_key(int k, Clock::time_point now) {
         handle_prompt_key(k, now);
         return;
     }
+    if (st_.confirm_kill) {
+        if (k == 'y' || k == 'Y') {
+            report(destroy_socket(st_.confirm_kill->socket), "closing the socket");
+            if (monitor_) monitor_->set_focus(st_.open_pid, st_.all_fds);
+        }
+        st_.confirm_kill.reset();
+        return;
+    }
+    if (st_.confirm_rule) {
+        if (k == 'y' || k == 'Y') {
+            const std::string name = st_.confirm_rule->rule.name;
+            const Status s = backend_.add_rule(st_.confirm_rule->rule);
+            report(s, "adding rule " + name);
+            if (s) {
+                st_.message = "added rule " + name;
+                st_.message_until = Clock::now() + 5s;
+            }
+        }
+        st_.confirm_rule.reset();
+        return;
+    }
     if (st_.confirm_delete) {
         if (k == 'y' || k == 'Y') {
             report(backend_.delete_rule(*st_.confirm_delete), "deleting " + *st_.confirm_delete);
@@ -359,7 +491,13 @@ int App::run() {
     apply(backend_.drain(), Clock::now());
     bool dirty = true;
     Clock::time_point last_draw{};
+    if (st_.options.monitor) st_.view = View::sockets;
     while (!quit_) {
+        if (st_.view == View::sockets && !monitor_) {
+            monitor_ = backend_.socket_monitor();
+            st_.host_names = backend_.host_names();
+            if (!monitor_) st_.table_error = "the socket table is not available here";
+        }
         auto now = Clock::now();
         if (dirty && now - last_draw >= kFrame) {
             draw_ui(screen_, st_, now);
@@ -372,8 +510,11 @@ int App::run() {
             timeout_ms = static_cast<int>(
                 std::chrono::ceil<std::chrono::milliseconds>(last_draw + kFrame - now).count());
         }
-        pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {backend_.wake_fd(), POLLIN, 0}};
-        const int n = ::poll(fds, backend_.wake_fd() >= 0 ? 2 : 1, std::max(timeout_ms, 0));
+        // A negative fd is ignored by poll().
+        pollfd fds[3] = {{STDIN_FILENO, POLLIN, 0},
+                         {backend_.wake_fd(), POLLIN, 0},
+                         {monitor_ ? monitor_->wake_fd() : -1, POLLIN, 0}};
+        const int n = ::poll(fds, 3, std::max(timeout_ms, 0));
         if (n < 0 && errno != EINTR) {
             std::fprintf(stderr, "tsnitch: waiting for keys: %s\n", std::strerror(errno));
             return 1;
@@ -381,6 +522,7 @@ int App::run() {
         dirty = true;  // a tick, an update, a key or a resize: the screen changes
         if (n > 0 && (fds[0].revents & (POLLHUP | POLLERR))) return 1;  // the terminal is gone
         if (n > 0 && (fds[1].revents & POLLIN)) apply(backend_.drain(), Clock::now());
+        if (n > 0 && (fds[2].revents & POLLIN)) apply_table();
         // SIGWINCH interrupts poll (EINTR) and curses then returns KEY_RESIZE.
         for (int k; !quit_ && (k = screen_.read_key()) != -1;) {
             handle_key(k, Clock::now());

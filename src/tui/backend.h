@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "core/attribution/socket_table.h"
+#include "core/attribution/socket_view.h"
 #include "core/config.h"
 #include "core/connection.h"
 #include "core/duration.h"
@@ -95,6 +97,17 @@ class Backend {
     virtual Status set_rule_enabled(const std::string& name, bool enabled) = 0;
     virtual Status delete_rule(const std::string& name) = 0;
     virtual Status change_rule(const std::string& name, Action action, RuleDuration duration) = 0;
+
+    // The live socket table of the Processes/Sockets views, started when first asked for (so
+    // that it costs nothing until the view is opened); nullptr when this backend has none.
+    virtual SocketMonitor* socket_monitor() { return nullptr; }
+    // Host names for socket lines (the engine's DNS cache); empty when none are known.
+    virtual HostNameLookup host_names() { return {}; }
+    // A rule made in the Sockets view (`a`/`d`: this process's executable), stored like an
+    // answered prompt's rule.
+    virtual Status add_rule(const Rule&) {
+        return make_error("rules can only be added while tsnitch intercepts (tsnitch run)");
+    }
 };
 
 }  // namespace tsnitch::tui

@@ -15,6 +15,9 @@ struct TuiOptions {
                                                       // appears are ignored
     size_t max_events = 5000;                         // Stats.MaxEvents: the Connections log
     size_t max_stats = 25;                            // Stats.MaxStats: rows per Stats table
+    // `tsnitch monitor`: no interception and no prompts; opens on the Processes view and quits
+    // without asking (no firewall to remove).
+    bool monitor = false;
 };
 
 // Takes over the terminal (curses) until the person quits; returns 0 then, 1 when the terminal

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,16 @@ struct RuleEdit {
     int field = 0;  // 0 action, 1 duration
     Action action = Action::deny;
     size_t duration = 0;  // index into standard_durations()
+};
+
+// The Sockets view's dialogs: closing a socket (K), adding a rule for the process (a/d).
+struct KillConfirm {
+    InetSocket socket;
+    std::string line;
+};
+struct RuleConfirm {
+    Rule rule;
+    std::string exe;
 };
 
 struct UiState {
@@ -53,6 +64,24 @@ struct UiState {
     // Log: the newest lines (at most kMaxLogLines), scrolled back by log_back lines.
     std::deque<LogLine> log_lines;
     size_t log_back = 0;
+    // Processes (the Sockets tab with no process open): the newest table, its order and filter.
+    std::shared_ptr<const SocketTableSnapshot> table;
+    std::string table_error;
+    ProcessOrder proc_order = ProcessOrder::sockets;
+    bool proc_reverse = false;
+    std::string proc_filter;
+    size_t proc_selected = 0;
+    size_t proc_top = 0;
+    // Sockets of the opened process: its lines across refreshes, all fds or sockets only.
+    std::optional<int> open_pid;
+    std::string open_name;
+    SocketList socket_list;
+    bool all_fds = false;
+    size_t sock_selected = 0;
+    size_t sock_top = 0;
+    std::optional<KillConfirm> confirm_kill;
+    std::optional<RuleConfirm> confirm_rule;
+    HostNameLookup host_names;
     // Help: scrolling.
     size_t help_top = 0;
 

@@ -7,6 +7,7 @@
 #include "tui/prompt_view.h"
 #include "tui/safe_text.h"
 #include "tui/screen.h"
+#include "tui/sockets_view.h"
 #include "tui/ui_state.h"
 
 namespace tsnitch::tui {
@@ -21,7 +22,24 @@ std::string duration_text(const RuleDuration& d) {
     return d.kind == RuleDuration::Kind::until_restart ? "restart" : d.to_string();
 }
 
+void draw_monitor_status(Screen& s, const UiState& st) {
+    const std::string sep = " " + std::string(s.glyphs().sep) + " ";
+    std::string text = " tsnitch monitor" + sep + "no interception";
+    if (st.table) {
+        text += sep + std::to_string(st.table->processes.size()) + " processes, " +
+                std::to_string(st.table->sockets) + " sockets" + sep + "refresh " +
+                std::to_string(st.table->cpu.count() / 1000) + "." +
+                std::to_string(st.table->cpu.count() / 100 % 10) + " ms CPU";
+    }
+    s.fill(0, 0, s.cols(), s.styles().status);
+    s.put(0, 0, text, s.cols(), s.styles().status);
+}
+
 void draw_status(Screen& s, const UiState& st) {
+    if (st.options.monitor) {
+        draw_monitor_status(s, st);
+        return;
+    }
     const EngineStatus& e = st.status;
     const int w = s.cols();
     const std::string sep = " " + std::string(s.glyphs().sep) + " ";
@@ -92,7 +110,8 @@ void draw_bottom(Screen& s, const UiState& st, Clock::time_point now) {
     s.fill(y, 0, w, s.styles().normal);
     if (st.editing_filter) {
         int col = s.put(y, 0, "Filter: ", w, s.styles().key);
-        col += s.put(y, col, s.safe(st.filter), w - col - 1, s.styles().normal);
+        const std::string& f = st.view == View::sockets ? st.proc_filter : st.filter;
+        col += s.put(y, col, s.safe(f), w - col - 1, s.styles().normal);
         s.put(y, col, "_", w - col, s.styles().key | A_BLINK);
         s.put(y, col + 2, "Enter keep  Esc clear", w - col - 2, s.styles().dim);
         return;
@@ -108,6 +127,12 @@ void draw_bottom(Screen& s, const UiState& st, Clock::time_point now) {
             break;
         case View::rules:
             hints = {{"Space", "on/off"}, {"e", "edit"}, {"x", "delete"}, {"s", "sort"}};
+            break;
+        case View::sockets:
+            if (st.open_pid)
+                hints = {{"Esc", "back"}, {"f", "all fds"}, {"K", "close"}, {"a/d", "rule"}};
+            else
+                hints = {{"Enter", "open"}, {"/", "filter"}, {"s/S", "sort"}};
             break;
         default:
             break;
@@ -345,13 +370,6 @@ void draw_stats(Screen& s, const UiState& st) {
     }
 }
 
-void draw_sockets(Screen& s) {
-    draw_centered(s, kBodyTop + 2, "Processes and sockets", s.styles().title);
-    draw_centered(s, kBodyTop + 4, "This view comes with the socket table; until then use",
-                  s.styles().dim);
-    draw_centered(s, kBodyTop + 5, "`tsnitch sockets -p PID` in another terminal.", s.styles().dim);
-}
-
 // Newest at the bottom, like a terminal; Up scrolls back.
 void draw_log(Screen& s, UiState& st) {
     const auto& lines = st.log_lines;
@@ -387,7 +405,7 @@ const std::vector<std::pair<std::string_view, std::string_view>>& help_lines() {
         {"1  F2", "Connections: every decision, newest first"},
         {"2  F3", "Rules: in evaluation order, with hits"},
         {"3  F4", "Stats: top hosts, processes, ports and users"},
-        {"4  F5", "Sockets (comes with the socket table)"},
+        {"4  F5", "Sockets: processes with sockets; Enter: one's sockets, live"},
         {"5  F6", "Log: messages of the firewall (Up: older)"},
         {"?  F1", "this help (Up/Down scroll)"},
         {"q  F10", "quit; asks first, as it removes the firewall"},
@@ -406,6 +424,17 @@ const std::vector<std::pair<std::string_view, std::string_view>>& help_lines() {
         {"e  Enter", "change its action and duration"},
         {"x  Del", "delete it (asks first)"},
         {"s", "sort by name (evaluation order) or by hits"},
+        {"", "Sockets: processes"},
+        {"s  F6", "next sort column (sockets, pid, user, name, counts)"},
+        {"S", "reverse the order"},
+        {"/", "filter: pid, user, name, executable"},
+        {"Enter", "open the process: its sockets, refreshed every second"},
+        {"", "Sockets: one process"},
+        {"f", "all fds, not only sockets (1 -> /dev/pts/0)"},
+        {"K", "close the selected TCP/UDP socket (SOCK_DESTROY; asks first)"},
+        {"a  d", "allow / deny rule for this executable (tsnitch run; asks first)"},
+        {"Esc  Left", "back to the processes"},
+        {"", "(+ new since the last refresh, - closed)"},
     };
     return lines;
 }
@@ -480,7 +509,7 @@ void draw_ui(Screen& s, UiState& st, Clock::time_point now) {
             draw_stats(s, st);
             break;
         case View::sockets:
-            draw_sockets(s);
+            draw_sockets_tab(s, st, kBodyTop, list_rows(s));
             break;
         case View::log:
             draw_log(s, st);
@@ -495,6 +524,19 @@ void draw_ui(Screen& s, UiState& st, Clock::time_point now) {
         draw_dialog(s, "Delete rule",
                     {"Delete the rule " + s.safe(*st.confirm_delete) + "?", "",
                      "y delete   any other key: keep"});
+    }
+    if (st.confirm_kill) {
+        draw_dialog(s, "Close socket",
+                    {"Close this socket (SOCK_DESTROY)?", s.safe(st.confirm_kill->line), "",
+                     "y close   any other key: keep"});
+    }
+    if (st.confirm_rule) {
+        const Rule& r = st.confirm_rule->rule;
+        draw_dialog(s, std::string(action_name(r.action)) + " rule",
+                    {"Add rule " + s.safe(r.name) + ":",
+                     std::string(action_name(r.action)) + " " + s.safe(describe_operator(r.op)) +
+                         ", " + r.duration.to_string(),
+                     "", "y add   any other key: cancel"});
     }
     if (st.form) {
         draw_prompt(s, *st.form, st.pending.empty() ? 0 : st.pending.size() - 1, now);

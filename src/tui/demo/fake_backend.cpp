@@ -220,6 +220,20 @@ Status FakeBackend::set_rule_enabled(const std::string& name, bool enabled) {
     return Ok{};
 }
 
+Status FakeBackend::add_rule(const Rule& rule) {
+    RuleSummary r;
+    r.name = rule.name;
+    r.action = rule.action;
+    r.duration = rule.duration;
+    r.summary = describe_operator(rule.op);
+    script_.rules.push_back(r);
+    write_line("{\"op\":\"add\",\"rule\":" + json_quote(rule.name) +
+               ",\"action\":" + json_quote(action_name(rule.action)) + "}");
+    rules_changed_ = true;
+    wake_now();
+    return Ok{};
+}
+
 Status FakeBackend::delete_rule(const std::string& name) {
     if (!find_rule(name)) return make_error("rule " + name + ": no such rule");
     std::erase_if(script_.rules, [&](const RuleSummary& r) { return r.name == name; });

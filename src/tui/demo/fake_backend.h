@@ -28,6 +28,8 @@ class FakeBackend : public Backend {
     Status set_rule_enabled(const std::string& name, bool enabled) override;
     Status delete_rule(const std::string& name) override;
     Status change_rule(const std::string& name, Action action, RuleDuration duration) override;
+    // The Sockets view's a/d: listed in the Rules view and written as an "add" line.
+    Status add_rule(const Rule& rule) override;
 
     // Writes one line (the demo logs its own exit with it).
     void write_line(const std::string& json);

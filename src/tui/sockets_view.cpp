@@ -1,0 +1,150 @@
+#include "tui/sockets_view.h"
+
+#include <algorithm>
+
+#include "tui/safe_text.h"
+
+namespace tsnitch::tui {
+
+namespace {
+
+void clamp_rows(size_t& selected, size_t& top, size_t count, int rows) {
+    if (count == 0) {
+        selected = top = 0;
+        return;
+    }
+    selected = std::min(selected, count - 1);
+    const auto r = static_cast<size_t>(std::max(rows, 1));
+    if (selected < top) top = selected;
+    if (selected >= top + r) top = selected - r + 1;
+}
+
+std::string user_of(const ProcessSummary& p) {
+    return p.user.empty() ? std::to_string(p.uid) : p.user;
+}
+
+void draw_processes(Screen& s, UiState& st, int top, int rows) {
+    const int w = s.cols();
+    const auto procs = visible_processes(st);
+    const int pid_w = 7, user_w = 10, n_w = 6;
+    auto columns = [&](int y, const std::string& pid, const std::string& user,
+                       const std::vector<std::string>& counts, const std::string& name, attr_t a) {
+        s.put(y, 0, pid, pid_w, a);
+        int x = pid_w + 1;
+        s.put(y, x, user, user_w, a);
+        x += user_w + 1;
+        for (const std::string& c : counts) {
+            s.put(y, x + std::max(0, n_w - display_width(c)), c, n_w, a);
+            x += n_w + 1;
+        }
+        s.put(y, x + 1, name, std::max(0, w - x - 1), a);
+    };
+    s.fill(top, 0, w, s.styles().header);
+    columns(top, "PID", "User", {"Estab", "Listen", "TCP*", "UDP", "Unix"}, "Process",
+            s.styles().header);
+    std::string info = " sort " + std::string(process_order_name(st.proc_order)) +
+                       (st.proc_reverse ? " (reversed)" : "") + " ";
+    if (!st.proc_filter.empty())
+        info = " filter \"" + s.safe(st.proc_filter) + "\":" + std::to_string(procs.size()) + info;
+    const int iw = std::min(display_width(info), w / 2);
+    s.put(top, w - iw, info, iw, s.styles().header | A_BOLD);
+    int y = top + 1;
+    if (!st.table) {
+        s.put(y + 1, 2,
+              st.table_error.empty() ? "Reading the socket table..." : s.safe(st.table_error),
+              w - 2, st.table_error.empty() ? s.styles().dim : s.styles().warn);
+        return;
+    }
+    if (procs.empty()) {
+        s.put(y + 1, 2,
+              st.proc_filter.empty() ? "No process with sockets that this user may see."
+                                     : "Nothing matches the filter.",
+              w - 2, s.styles().dim);
+        return;
+    }
+    clamp_rows(st.proc_selected, st.proc_top, procs.size(), rows);
+    for (size_t i = st.proc_top; i < procs.size() && y < top + 1 + rows; ++i, ++y) {
+        const ProcessSummary& p = procs[i];
+        const bool sel = i == st.proc_selected;
+        const attr_t a = sel ? s.styles().selected : s.styles().normal;
+        if (sel) s.fill(y, 0, w, a);
+        columns(
+            y, std::to_string(p.pid), s.safe(user_of(p)),
+            {std::to_string(p.tcp_established), std::to_string(p.tcp_listen),
+             std::to_string(p.tcp_other), std::to_string(p.udp), std::to_string(p.unix_sockets)},
+            s.safe(p.comm) + (p.exe.empty() ? "" : " (" + s.safe(p.exe) + ")"), a);
+    }
+}
+
+void draw_open_process(Screen& s, UiState& st, int top, int rows) {
+    const int w = s.cols();
+    const auto lines = socket_view_lines(st);
+    std::string head = "PID " + std::to_string(*st.open_pid) + " " + s.safe(st.open_name);
+    size_t nsock = 0;
+    for (const auto& l : lines)
+        nsock += l.row && l.change != SocketList::Change::closed ? 1 : 0;
+    head += "  " + std::to_string(nsock) + " sockets" + (st.all_fds ? ", all fds" : "");
+    s.fill(top, 0, w, s.styles().header);
+    s.put(top, 1, head, w - 1, s.styles().header);
+    int y = top + 1;
+    if (st.table && st.table->focus_pid == st.open_pid && !st.table->focus_error.empty()) {
+        s.put(y, 2, s.safe(st.table->focus_error), w - 2, s.styles().warn);
+        ++y;
+    }
+    if (lines.empty()) {
+        s.put(y + 1, 2, "No sockets.", w - 2, s.styles().dim);
+        return;
+    }
+    clamp_rows(st.sock_selected, st.sock_top, lines.size(), rows - (y - top - 1));
+    for (size_t i = st.sock_top; i < lines.size() && y < top + 1 + rows; ++i, ++y) {
+        const SocketViewLine& l = lines[i];
+        const bool sel = i == st.sock_selected;
+        attr_t a = l.change == SocketList::Change::added    ? s.styles().allow
+                   : l.change == SocketList::Change::closed ? s.styles().dim
+                   : !l.row                                 ? s.styles().dim
+                                                            : s.styles().normal;
+        if (sel) a = s.styles().selected;
+        if (sel) s.fill(y, 0, w, a);
+        const std::string mark = l.change == SocketList::Change::added    ? "+ "
+                                 : l.change == SocketList::Change::closed ? "- "
+                                                                          : "  ";
+        s.put(y, 0, mark + s.safe(l.text), w, a);
+    }
+}
+
+}  // namespace
+
+std::vector<ProcessSummary> visible_processes(const UiState& st) {
+    std::vector<ProcessSummary> out;
+    if (!st.table) return out;
+    for (const ProcessSummary& p : st.table->processes)
+        if (process_matches(p, st.proc_filter)) out.push_back(p);
+    sort_processes(out, st.proc_order, st.proc_reverse);
+    return out;
+}
+
+std::vector<SocketViewLine> socket_view_lines(const UiState& st) {
+    std::vector<SocketViewLine> out;
+    for (const SocketList::Entry& e : st.socket_list.entries())
+        out.push_back({e.row.fd, socket_line(e.row, st.host_names), e.change, &e.row});
+    if (st.all_fds && st.table && st.table->focus_pid == st.open_pid) {
+        for (const FdLink& f : st.table->focus_fds) {
+            if (f.target.starts_with("socket:[")) continue;
+            out.push_back({f.fd, std::to_string(f.fd) + " -> " + f.target,
+                           SocketList::Change::steady, nullptr});
+        }
+        std::stable_sort(
+            out.begin(), out.end(),
+            [](const SocketViewLine& a, const SocketViewLine& b) { return a.fd < b.fd; });
+    }
+    return out;
+}
+
+void draw_sockets_tab(Screen& s, UiState& st, int top, int rows) {
+    if (st.open_pid)
+        draw_open_process(s, st, top, rows);
+    else
+        draw_processes(s, st, top, rows);
+}
+
+}  // namespace tsnitch::tui
