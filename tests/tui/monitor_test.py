@@ -1,0 +1,86 @@
+"""`tsnitch monitor` in a private network namespace, driven through tmux: a process holding a
+listening, a connected TCP and a connected UDP socket appears in Processes; opening it shows its
+three socket lines (fds, inodes, addresses, states) exactly as `tsnitch sockets -p PID` prints
+them; a new socket is marked, a closed one goes within two refreshes. Needs root (namespaces)."""
+import json
+import os
+import re
+import shutil
+import sys
+
+from netns import NetnsPair, require_root, skip, tsnitch_binary, V4_PEER
+from tmux_screen import TmuxScreen
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REFRESH_MS = 500
+
+
+def main():
+    require_root()
+    if shutil.which("tmux") is None:
+        skip("needs tmux")
+    tsnitch = tsnitch_binary()
+    with NetnsPair(ipv6=False) as ns:
+        server = ns.popen(ns.peer, [sys.executable, "-c",
+                                    "import socket,time\n"
+                                    "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                                    "s.bind(('0.0.0.0', 8080)); s.listen(); print('up', flush=True)\n"
+                                    "c=s.accept(); time.sleep(120)"])
+        assert server.stdout.readline().strip() == b"up"
+        holder = ns.popen(ns.client, [sys.executable, os.path.join(HERE, "socket_holder.py"),
+                                      V4_PEER, "8080", "5353"],
+                          stdin=__import__("subprocess").PIPE)
+        h = json.loads(holder.stdout.readline())
+        pid = h["pid"]
+        expected = {
+            "listen": "%d -> socket[%d] - 7000:10.77.0.1 -> 0.0.0.0:0, state: listen"
+                      % (h["listen"]["fd"], h["listen"]["inode"]),
+            "tcp": "%d -> socket[%d] - %d:10.77.0.1 -> %s:8080, state: established"
+                   % (h["tcp"]["fd"], h["tcp"]["inode"], h["tcp"]["port"], V4_PEER),
+            "udp": "%d -> socket[%d] - %d:10.77.0.1 -> %s:5353, state: established"
+                   % (h["udp"]["fd"], h["udp"]["inode"], h["udp"]["port"], V4_PEER),
+        }
+        # The one-shot command prints the same lines for the same process.
+        cli = ns.run(ns.client, [tsnitch, "sockets", "-p", str(pid)]).stdout.splitlines()
+        assert sorted(cli) == sorted(expected.values()), (cli, expected)
+
+        with TmuxScreen(ns.cmd(ns.client, [tsnitch, "monitor", "--interval", str(REFRESH_MS)]),
+                        width=120, height=30) as t:
+            # Processes: the holder with 1 established, 1 listening, 1 UDP socket.
+            t.wait_for(r"tsnitch monitor")
+            row = r"(?m)^%d\s+root\s+1\s+1\s+0\s+1\s+0\s+python" % pid
+            t.wait_for(row)
+            t.keys("/")
+            t.keys("-l", str(pid))
+            t.keys("Enter")
+            t.wait_for(r'filter "%d"' % pid)
+            t.keys("Enter")
+            screen = t.wait_all(list(expected.values()))
+            assert "3 sockets" in screen, screen
+            view_lines = [l[2:].rstrip() for l in screen.splitlines() if " -> socket[" in l]
+            assert sorted(view_lines) == sorted(cli), (view_lines, cli)
+
+            # A new socket appears marked "+"; closing one makes its line go within two refreshes.
+            holder.stdin.write(b"open-udp\n")
+            holder.stdin.flush()
+            u2 = json.loads(holder.stdout.readline())["udp2"]
+            t.wait_for(r"\+ %d -> socket\[%d\]" % (u2["fd"], u2["inode"]), timeout=5)
+            holder.stdin.write(b"close-udp\n")
+            holder.stdin.flush()
+            holder.stdout.readline()
+            t.wait_for(re.escape(expected["udp"]), absent=True, timeout=3 * REFRESH_MS / 1000 + 2)
+            t.wait_all([expected["tcp"], expected["listen"]])
+
+            # All fds: the holder's stdin is a pipe.
+            t.keys("f")
+            t.wait_for(r"(?m)^  0 -> pipe:\[\d+\]")
+            t.keys("q")
+            t.wait_for("EXITED-0")
+        holder.stdin.write(b"exit\n")
+        holder.stdin.flush()
+        holder.wait(timeout=5)
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
