@@ -1,6 +1,8 @@
 #include "tui/sockets_view.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <iterator>
 
 #include "tui/safe_text.h"
 
@@ -17,6 +19,21 @@ void clamp_rows(size_t& selected, size_t& top, size_t count, int rows) {
     const auto r = static_cast<size_t>(std::max(rows, 1));
     if (selected < top) top = selected;
     if (selected >= top + r) top = selected - r + 1;
+}
+
+// 0, 512, 1.5K, 23M, 4.0G: at most six columns.
+std::string bytes_text(uint64_t n) {
+    static constexpr const char* units[] = {"K", "M", "G", "T", "P"};
+    if (n < 1024) return std::to_string(n);
+    double v = static_cast<double>(n) / 1024;
+    size_t u = 0;
+    while (v >= 1024 && u + 1 < std::size(units)) {
+        v /= 1024;
+        ++u;
+    }
+    char buf[16];
+    std::snprintf(buf, sizeof buf, v < 10 ? "%.1f%s" : "%.0f%s", v, units[u]);
+    return buf;
 }
 
 std::string user_of(const ProcessSummary& p) {
@@ -40,8 +57,8 @@ void draw_processes(Screen& s, UiState& st, int top, int rows) {
         s.put(y, x + 1, name, std::max(0, w - x - 1), a);
     };
     s.fill(top, 0, w, s.styles().header);
-    columns(top, "PID", "User", {"Estab", "Listen", "TCP*", "UDP", "Unix"}, "Process",
-            s.styles().header);
+    columns(top, "PID", "User", {"Estab", "Listen", "TCP*", "UDP", "Unix", "Sent", "Recv"},
+            "Process", s.styles().header);
     std::string info = " sort " + std::string(process_order_name(st.proc_order)) +
                        (st.proc_reverse ? " (reversed)" : "") + " ";
     if (!st.proc_filter.empty())
@@ -68,11 +85,11 @@ void draw_processes(Screen& s, UiState& st, int top, int rows) {
         const bool sel = i == st.proc_selected;
         const attr_t a = sel ? s.styles().selected : s.styles().normal;
         if (sel) s.fill(y, 0, w, a);
-        columns(
-            y, std::to_string(p.pid), s.safe(user_of(p)),
-            {std::to_string(p.tcp_established), std::to_string(p.tcp_listen),
-             std::to_string(p.tcp_other), std::to_string(p.udp), std::to_string(p.unix_sockets)},
-            s.safe(p.comm) + (p.exe.empty() ? "" : " (" + s.safe(p.exe) + ")"), a);
+        columns(y, std::to_string(p.pid), s.safe(user_of(p)),
+                {std::to_string(p.tcp_established), std::to_string(p.tcp_listen),
+                 std::to_string(p.tcp_other), std::to_string(p.udp), std::to_string(p.unix_sockets),
+                 bytes_text(p.bytes_sent), bytes_text(p.bytes_received)},
+                s.safe(p.comm) + (p.exe.empty() ? "" : " (" + s.safe(p.exe) + ")"), a);
     }
 }
 

@@ -46,9 +46,9 @@ def main():
 
         with TmuxScreen(ns.cmd(ns.client, [tsnitch, "monitor", "--interval", str(REFRESH_MS)]),
                         width=120, height=30) as t:
-            # Processes: the holder with 1 established, 1 listening, 1 UDP socket.
+            # Processes: the holder with 1 established, 1 listening, 1 UDP socket, 5000 bytes sent.
             t.wait_for(r"tsnitch monitor")
-            row = r"(?m)^%d\s+root\s+1\s+1\s+0\s+1\s+0\s+python" % pid
+            row = r"(?m)^%d\s+root\s+1\s+1\s+0\s+1\s+0\s+4\.9K\s+0\s+python" % pid
             t.wait_for(row)
             t.keys("/")
             t.keys("-l", str(pid))

@@ -19,6 +19,7 @@ listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 listener.bind(("10.77.0.1", 7000))
 listener.listen()
 tcp = socket.create_connection((server, peer))
+tcp.sendall(b"x" * 5000)  # acknowledged by the peer's kernel: the Sent column shows 4.9K
 udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 udp.connect((server, udp_port))
 extra = None

@@ -119,13 +119,14 @@ Result<std::optional<InetSocket>> DiagClient::find(Protocol protocol, const IpAd
 }
 
 Result<std::vector<InetSocket>> DiagClient::dump(Protocol protocol, Family family,
-                                                 uint16_t src_port) {
+                                                 uint16_t src_port, bool tcp_info) {
     InetDiagRequest r;
     r.protocol = protocol;
     r.family = family;
     r.src = IpAddress::any(family);
     r.dst = IpAddress::any(family);
     r.src_port = src_port;
+    r.tcp_info = tcp_info && protocol == Protocol::tcp;
     const uint32_t seq = ++seq_;
     std::vector<InetSocket> found;
     Status st = exchange(build_inet_diag_request(r, seq), [&](std::span<const uint8_t> d) {
@@ -145,12 +146,12 @@ Result<std::vector<UnixSocket>> DiagClient::dump_unix() {
     return found;
 }
 
-Result<SocketsSnapshot> DiagClient::sockets_dump(bool ipv6) {
+Result<SocketsSnapshot> DiagClient::sockets_dump(bool ipv6, bool tcp_info) {
     SocketsSnapshot snap;
     for (Protocol p : {Protocol::tcp, Protocol::udp, Protocol::udplite}) {
         for (Family f : {Family::v4, Family::v6}) {
             if (f == Family::v6 && !ipv6) continue;
-            auto part = dump(p, f);
+            auto part = dump(p, f, 0, tcp_info);
             if (!part) {
                 // UDPLite lives in a module that may not be loaded: nothing to list then.
                 if (p == Protocol::udplite) continue;

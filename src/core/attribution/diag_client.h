@@ -36,14 +36,16 @@ class DiagClient {
                                            uint16_t src_port, const IpAddress& dst,
                                            uint16_t dst_port);
     // Every socket of (protocol, family) with this local port (0: every socket).
-    Result<std::vector<InetSocket>> dump(Protocol protocol, Family family, uint16_t src_port = 0);
+    // `tcp_info`: with TCP's byte counters (bytes_acked, bytes_received).
+    Result<std::vector<InetSocket>> dump(Protocol protocol, Family family, uint16_t src_port = 0,
+                                         bool tcp_info = false);
     Result<std::vector<UnixSocket>> dump_unix();
 
     // Closes the socket `s` (as dumped: same addresses, ports and cookie) with SOCK_DESTROY.
     Status destroy(const InetSocket& s);
 
     // Every TCP, UDP and UDPLite socket (IPv6 ones when `ipv6`) and every unix socket.
-    Result<SocketsSnapshot> sockets_dump(bool ipv6);
+    Result<SocketsSnapshot> sockets_dump(bool ipv6, bool tcp_info = false);
 
   private:
     struct SocketCloser {

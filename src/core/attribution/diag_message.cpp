@@ -4,10 +4,12 @@
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
+#include <linux/tcp.h>
 #include <linux/unix_diag.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cstddef>
 #include <cstring>
 #include <string>
 
@@ -103,6 +105,16 @@ Result<InetSocket> parse_inet_message(const nlmsghdr* nlh, Protocol protocol) {
     s.wqueue = m.idiag_wqueue;
     Status st = for_each_attribute(nlh, sizeof m, [&](const nlattr* a) {
         const auto type = mnl_attr_get_type(a);
+        if (type == INET_DIAG_INFO) {
+            // An older kernel's tcp_info may end before the byte counters: then they stay 0.
+            const size_t have = mnl_attr_get_payload_len(a);
+            const auto* p = static_cast<const uint8_t*>(mnl_attr_get_payload(a));
+            constexpr size_t acked = offsetof(tcp_info, tcpi_bytes_acked);
+            constexpr size_t received = offsetof(tcp_info, tcpi_bytes_received);
+            if (have >= acked + 8) std::memcpy(&s.bytes_acked, p + acked, 8);
+            if (have >= received + 8) std::memcpy(&s.bytes_received, p + received, 8);
+            return;
+        }
         if (mnl_attr_get_payload_len(a) < 1) return;
         const uint8_t v = mnl_attr_get_u8(a);
         if (type == INET_DIAG_SKV6ONLY) {
@@ -204,6 +216,7 @@ std::vector<uint8_t> build_inet_diag_request(const InetDiagRequest& r, uint32_t 
     req.sdiag_family = r.family == Family::v6 ? AF_INET6 : AF_INET;
     req.sdiag_protocol = ip_protocol(r.protocol);
     req.idiag_states = r.states;
+    if (r.tcp_info) req.idiag_ext = static_cast<uint8_t>(1u << (INET_DIAG_INFO - 1));
     IpAddress local = r.src, remote = r.dst;
     uint16_t local_port = r.src_port, remote_port = r.dst_port;
     // udp_dump_one looks the socket up as for an arriving datagram: the kernel takes the remote

@@ -26,6 +26,7 @@ struct InetDiagRequest {
     IpAddress dst;
     uint16_t dst_port = 0;
     uint32_t ifindex = 0;
+    bool tcp_info = false;  // ask for INET_DIAG_INFO (TCP's byte counters)
 };
 
 std::vector<uint8_t> build_inet_diag_request(const InetDiagRequest& r, uint32_t seq);

@@ -41,6 +41,8 @@ std::vector<ProcessSummary> summarize_processes(
     for (const InetSocket& s : snap.inet) {
         ProcessSummary* p = owner_of(s.inode);
         if (!p) continue;
+        p->bytes_sent += s.bytes_acked;
+        p->bytes_received += s.bytes_received;
         if (s.protocol != Protocol::tcp)
             ++p->udp;
         else if (s.state == kTcpEstablished)
@@ -77,6 +79,8 @@ std::string_view process_order_name(ProcessOrder o) {
             return "udp";
         case ProcessOrder::unix_sockets:
             return "unix";
+        case ProcessOrder::traffic:
+            return "traffic";
     }
     return "?";
 }
@@ -111,6 +115,12 @@ void sort_processes(std::vector<ProcessSummary>& procs, ProcessOrder order, bool
             case ProcessOrder::unix_sockets:
                 if (a.unix_sockets != b.unix_sockets) return a.unix_sockets > b.unix_sockets;
                 break;
+            case ProcessOrder::traffic: {
+                const uint64_t ta = a.bytes_sent + a.bytes_received;
+                const uint64_t tb = b.bytes_sent + b.bytes_received;
+                if (ta != tb) return ta > tb;
+                break;
+            }
         }
         return a.pid < b.pid;
     };
@@ -211,7 +221,7 @@ const ProcessSummary& SocketTable::identity(int pid) {
 
 Result<SocketTableSnapshot> SocketTable::refresh(std::optional<int> focus, bool all_fds) {
     const auto cpu_start = thread_cpu_now();
-    auto snap = client_.sockets_dump(ipv6_);
+    auto snap = client_.sockets_dump(ipv6_, true);
     if (!snap) return snap.error();
     std::vector<uint64_t> live;
     live.reserve(snap->inet.size() + snap->unix_sockets.size());

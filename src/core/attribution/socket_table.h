@@ -37,6 +37,10 @@ struct ProcessSummary {
     size_t tcp_other = 0;  // syn_sent, close_wait, ...
     size_t udp = 0;        // udp and udplite
     size_t unix_sockets = 0;
+    // TCP payload of the sockets open now, over their life (tcp_info): sent and acknowledged by
+    // the peer, and received. Closed sockets take their bytes with them.
+    uint64_t bytes_sent = 0;
+    uint64_t bytes_received = 0;
 
     size_t total() const { return tcp_established + tcp_listen + tcp_other + udp + unix_sockets; }
 };
@@ -47,8 +51,18 @@ struct ProcessSummary {
 std::vector<ProcessSummary> summarize_processes(
     const SocketsSnapshot& snap, const std::unordered_map<uint64_t, InodeIndex::Owner>& owners);
 
-enum class ProcessOrder { sockets, pid, user, name, established, listening, udp, unix_sockets };
-inline constexpr int kProcessOrders = 8;
+enum class ProcessOrder {
+    sockets,
+    pid,
+    user,
+    name,
+    established,
+    listening,
+    udp,
+    unix_sockets,
+    traffic
+};
+inline constexpr int kProcessOrders = 9;
 std::string_view process_order_name(ProcessOrder o);
 // Sorted by `order` (counts: most first; pid, user, name: ascending), then by pid; `reverse`
 // turns it around.

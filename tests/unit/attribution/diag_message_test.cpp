@@ -4,6 +4,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/inet_diag.h>
 #include <linux/sock_diag.h>
+#include <linux/tcp.h>
 #include <linux/unix_diag.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -51,7 +52,8 @@ struct Sock {
     uint16_t dport = 443;
     uint32_t inode = 12345678;
     uint32_t uid = 1000;
-    int v6only = -1;  // -1: no attribute
+    int v6only = -1;                   // -1: no attribute
+    uint64_t acked = 0, received = 0;  // with an INET_DIAG_INFO attribute when either is set
 };
 
 void add_inet(Datagram& d, const Sock& s, uint32_t seq = 7, uint16_t flags = NLM_F_MULTI) {
@@ -70,6 +72,12 @@ void add_inet(Datagram& d, const Sock& s, uint32_t seq = 7, uint16_t flags = NLM
     m->idiag_rqueue = 3;
     m->idiag_wqueue = 4;
     if (s.v6only >= 0) mnl_attr_put_u8(nlh, INET_DIAG_SKV6ONLY, static_cast<uint8_t>(s.v6only));
+    if (s.acked || s.received) {
+        tcp_info info{};
+        info.tcpi_bytes_acked = s.acked;
+        info.tcpi_bytes_received = s.received;
+        mnl_attr_put(nlh, INET_DIAG_INFO, sizeof info, &info);
+    }
     d.close(nlh);
 }
 
@@ -331,4 +339,42 @@ TEST_CASE("a unix name attribute longer than its message is an error") {
     attr->nla_len = 4000;
     std::vector<UnixSocket> out;
     CHECK_FALSE(parse_unix_diag_answer(d.span(), 7, out).ok());
+}
+
+TEST_CASE("TCP byte counters come from tcp_info when the dump asks for it") {
+    InetDiagRequest r;
+    CHECK(request_body<inet_diag_req_v2>(build_inet_diag_request(r, 1)).idiag_ext == 0);
+    r.tcp_info = true;
+    CHECK(request_body<inet_diag_req_v2>(build_inet_diag_request(r, 1)).idiag_ext ==
+          1 << (INET_DIAG_INFO - 1));
+
+    Datagram d;
+    add_inet(d, Sock{.acked = 5000, .received = 123456789012ull});
+    add_inet(d, Sock{.inode = 2});
+    std::vector<InetSocket> out;
+    REQUIRE(parse_inet_diag_answer(d.span(), 7, Protocol::tcp, out).ok());
+    REQUIRE(out.size() == 2);
+    CHECK(out[0].bytes_acked == 5000u);
+    CHECK(out[0].bytes_received == 123456789012ull);
+    CHECK(out[1].bytes_acked == 0u);
+}
+
+TEST_CASE("closing a socket: SOCK_DESTROY naming it by addresses and cookie, acknowledged") {
+    InetSocket s;
+    s.src = ip("10.0.2.2");
+    s.src_port = 54321;
+    s.dst = ip("140.82.121.4");
+    s.dst_port = 443;
+    s.cookie = 0x200000011ull;
+    const auto msg = build_destroy_request(s, 9);
+    nlmsghdr h;
+    std::memcpy(&h, msg.data(), sizeof h);
+    CHECK(h.nlmsg_type == SOCK_DESTROY);
+    CHECK(h.nlmsg_flags == (NLM_F_REQUEST | NLM_F_ACK));
+    const auto req = request_body<inet_diag_req_v2>(msg);
+    CHECK(req.sdiag_protocol == IPPROTO_TCP);
+    CHECK(ntohs(req.id.idiag_sport) == 54321);
+    CHECK(ntohs(req.id.idiag_dport) == 443);
+    CHECK(req.id.idiag_cookie[0] == 0x11u);
+    CHECK(req.id.idiag_cookie[1] == 0x2u);
 }

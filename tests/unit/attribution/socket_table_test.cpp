@@ -94,6 +94,19 @@ TEST_CASE("processes: sockets counted by kind, for the process that holds them")
     CHECK(procs[1].total() == 3);
 }
 
+TEST_CASE("processes: TCP traffic summed over the sockets open now, and sorted by it") {
+    auto snap = fixture();
+    snap.inet[0].bytes_acked = 100;
+    snap.inet[1].bytes_received = 50;
+    snap.inet[4].bytes_acked = 1000;
+    auto procs = summarize_processes(snap, owners());
+    CHECK(procs[0].bytes_sent == 100);
+    CHECK(procs[0].bytes_received == 50);
+    CHECK(procs[1].bytes_sent == 1000);
+    sort_processes(procs, ProcessOrder::traffic, false);
+    CHECK(procs[0].pid == 20);
+}
+
 TEST_CASE("processes: sorted by a column, reversed, and filtered") {
     auto procs = summarize_processes(fixture(), owners());
     procs[0].comm = "zsh";
