@@ -1,7 +1,8 @@
 """`tsnitch monitor` in a private network namespace, driven through tmux: a process holding a
 listening, a connected TCP and a connected UDP socket appears in Processes; opening it shows its
 three socket lines (fds, inodes, addresses, states) exactly as `tsnitch sockets -p PID` prints
-them; a new socket is marked, a closed one goes within two refreshes. Needs root (namespaces)."""
+them; a new socket is marked, a closed one goes within two refreshes; K closes a connection
+(SOCK_DESTROY); f lists every fd. Needs root (namespaces) and tmux."""
 import json
 import os
 import re
@@ -70,6 +71,20 @@ def main():
             holder.stdout.readline()
             t.wait_for(re.escape(expected["udp"]), absent=True, timeout=3 * REFRESH_MS / 1000 + 2)
             t.wait_all([expected["tcp"], expected["listen"]])
+
+            # K closes the selected socket (the TCP connection, second in fd order) after asking.
+            t.keys("Up", "Up", "Up", "Down", "K")
+            t.wait_all(["Close socket", expected["tcp"]])
+            t.keys("y")
+            t.wait_for(re.escape(expected["tcp"]), absent=True, timeout=5)
+            t.wait_for(r"%d -> socket\[%d\] - other" % (h["tcp"]["fd"], h["tcp"]["inode"]))
+            assert "closing the socket" not in t.screen()
+
+            # The monitor has no rules: a/d say so instead of writing one.
+            t.keys("d")
+            t.wait_for("deny rule")
+            t.keys("y")
+            t.wait_for("only be added while tsnitch intercepts")
 
             # All fds: the holder's stdin is a pipe.
             t.keys("f")
