@@ -498,6 +498,7 @@ int App::run() {
             st_.host_names = backend_.host_names();
             if (!monitor_) st_.table_error = "the socket table is not available here";
         }
+        if (monitor_) monitor_->set_paused(st_.view != View::sockets);
         auto now = Clock::now();
         if (dirty && now - last_draw >= kFrame) {
             draw_ui(screen_, st_, now);

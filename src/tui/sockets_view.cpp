@@ -100,7 +100,7 @@ void draw_open_process(Screen& s, UiState& st, int top, int rows) {
     size_t nsock = 0;
     for (const auto& l : lines)
         nsock += l.row && l.change != SocketList::Change::closed ? 1 : 0;
-    head += "  " + std::to_string(nsock) + " sockets" + (st.all_fds ? ", all fds" : "");
+    head += "  sockets: " + std::to_string(nsock) + (st.all_fds ? " (all fds shown)" : "");
     s.fill(top, 0, w, s.styles().header);
     s.put(top, 1, head, w - 1, s.styles().header);
     int y = top + 1;

@@ -57,7 +57,7 @@ def main():
             t.wait_for(r'filter "%d"' % pid)
             t.keys("Enter")
             screen = t.wait_all(list(expected.values()))
-            assert "3 sockets" in screen, screen
+            assert "sockets: 3" in screen, screen
             view_lines = [l[2:].rstrip() for l in screen.splitlines() if " -> socket[" in l]
             assert sorted(view_lines) == sorted(cli), (view_lines, cli)
 

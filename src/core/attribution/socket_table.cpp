@@ -172,14 +172,14 @@ void SocketList::update(std::vector<SocketRow> rows) {
         if (fade_ > 0) next.emplace(key(e.row), std::move(e));
     }
     for (SocketRow& r : rows) {
+        // Still open: the new row carries the current state and addresses.
         auto it = next.find(key(r));
-        if (it != next.end() && !(it->second.change == Change::closed && it->second.age > 1)) {
-            // Still open: the new row carries the current state and addresses.
+        if (it != next.end()) {
             it->second = Entry{std::move(r), Change::steady, 0};
             continue;
         }
         const auto k = key(r);
-        next.insert_or_assign(k, Entry{std::move(r), first_ ? Change::steady : Change::added, 0});
+        next.emplace(k, Entry{std::move(r), first_ ? Change::steady : Change::added, 0});
     }
     entries_.clear();
     for (auto& [k, e] : next)
@@ -298,6 +298,7 @@ void SocketMonitor::loop() {
         const uint64_t one = 1;
         (void)!::write(wake_.get(), &one, sizeof one);
         cv_.wait_for(lock, interval_, [this] { return stop_ || now_; });
+        cv_.wait(lock, [this] { return stop_ || !paused_; });
     }
 }
 
@@ -307,6 +308,16 @@ std::shared_ptr<const SocketTableSnapshot> SocketMonitor::take(std::string* erro
     std::lock_guard lock(mu_);
     if (error) *error = error_;
     return std::exchange(latest_, nullptr);
+}
+
+void SocketMonitor::set_paused(bool paused) {
+    {
+        std::lock_guard lock(mu_);
+        if (paused_ == paused) return;
+        paused_ = paused;
+        now_ = !paused;  // back in view: fresh numbers at once
+    }
+    cv_.notify_all();
 }
 
 void SocketMonitor::set_focus(std::optional<int> pid, bool all_fds) {

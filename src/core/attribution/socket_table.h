@@ -146,6 +146,8 @@ class SocketMonitor {
     std::shared_ptr<const SocketTableSnapshot> take(std::string* error = nullptr);
     // The process whose sockets each snapshot carries in full; refreshes now.
     void set_focus(std::optional<int> pid, bool all_fds);
+    // While paused (the view is not on screen) no refresh runs.
+    void set_paused(bool paused);
     std::chrono::milliseconds interval() const { return interval_; }
 
   private:
@@ -158,6 +160,7 @@ class SocketMonitor {
     std::condition_variable cv_;
     bool stop_ = false;
     bool now_ = true;
+    bool paused_ = false;
     std::optional<int> focus_;
     bool all_fds_ = false;
     std::shared_ptr<const SocketTableSnapshot> latest_;

@@ -1,8 +1,15 @@
 // The socket table model: sockets grouped by process, sorted and filtered as the Processes view
 // shows them; the opened process's lines across refreshes (new ones marked, closed ones fading);
 // the incremental owner index behind a refresh.
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <filesystem>
 #include <fstream>
@@ -229,4 +236,47 @@ TEST_CASE("all fds of a process, with their targets, in fd order") {
     CHECK((*fds)[1].target == "/dev/pts/0");
     CHECK((*fds)[2].target == "socket:[77]");
     CHECK_FALSE(list_fd_links(t.root.string(), 43));
+}
+
+TEST_CASE("the monitor thread delivers this process's new socket, and pauses when asked") {
+    auto table = SocketTable::open();
+    if (!table) {
+        MESSAGE("no sock_diag here: " << table.error().message);
+        return;
+    }
+    const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(s >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(s, 1) == 0);
+    struct stat st {};
+    REQUIRE(::fstat(s, &st) == 0);
+
+    SocketMonitor monitor(std::move(*table), std::chrono::milliseconds(100));
+    monitor.set_focus(::getpid(), false);
+    std::shared_ptr<const SocketTableSnapshot> snap;
+    for (int i = 0; i < 50 && !(snap && snap->focus_pid == ::getpid()); ++i) {
+        pollfd p{monitor.wake_fd(), POLLIN, 0};
+        REQUIRE(::poll(&p, 1, 5000) == 1);
+        snap = monitor.take();
+    }
+    REQUIRE(snap);
+    REQUIRE(snap->focus);
+    auto row = std::find_if(snap->focus->sockets.begin(), snap->focus->sockets.end(),
+                            [&](const SocketRow& r) { return r.fd == s; });
+    REQUIRE(row != snap->focus->sockets.end());
+    CHECK(row->inode == st.st_ino);
+    REQUIRE(row->inet);
+    CHECK(socket_state_name(row->inet->state) == "listen");
+    CHECK(socket_line(*row).find(":127.0.0.1 -> 0.0.0.0:0, state: listen") != std::string::npos);
+
+    // Paused: a refresh already running may still end; after it nothing more arrives.
+    monitor.set_paused(true);
+    pollfd p{monitor.wake_fd(), POLLIN, 0};
+    (void)::poll(&p, 1, 2000);
+    (void)monitor.take();
+    CHECK(::poll(&p, 1, 400) == 0);
+    ::close(s);
 }
