@@ -11,7 +11,7 @@ namespace {
 
 constexpr const char* kUsage =
     R"(Usage: tsnitch [run] [options]        intercept and prompt in this terminal (root)
-       tsnitch attach [--socket PATH]   the TUI for a running daemon
+       tsnitch attach [--socket PATH]   the TUI for a running daemon (not built yet)
        tsnitch monitor                  live process and socket inspection, no interception
        tsnitch sockets [-p PID] [--json] [-c FILE] [--names FILE]
                                         one-shot socket table (host names from a running tsnitch)
