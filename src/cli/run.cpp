@@ -23,7 +23,9 @@
 #include "cli/commands.h"
 #include "cli/engine_backend.h"
 #include "core/attribution/attribution_ladder.h"
+#include "core/attribution/proc_io.h"
 #include "core/config.h"
+#include "core/dns/names_file.h"
 #include "core/engine/dns_names.h"
 #include "core/engine/engine.h"
 #include "core/engine/events_file.h"
@@ -94,11 +96,12 @@ void add_to_epoll(int ep, int fd, uint64_t tag) {
 }
 
 // Housekeeping off the queue thread (spawning iptables-save there would hold every queued packet
-// for milliseconds): a 1 s timer expires timed rules, every 5 s the firewall rules are checked and
-// re-added when another program removed them, and rule files changed on disk are reloaded. Runs
-// until `stop_fd` (an eventfd) is written.
-void housekeeping(nfq::Firewall& firewall, RuleStore& rules, EngineBackend* tui, RunLog& log,
-                  int stop_fd) {
+// for milliseconds): a 1 s timer expires timed rules and republishes the host names file when the
+// DNS cache changed, every 5 s the firewall rules are checked and re-added when another program
+// removed them, and rule files changed on disk are reloaded. Runs until `stop_fd` (an eventfd) is
+// written.
+void housekeeping(nfq::Firewall& firewall, RuleStore& rules, NamesPublisher* names,
+                  EngineBackend* tui, RunLog& log, int stop_fd) {
     FdGuard ep(epoll_create1(EPOLL_CLOEXEC));
     FdGuard timer(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
     if (ep.get() < 0 || timer.get() < 0) {
@@ -112,6 +115,7 @@ void housekeeping(nfq::Firewall& firewall, RuleStore& rules, EngineBackend* tui,
     add_to_epoll(ep.get(), timer.get(), kTimer);
     if (rules.watch_fd() >= 0) add_to_epoll(ep.get(), rules.watch_fd(), kRules);
     unsigned ticks = 0;
+    std::string names_problem;  // said once, not every second
     for (;;) {
         epoll_event events[4];
         const int n = epoll_wait(ep.get(), events, 4, -1);
@@ -128,6 +132,13 @@ void housekeeping(nfq::Firewall& firewall, RuleStore& rules, EngineBackend* tui,
                     uint64_t expirations = 0;
                     (void)::read(timer.get(), &expirations, sizeof expirations);
                     if (rules.expire() > 0 && tui) tui->rules_changed();
+                    if (names) {
+                        auto published = names->publish();
+                        const std::string problem = published ? "" : published.error().message;
+                        if (!problem.empty() && problem != names_problem)
+                            log.error("host names for `tsnitch sockets`: " + problem);
+                        names_problem = problem;
+                    }
                     if (++ticks % 5 != 0) break;
                     auto repaired = firewall.repair();
                     if (!repaired) {
@@ -295,9 +306,23 @@ int run_engine(const Config& config, bool headless) {
              std::string(method_name(method)) + ", " + std::to_string(rules.rules().size()) +
              " rules, DefaultAction " + std::string(action_name(config.default_action)));
 
+    // The names file belongs to this network namespace's tsnitch; see core/dns/names_file.h.
+    std::unique_ptr<NamesPublisher> names_file;
+    auto netns_link = read_link("/proc/self/ns/net");
+    auto netns = netns_link ? netns_inode_from_link(*netns_link) : std::nullopt;
+    if (netns) {
+        names_file = std::make_unique<NamesPublisher>(
+            names.cache(), names_file_path(config.control_socket, *netns),
+            static_cast<int>(getpid()));
+        if (auto s = names_file->start(); !s) {
+            log.error("host names for `tsnitch sockets`: " + s.error().message);
+            names_file.reset();
+        }
+    }
+
     FdGuard keeper_stop(eventfd(0, EFD_CLOEXEC));
-    std::thread keeper(housekeeping, std::ref(**firewall), std::ref(rules), tui.get(),
-                       std::ref(log), keeper_stop.get());
+    std::thread keeper(housekeeping, std::ref(**firewall), std::ref(rules), names_file.get(),
+                       tui.get(), std::ref(log), keeper_stop.get());
     int status = kExitOk;
     if (headless) {
         status = serve(**queue, engine, log, signal_fd.get(), -1);

@@ -4,10 +4,18 @@
 // after them. Sockets sock_diag does not list (netlink, packet, other network namespaces) print as
 // `FD -> socket[INODE] - other`. A process in another network namespace has its sockets looked up
 // in that namespace (root). --json prints one array of objects, one per socket.
+//
+// Host names come from the names file that the running tsnitch of the process's network namespace
+// publishes beside its control socket (core/dns/names_file.h; the directory from the
+// configuration's Control.Socket, -c FILE as for run), or from `--names FILE` for every process.
+// Without a readable file (no tsnitch running there, or not root) the addresses show.
 #include <getopt.h>
+#include <signal.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -18,6 +26,8 @@
 #include "core/attribution/diag_client.h"
 #include "core/attribution/proc_io.h"
 #include "core/attribution/socket_view.h"
+#include "core/config.h"
+#include "core/dns/names_file.h"
 
 namespace tsnitch::cli {
 
@@ -70,23 +80,74 @@ class DirectoryByNetns {
     std::map<std::string, SocketDirectory> others_;
 };
 
+// The names of each network namespace's tsnitch, read when a process of that namespace first
+// needs them; or the one file given with --names.
+class NamesByNetns {
+  public:
+    NamesByNetns(std::string control_socket, std::string forced_file)
+        : control_socket_(std::move(control_socket)), forced_file_(std::move(forced_file)) {
+        if (!forced_file_.empty()) forced_ = load(forced_file_, true);
+    }
+
+    const NameTable& for_pid(int pid) {
+        if (!forced_file_.empty()) return forced_;
+        auto link = read_link(std::string(kProcRoot) + "/" + std::to_string(pid) + "/ns/net");
+        auto inode = link ? netns_inode_from_link(*link) : std::nullopt;
+        if (!inode) return none_;
+        if (auto it = by_netns_.find(*inode); it != by_netns_.end()) return it->second;
+        return by_netns_.emplace(*inode, load(names_file_path(control_socket_, *inode), false))
+            .first->second;
+    }
+
+  private:
+    // A missing or unreadable file is normal (no tsnitch, not root) unless it was asked for.
+    static NameTable load(const std::string& path, bool asked) {
+        const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+        auto file = read_names_file(path, now);
+        if (!file) {
+            const int code = file.error().code;
+            if (asked || (code != ENOENT && code != EACCES && code != EPERM))
+                print_error("sockets: host names: %s", file.error().message.c_str());
+            return {};
+        }
+        // A file left behind by a tsnitch that was killed: its names are no one's.
+        if (!asked && ::kill(file->writer_pid, 0) != 0 && errno == ESRCH) return {};
+        constexpr size_t kShown = 3;
+        for (size_t i = 0; i < file->problems.size() && i < kShown; ++i)
+            print_error("sockets: host names: %s (skipped)", file->problems[i].message.c_str());
+        if (file->problems.size() > kShown)
+            print_error("sockets: host names: %s: %zu more bad lines skipped", path.c_str(),
+                        file->problems.size() - kShown);
+        return NameTable(file->entries);
+    }
+
+    std::string control_socket_;
+    std::string forced_file_;
+    NameTable forced_, none_;
+    std::map<uint64_t, NameTable> by_netns_;
+};
+
 void print_usage(FILE* f) {
-    std::fputs("Usage: tsnitch sockets [-p PID] [--json]\n", f);
+    std::fputs("Usage: tsnitch sockets [-p PID] [--json] [-c CONFIG] [--names FILE]\n", f);
 }
 
 }  // namespace
 
 int sockets(int argc, char** argv) {
-    static const option long_options[] = {{"pid", required_argument, nullptr, 'p'},
-                                          {"json", no_argument, nullptr, 'j'},
-                                          {"help", no_argument, nullptr, 'h'},
-                                          {nullptr, 0, nullptr, 0}};
+    enum { kNames = 1000 };
+    static const option long_options[] = {
+        {"pid", required_argument, nullptr, 'p'},    {"json", no_argument, nullptr, 'j'},
+        {"config", required_argument, nullptr, 'c'}, {"names", required_argument, nullptr, kNames},
+        {"help", no_argument, nullptr, 'h'},         {nullptr, 0, nullptr, 0}};
     std::optional<int> pid;
     bool json = false;
+    std::string config_path, names_path;
     optind = 1;
     opterr = 0;
     for (;;) {
-        const int opt = getopt_long(argc, argv, ":p:jh", long_options, nullptr);
+        const int opt = getopt_long(argc, argv, ":p:c:jh", long_options, nullptr);
         if (opt == -1) break;
         switch (opt) {
             case 'p': {
@@ -103,11 +164,17 @@ int sockets(int argc, char** argv) {
             case 'j':
                 json = true;
                 break;
+            case 'c':
+                config_path = optarg;
+                break;
+            case kNames:
+                names_path = optarg;
+                break;
             case 'h':
                 print_usage(stdout);
                 return kExitOk;
             case ':':
-                print_error("sockets: %s needs a process id", argv[optind - 1]);
+                print_error("sockets: %s needs an argument", argv[optind - 1]);
                 return kExitUsage;
             default:
                 print_error("sockets: unknown option '%s'", argv[optind - 1]);
@@ -119,6 +186,13 @@ int sockets(int argc, char** argv) {
         print_error("sockets: unexpected argument '%s'", argv[optind]);
         return kExitUsage;
     }
+
+    auto config = load_config(config_path);
+    if (!config) {
+        print_error("%s", config.error().message.c_str());
+        return kExitUsage;
+    }
+    NamesByNetns names(config->control_socket, names_path);
 
     auto client = DiagClient::open();
     if (!client) {
@@ -165,7 +239,9 @@ int sockets(int argc, char** argv) {
         for (const ProcessSockets& p : procs) {
             for (const SocketRow& row : p.sockets) {
                 out += first ? "\n" : ",\n";
-                out += socket_json(p, row);
+                const NameTable& table = names.for_pid(p.pid);
+                out +=
+                    socket_json(p, row, [&table](const IpAddress& a) { return table.lookup(a); });
                 first = false;
             }
         }
@@ -176,8 +252,10 @@ int sockets(int argc, char** argv) {
                 out += std::to_string(p.pid) + " " + printable(p.comm) + " (" +
                        (p.exe.empty() ? std::string("-") : printable(p.exe)) + ")\n";
             }
+            const NameTable& table = names.for_pid(p.pid);
+            const HostNameLookup lookup = [&table](const IpAddress& a) { return table.lookup(a); };
             for (const SocketRow& row : p.sockets)
-                out += printable(socket_line(row)) + "\n";
+                out += printable(socket_line(row, lookup)) + "\n";
             if (!pid) out += "\n";
         }
     }

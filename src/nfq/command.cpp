@@ -10,23 +10,11 @@
 #include <csignal>
 #include <cstring>
 
+#include "core/unique_fd.h"
+
 namespace tsnitch::nfq {
 
 namespace {
-
-class Fd {
-  public:
-    explicit Fd(int fd = -1) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-  private:
-    int fd_;
-};
 
 std::string read_all(int fd) {
     std::string s;
@@ -45,7 +33,8 @@ std::string read_all(int fd) {
 
 Result<CommandOutput> run_command(const std::vector<std::string>& argv, std::string_view input) {
     const std::string& prog = argv.at(0);
-    Fd in(memfd_create("tsnitch-in", MFD_CLOEXEC)), out(memfd_create("tsnitch-out", MFD_CLOEXEC)),
+    UniqueFd in(memfd_create("tsnitch-in", MFD_CLOEXEC)),
+        out(memfd_create("tsnitch-out", MFD_CLOEXEC)),
         err(memfd_create("tsnitch-err", MFD_CLOEXEC));
     if (in.get() < 0 || out.get() < 0 || err.get() < 0)
         return make_error("running " + prog + ": memfd_create: " + std::strerror(errno), errno);

@@ -34,11 +34,6 @@ std::optional<int> as_number(const char* name) {
 }
 }  // namespace
 
-void UniqueFd::reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-}
-
 Result<UniqueFd> open_read_only(const std::string& path) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return errno_error("opening", path);

@@ -2,6 +2,7 @@
 
 #include "core/attribution/proc_io.h"
 #include "core/attribution/proc_parse.h"
+#include "core/dns/display_name.h"
 #include "core/json.h"
 
 namespace tsnitch {
@@ -45,9 +46,10 @@ Result<ProcessSockets> sockets_of_process(const std::string& proc_root, int pid,
 }
 
 namespace {
+// Names come from DNS answers, which anyone can send: the line shows them escaped.
 std::string host_of(const IpAddress& a, const HostNameLookup& names) {
     if (names) {
-        if (auto n = names(a)) return *n;
+        if (auto n = names(a)) return escape_for_display(*n);
     }
     return a.to_string();
 }

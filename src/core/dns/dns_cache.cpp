@@ -5,17 +5,11 @@
 
 namespace tsnitch {
 
-namespace {
-
-// The form addresses are stored in: connections may carry ::ffff:a.b.c.d (dual-stack sockets)
-// or an interface scope, DNS answers carry neither.
-IpAddress cache_key(const IpAddress& a) {
+IpAddress dns_cache_key(const IpAddress& a) {
     const IpAddress u = a.unmapped();
     if (u.is_v6() && u.scope_id() != 0) return IpAddress::v6_bytes(u.bytes().first<16>());
     return u;
 }
-
-}  // namespace
 
 DnsCache::DnsCache(Options options, Clock clock) : options_(options), clock_(std::move(clock)) {
     options_.max_entries = std::max<size_t>(options_.max_entries, 1);
@@ -38,7 +32,8 @@ void DnsCache::add(const IpAddress& address, std::string_view name, std::chrono:
 void DnsCache::add_locked(const IpAddress& address, std::string_view name, std::chrono::seconds ttl,
                           std::chrono::steady_clock::time_point now) {
     if (name.empty()) return;
-    const IpAddress key = cache_key(address);
+    ++generation_;
+    const IpAddress key = dns_cache_key(address);
     ttl = std::clamp(ttl, options_.min_ttl, std::max(options_.min_ttl, options_.max_ttl));
     if (auto it = index_.find(key); it != index_.end()) {
         entries_.erase(it->second);
@@ -57,7 +52,7 @@ void DnsCache::add_locked(const IpAddress& address, std::string_view name, std::
 std::optional<std::string> DnsCache::lookup(const IpAddress& address) const {
     const auto now = clock_();
     std::shared_lock lock(mutex_);
-    auto it = index_.find(cache_key(address));
+    auto it = index_.find(dns_cache_key(address));
     if (it == index_.end() || it->second->expires <= now) return std::nullopt;
     return it->second->name;
 }
@@ -71,6 +66,22 @@ void DnsCache::clear() {
     std::unique_lock lock(mutex_);
     entries_.clear();
     index_.clear();
+    ++generation_;
+}
+
+std::vector<DnsCache::Named> DnsCache::live_entries() const {
+    const auto now = clock_();
+    std::shared_lock lock(mutex_);
+    std::vector<Named> out;
+    out.reserve(entries_.size());
+    for (const Entry& e : entries_)
+        if (e.expires > now) out.push_back(e);
+    return out;
+}
+
+uint64_t DnsCache::generation() const {
+    std::shared_lock lock(mutex_);
+    return generation_;
 }
 
 }  // namespace tsnitch

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <list>
 #include <optional>
@@ -16,11 +17,16 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/address.h"
 #include "core/dns/dns_message.h"
 
 namespace tsnitch {
+
+// The form addresses are looked up in: connections may carry ::ffff:a.b.c.d (dual-stack sockets)
+// or an interface scope, DNS answers carry neither.
+IpAddress dns_cache_key(const IpAddress& a);
 
 class DnsCache {
   public:
@@ -47,12 +53,18 @@ class DnsCache {
     size_t size() const;  // entries held; an expired one may stay until it is the oldest
     void clear();
 
-  private:
-    struct Entry {
+    struct Named {
         IpAddress address;
         std::string name;
         std::chrono::steady_clock::time_point expires;
     };
+    // The entries that live now, newest answer first (for the names file of `tsnitch sockets`).
+    std::vector<Named> live_entries() const;
+    // Changes with every add and clear: whether a copy made from live_entries() is out of date.
+    uint64_t generation() const;
+
+  private:
+    using Entry = Named;
 
     void add_locked(const IpAddress& address, std::string_view name, std::chrono::seconds ttl,
                     std::chrono::steady_clock::time_point now);
@@ -62,6 +74,7 @@ class DnsCache {
     mutable std::shared_mutex mutex_;
     std::list<Entry> entries_;  // newest answer first
     std::unordered_map<IpAddress, std::list<Entry>::iterator> index_;
+    uint64_t generation_ = 0;
 };
 
 }  // namespace tsnitch

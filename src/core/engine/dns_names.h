@@ -15,6 +15,7 @@ class DnsNames final : public HostNames {
         (void)learner_.learn(info, packet);
     }
     std::optional<std::string> host_for(const IpAddress& a) override { return cache_.lookup(a); }
+    const DnsCache& cache() const { return cache_; }
 
   private:
     DnsCache cache_;

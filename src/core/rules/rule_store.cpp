@@ -13,6 +13,8 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "core/unique_fd.h"
+
 namespace tsnitch {
 
 using TimePoint = std::chrono::system_clock::time_point;
@@ -50,16 +52,6 @@ struct RuleStore::Snapshot {
 };
 
 namespace {
-
-struct Fd {
-    int fd = -1;
-    explicit Fd(int f) : fd(f) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd >= 0) ::close(fd);
-    }
-};
 
 std::string errno_text(int e) {
     return std::strerror(e);
@@ -108,25 +100,26 @@ Status write_file_atomically(const std::string& path, std::string_view text) {
     const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
     // The temporary name starts with '.', so the store (and OpenSnitch) never read it as a rule.
     std::string tmp = dir + "/." + base + ".tmp-XXXXXX";
-    Fd f(::mkostemp(tmp.data(), O_CLOEXEC));
-    if (f.fd < 0) return make_error("creating a file in " + dir + ": " + errno_text(errno), errno);
+    UniqueFd f(::mkostemp(tmp.data(), O_CLOEXEC));
+    if (f.get() < 0)
+        return make_error("creating a file in " + dir + ": " + errno_text(errno), errno);
     auto fail = [&](const std::string& what) {
         const int e = errno;
         ::unlink(tmp.c_str());
         return make_error(what + " " + tmp + ": " + errno_text(e), e);
     };
-    if (::fchmod(f.fd, 0600) != 0) return fail("setting the mode of");
+    if (::fchmod(f.get(), 0600) != 0) return fail("setting the mode of");
     size_t done = 0;
     while (done < text.size()) {
-        const ssize_t n = ::write(f.fd, text.data() + done, text.size() - done);
+        const ssize_t n = ::write(f.get(), text.data() + done, text.size() - done);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return fail("writing");
         done += static_cast<size_t>(n);
     }
-    if (::fsync(f.fd) != 0) return fail("syncing");
+    if (::fsync(f.get()) != 0) return fail("syncing");
     if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("renaming to " + path + ":");
-    Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (d.fd >= 0) ::fsync(d.fd);  // the rename itself lasts a crash
+    UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (d.get() >= 0) ::fsync(d.get());  // the rename itself lasts a crash
     return Ok{};
 }
 

@@ -69,7 +69,11 @@ with NetnsPair() as ns:
         screen.keys("a")
         out, _ = client.communicate(timeout=15)
         check(out.strip() == "ok", f"allowed 'always': {out.strip()}")
-        files = [f for f in os.listdir(t.rules_dir) if f.endswith(".json")]
+        # The verdict goes out before the rule file is written: wait for the file a moment.
+        def rule_files():
+            return [f for f in os.listdir(t.rules_dir) if f.endswith(".json")]
+        wait_for(lambda: len(rule_files()) == 1, timeout=5)
+        files = rule_files()
         check(len(files) == 1, f"the answer wrote one rule file: {files}")
         client = connect_in_background(ns, timeout=10)
         out, _ = client.communicate(timeout=15)

@@ -114,7 +114,9 @@ class Tsnitch:
         for r in rules:
             with open(os.path.join(self.rules_dir, r["name"] + ".json"), "w") as f:
                 json.dump(r, f)
-        cfg = {"DefaultAction": "deny", "ProcMonitorMethod": "diag", "QueueNum": 7}
+        # Control.Socket in the test's directory: the names file goes beside it, not to /run.
+        cfg = {"DefaultAction": "deny", "ProcMonitorMethod": "diag", "QueueNum": 7,
+               "Control": {"Socket": os.path.join(self.dir, "control.sock")}}
         cfg.update(config or {})
         self.config = os.path.join(self.dir, "config.json")
         with open(self.config, "w") as f:

@@ -82,3 +82,17 @@ TEST_CASE("a process's fds resolve through the snapshot by inode") {
     CHECK(socket_line(p->sockets[2]) == "5 -> socket[7777] - other");
     CHECK_FALSE(sockets_of_process("tests/data/proc/basic", 4242, dir).ok());
 }
+
+TEST_CASE("a name from a hostile answer shows escaped in the line, raw in the JSON") {
+    SocketRow row{25, 12345678, tcp("10.0.2.2", 54321, "192.0.2.7", 443, 1), std::nullopt};
+    HostNameLookup names = [](const IpAddress&) -> std::optional<std::string> {
+        return std::string("evil\x1b[2J\\x.test");
+    };
+    CHECK(socket_line(row, names) ==
+          "25 -> socket[12345678] - 54321:10.0.2.2 -> evil\\x1b[2J\\\\x.test:443, state: "
+          "established");
+    ProcessSockets p;
+    const std::string j = socket_json(p, row, names);
+    CHECK(j.find("\"dst_host\":\"evil\\u001b[2J\\\\x.test\"") != std::string::npos);
+    CHECK(socket_json(p, row).find("\"dst_host\":null") != std::string::npos);
+}
