@@ -1,6 +1,8 @@
 """The Sockets tab of `tsnitch run` (in tmux, in a private namespace pair): a connection to a
-host whose name the engine learnt from DNS reads `... -> example.test:PORT, state: established`;
-`d` in the process's socket view writes a deny rule for its executable. Needs root and tmux."""
+host whose name the engine learnt from DNS reads `... -> example.test:PORT, state: established`,
+in run's own view and in a `tsnitch monitor` beside it (through the names file), as in
+`tsnitch sockets -p PID`; `d` in the process's socket view writes a deny rule for its executable.
+Needs root and tmux."""
 import json
 import os
 import shutil
@@ -53,6 +55,26 @@ def main():
             screen.keys("Enter", "Enter")
             screen.wait_for(r"PID %d " % h["pid"])
             screen.wait_all([named], timeout=10)
+
+            # tsnitch monitor and tsnitch sockets in the same namespace read run's names file
+            # (which run's housekeeping rewrites a moment after the cache changed).
+            def cli_lines():
+                return ns.run(ns.client, [tsnitch_binary(), "sockets", "-p", str(h["pid"]), "-c",
+                                          t.config]).stdout.splitlines()
+            check(wait_for(lambda: named in cli_lines(), timeout=15),
+                  f"tsnitch sockets -p prints the named line: {cli_lines()}")
+            cli = cli_lines()
+            mon_cmd = ns.cmd(ns.client, [tsnitch_binary(), "monitor", "-c", t.config])
+            with TmuxScreen(mon_cmd, width=140, height=30) as mon:
+                mon.wait_for(r"(?m)^%d\s" % h["pid"], timeout=10)
+                mon.keys("/")
+                mon.keys("-l", str(h["pid"]))
+                mon.keys("Enter", "Enter")
+                text = mon.wait_all([named], timeout=10)
+                view = sorted(l[2:].rstrip() for l in text.splitlines() if " -> socket[" in l)
+                check(view == sorted(cli), f"monitor shows what sockets -p prints: {view}")
+                mon.keys("q")
+                mon.wait_for("EXITED-0")
 
             screen.keys("d")
             screen.wait_for("deny rule")
