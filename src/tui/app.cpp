@@ -314,6 +314,14 @@ void App::handle_rules_key(int k) {
 void App::handle_view_key(int k) {
     const auto page = static_cast<size_t>(list_rows(screen_));
     if (st_.view == View::sockets && handle_sockets_key(k)) return;
+    // The monitor has no decisions, rules or log to show: 4 (or Esc from help) is its view.
+    if (st_.options.monitor && ((k >= '1' && k <= '5' && k != '4') ||
+                                (k >= key::f(2) && k <= key::f(6) && k != key::f(5))))
+        return;
+    if (st_.options.monitor && st_.view == View::help && k == key::escape) {
+        st_.view = View::sockets;
+        return;
+    }
     size_t* selected = st_.view == View::connections ? &st_.conn_selected
                        : st_.view == View::rules     ? &st_.rule_selected
                        : st_.view == View::help      ? &st_.help_top

@@ -127,6 +127,26 @@ void draw_open_process(Screen& s, UiState& st, int top, int rows) {
                                                                           : "  ";
         s.put(y, 0, mark + s.safe(l.text), w, a);
     }
+    // The selected socket's other fields, above the bottom line.
+    const SocketViewLine& sel = lines[st.sock_selected];
+    const int dy = s.rows() - 2;
+    if (!sel.row || dy <= top + 1) return;
+    std::string detail;
+    if (sel.row->inet) {
+        const InetSocket& i = *sel.row->inet;
+        detail = std::string(protocol_name(i.protocol)) + (i.family == Family::v6 ? "6" : "") +
+                 "  uid " + std::to_string(i.uid) + "  cookie " + std::to_string(i.cookie) +
+                 "  queues " + std::to_string(i.rqueue) + "/" + std::to_string(i.wqueue);
+        if (i.protocol == Protocol::tcp)
+            detail += "  sent " + bytes_text(i.bytes_acked) + "  received " +
+                      bytes_text(i.bytes_received);
+    } else if (sel.row->unix_socket) {
+        detail = "unix  peer socket[" + std::to_string(sel.row->unix_socket->peer_inode) + "]";
+    } else {
+        detail = "not listed by sock_diag (netlink, packet, or another network namespace)";
+    }
+    s.fill(dy, 0, w, s.styles().dim);
+    s.put(dy, 1, detail, w - 1, s.styles().title);
 }
 
 }  // namespace

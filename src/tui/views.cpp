@@ -87,6 +87,8 @@ void draw_tabs(Screen& s, const UiState& st) {
         {View::sockets, "4 Sockets"},         {View::log, "5 Log"},     {View::help, "? Help"}};
     int col = 0;
     for (const Tab& t : tabs) {
+        // The monitor has no decisions, rules or log: only its socket views and help.
+        if (st.options.monitor && t.view != View::sockets && t.view != View::help) continue;
         const bool active = t.view == st.view;
         const std::string text =
             active ? "[" + std::string(t.text) + "]" : " " + std::string(t.text) + " ";
@@ -137,7 +139,7 @@ void draw_bottom(Screen& s, const UiState& st, Clock::time_point now) {
         default:
             break;
     }
-    hints.push_back({"1-5", "views"});
+    if (!st.options.monitor) hints.push_back({"1-5", "views"});
     hints.push_back({"?", "help"});
     hints.push_back({"q", "quit"});
     int col = 0;
