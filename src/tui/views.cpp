@@ -431,7 +431,7 @@ const std::vector<std::pair<std::string_view, std::string_view>>& help_lines() {
         {"", "(Sent/Recv: TCP bytes of the sockets open now, from tcp_info)"},
         {"S", "reverse the order"},
         {"/", "filter: pid, user, name, executable"},
-        {"Enter", "open the process: its sockets, refreshed every second"},
+        {"Enter", "open the process: its sockets, refreshed live (1 s)"},
         {"", "Sockets: one process"},
         {"f", "all fds, not only sockets (1 -> /dev/pts/0)"},
         {"K", "close the selected TCP/UDP socket (SOCK_DESTROY; asks first)"},
@@ -442,8 +442,20 @@ const std::vector<std::pair<std::string_view, std::string_view>>& help_lines() {
     return lines;
 }
 
+// The monitor's help: only the sections about its socket views, and its own quit key.
+std::vector<std::pair<std::string_view, std::string_view>> monitor_help_lines() {
+    std::vector<std::pair<std::string_view, std::string_view>> out = {
+        {"", "Monitor (no interception)"}, {"?  F1", "this help (Esc: back)"}, {"q  F10", "quit"}};
+    bool keep = false;
+    for (const auto& l : help_lines()) {
+        if (l.first.empty() && l.second.front() != '(') keep = l.second.starts_with("Sockets");
+        if (keep) out.push_back(l);
+    }
+    return out;
+}
+
 void draw_help(Screen& s, UiState& st) {
-    const auto& lines = help_lines();
+    const auto& lines = st.options.monitor ? monitor_help_lines() : help_lines();
     const int h = s.rows() - 1 - kBodyTop;
     st.help_top =
         std::min(st.help_top,
