@@ -56,8 +56,9 @@ void App::apply_table() {
     auto snap = monitor_->take(&error);
     st_.table_error = error;
     if (!snap) return;
-    if (st_.open_pid && snap->focus_pid == st_.open_pid && snap->focus)
-        st_.socket_list.update(snap->focus->sockets);
+    // A process that ended has no sockets left: its lines fade out like closed ones.
+    if (st_.open_pid && snap->focus_pid == st_.open_pid)
+        st_.socket_list.update(snap->focus ? snap->focus->sockets : std::vector<SocketRow>{});
     st_.table = std::move(snap);
 }
 

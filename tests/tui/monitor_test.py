@@ -89,11 +89,14 @@ def main():
             # All fds: the holder's stdin is a pipe.
             t.keys("f")
             t.wait_for(r"(?m)^  0 -> pipe:\[\d+\]")
+            # The process ends: the view says so and its lines go.
+            holder.stdin.write(b"exit\n")
+            holder.stdin.flush()
+            holder.wait(timeout=5)
+            t.wait_for("process %d has ended" % pid)
+            t.wait_for(re.escape(expected["listen"]), absent=True, timeout=5)
             t.keys("q")
             t.wait_for("EXITED-0")
-        holder.stdin.write(b"exit\n")
-        holder.stdin.flush()
-        holder.wait(timeout=5)
     print("ok")
 
 
