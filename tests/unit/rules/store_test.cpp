@@ -273,6 +273,33 @@ TEST_CASE("files changed on disk apply without a restart") {
     CHECK_FALSE(s.match(conn()));
 }
 
+TEST_CASE("a rules directory removed and made again is watched again") {
+    ScratchDir d;
+    RuleStoreOptions o = memory_only();
+    o.dir = d.file("rules");
+    RuleStore s(o);
+    REQUIRE(s.watch());
+    const auto deny_all = [] {
+        return rule_to_json(rule("deny-all", Action::deny, simple("true", ""), kAlways));
+    };
+    REQUIRE(write_file_atomically(o.dir + "/deny-all.json", deny_all()));
+    CHECK(wait_and_process(s).empty());
+    CHECK(s.match(conn()));
+
+    // rm -r: its rules go with it.
+    std::filesystem::remove_all(o.dir);
+    for (int i = 0; i < 10 && s.match(conn()); ++i)
+        wait_and_process(s);
+    CHECK_FALSE(s.match(conn()));
+
+    // mkdir and a file in it, as a restored backup would be: read without a restart.
+    REQUIRE(std::filesystem::create_directory(o.dir));
+    REQUIRE(write_file_atomically(o.dir + "/deny-all.json", deny_all()));
+    for (int i = 0; i < 10 && !s.match(conn()); ++i)
+        wait_and_process(s);
+    CHECK(s.match(conn()));
+}
+
 TEST_CASE("a half-written rule file is never read") {
     ScratchDir d;
     RuleStoreOptions o = memory_only();
