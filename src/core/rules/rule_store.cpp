@@ -670,6 +670,11 @@ std::vector<Error> RuleStore::process_events() {
         }
         for (const std::string& d : dirs)
             reload_lists_locked(d, problems);
+        // Every changed file's rules are forgotten before any is read: a rule renamed to a file
+        // that sorts first would otherwise collide with its own old copy and be skipped.
+        for (auto it = entries_.begin(); it != entries_.end();) {
+            it = files.count(it->second->file) ? entries_.erase(it) : std::next(it);
+        }
         for (const std::string& f : files) {
             auto p = reload_file_locked(f);
             problems.insert(problems.end(), p.begin(), p.end());

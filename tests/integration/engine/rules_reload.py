@@ -7,7 +7,7 @@ so a connection no rule allows is refused at once):
 - a deleted file stops applying;
 - broken files added at runtime (bad regexp, unknown action, JSON cut short) are reported on stderr
   with the file and the field; tsnitch keeps running and the other rules keep working;
-- a file moved out of the directory stops applying; a rules directory removed and made again
+- a file renamed within the directory keeps applying, one moved out of it stops applying; a rules directory removed and made again
   is watched again;
 - a timed rule (`tsnitch rules add --duration 5s`, a file) applies at once and stops applying when
   it expires, its file removed without any traffic asking.
@@ -120,8 +120,15 @@ with NetnsPair() as ns:
     check(attempt(ns, "tcp", V4_PEER, TIMED) == "refused", "an expired timed rule stops applying")
     check(attempt(ns, "tcp", V4_PEER, SLOW) == "ok", "the others still apply")
 
+    # Renamed within the directory (to a name that sorts first): still the same rule.
+    renamed = os.path.join(rules, "0-allow-slow.json")
+    os.rename(slow_path, renamed)
+    time.sleep(0.5)
+    check(attempt(ns, "tcp", V4_PEER, SLOW) == "ok", "a rule file renamed in the directory applies")
+    check("allow-slow" not in err.text(), f"with no error about it ({err.text()!r})")
+
     # Moved out of the directory: as good as deleted.
-    os.rename(slow_path, os.path.join(t.dir, "allow-slow.json"))
+    os.rename(renamed, os.path.join(t.dir, "allow-slow.json"))
     check(becomes(ns, SLOW, "refused") == "refused", "a rule file moved away stops applying")
 
     # The whole directory replaced (rm -r, then made again): the new one is watched.

@@ -300,6 +300,24 @@ TEST_CASE("a rules directory removed and made again is watched again") {
     CHECK(s.match(conn()));
 }
 
+TEST_CASE("a rule file renamed within the directory keeps applying") {
+    ScratchDir d;
+    RuleStoreOptions o = memory_only();
+    o.dir = d.path;
+    RuleStore s(o);
+    REQUIRE(s.watch());
+    REQUIRE(write_file_atomically(
+        d.file("z-deny.json"),
+        rule_to_json(rule("deny-all", Action::deny, simple("true", ""), kAlways))));
+    CHECK(wait_and_process(s).empty());
+    // The new name sorts before the old one: both changes arrive together.
+    std::filesystem::rename(d.file("z-deny.json"), d.file("a-deny.json"));
+    CHECK(wait_and_process(s).empty());
+    REQUIRE(s.find("deny-all"));
+    CHECK(s.find("deny-all")->file == d.file("a-deny.json"));
+    CHECK(winner(s, conn()) == "deny-all");
+}
+
 TEST_CASE("a half-written rule file is never read") {
     ScratchDir d;
     RuleStoreOptions o = memory_only();
