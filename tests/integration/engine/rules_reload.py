@@ -4,7 +4,8 @@ so a connection no rule allows is refused at once):
 - a file added atomically (written elsewhere, renamed in) allows the next connection;
 - a file written slowly in two halves with a pause is not read while half-written: no error about
   it, and connections are still refused until it is complete; then it applies;
-- a deleted file stops applying;
+- a deleted file stops applying, also for a new connection that reuses the ports of one its rule
+  allowed;
 - broken files added at runtime (bad regexp, unknown action, JSON cut short) are reported on stderr
   with the file and the field; tsnitch keeps running and the other rules keep working;
 - a file renamed within the directory keeps applying, one moved out of it stops applying; a rules directory removed and made again
@@ -24,7 +25,8 @@ from tsnitch_run import (NetnsPair, PYTHON, StderrLines, Tsnitch, V4_PEER, attem
 
 require_root()
 
-ATOMIC, SLOW, TIMED, OTHER = 8501, 8502, 8503, 8504
+ATOMIC, SLOW, TIMED, OTHER, FIXED = 8501, 8502, 8503, 8504, 8505
+FIXED_SPORT = 40001
 
 
 def write_atomically(path, text):
@@ -32,6 +34,24 @@ def write_atomically(path, text):
     with open(tmp, "w") as f:
         f.write(text)
     os.rename(tmp, path)
+
+
+# One TCP connection from a fixed source port; prints ok / refused / timeout.
+FROM_PORT = r"""
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1]))); s.settimeout(1.5)
+try:
+    s.connect((sys.argv[2], int(sys.argv[3]))); print("ok" if s.recv(16) == b"hi" else "bad-data")
+except ConnectionRefusedError:
+    print("refused")
+except socket.timeout:
+    print("timeout")
+"""
+
+
+def from_port(ns, port):
+    return ns.run(ns.client, [PYTHON, "-c", FROM_PORT, str(FIXED_SPORT), V4_PEER, str(port)]).stdout.strip()
 
 
 def becomes(ns, port, want, timeout=3.0):
@@ -46,7 +66,7 @@ def becomes(ns, port, want, timeout=3.0):
 
 
 with NetnsPair() as ns:
-    start_peer(ns, tcp=(ATOMIC, SLOW, TIMED, OTHER))
+    start_peer(ns, tcp=(ATOMIC, SLOW, TIMED, OTHER, FIXED))
     t = Tsnitch(ns, [rule("allow-other", "allow", OTHER)], config={"DefaultAction": "reject"}).start()
     err = StderrLines(t)
     rules = t.rules_dir
@@ -77,6 +97,17 @@ with NetnsPair() as ns:
     # Deleted.
     os.unlink(os.path.join(rules, "allow-atomic.json"))
     check(becomes(ns, ATOMIC, "refused") == "refused", "a deleted rule file stops applying")
+
+    # A new connection that happens to reuse an earlier one's ports (here bound on purpose) is
+    # decided by the rules in force now, not by what was decided for that 5-tuple before.
+    write_atomically(os.path.join(rules, "allow-fixed.json"),
+                     json.dumps(rule("allow-fixed", "allow", FIXED)))
+    check(becomes(ns, FIXED, "ok") == "ok", "a rule for the fixed-port client applies")
+    check(from_port(ns, FIXED) == "ok", f"a connection from port {FIXED_SPORT} is allowed")
+    os.unlink(os.path.join(rules, "allow-fixed.json"))
+    check(becomes(ns, FIXED, "refused") == "refused", "the rule is deleted")
+    got = from_port(ns, FIXED)
+    check(got == "refused", f"a new connection from the same port is refused too ({got})")
 
     # Broken files: reported with file and field, skipped; tsnitch and the other rules go on.
     bad_regexp = rule("bad-regexp", "allow", ATOMIC)

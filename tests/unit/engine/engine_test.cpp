@@ -246,6 +246,22 @@ TEST_CASE("SYN retransmits and further datagrams of a decided flow reuse the ver
     CHECK(f.attributor.calls == 2);
 }
 
+TEST_CASE("after the rules change, a decided 5-tuple is decided again by the new rules") {
+    // A new connection may reuse the ports of one decided a moment ago (bind, or the kernel
+    // handing the port out again): the verdict cached for the old rules must not answer it.
+    Fixture f;
+    f.rules.fn = [](const Connection&) { return std::optional(rule(Action::allow, "a")); };
+    f.packet(1, tcp(1001, 80));
+    REQUIRE(f.sink.wait(1) == Verdict::allow);
+    f.rules.fn = [](const Connection&) { return std::optional(rule(Action::reject, "r")); };
+    f.engine->rules_changed();
+    f.packet(2, tcp(1001, 80));
+    CHECK(f.sink.wait(2) == Verdict::reject);
+    f.engine->stop();
+    REQUIRE(f.rec.events.size() == 2);
+    CHECK(f.rec.events[1].rule == "r");
+}
+
 TEST_CASE("interactive: connections of one process to one destination share one prompt") {
     EngineOptions o;
     o.interactive = true;
