@@ -5,7 +5,7 @@ so a connection no rule allows is refused at once):
 - a file written slowly in two halves with a pause is not read while half-written: no error about
   it, and connections are still refused until it is complete; then it applies;
 - a deleted file stops applying, also for a new connection that reuses the ports of one its rule
-  allowed;
+  allowed; and while it applies, another program on those ports is not let through as that flow;
 - broken files added at runtime (bad regexp, unknown action, JSON cut short) are reported on stderr
   with the file and the field; tsnitch keeps running and the other rules keep working;
 - a file renamed within the directory keeps applying, one moved out of it stops applying; a rules directory removed and made again
@@ -50,8 +50,14 @@ except socket.timeout:
 """
 
 
-def from_port(ns, port):
-    return ns.run(ns.client, [PYTHON, "-c", FROM_PORT, str(FIXED_SPORT), V4_PEER, str(port)]).stdout.strip()
+def from_port(ns, port, program=PYTHON):
+    return ns.run(ns.client, [program, "-c", FROM_PORT, str(FIXED_SPORT), V4_PEER,
+                              str(port)]).stdout.strip()
+
+
+# A second Python at another path: a program no rule allows, for the same ports.
+OTHER_PYTHON = next((p for p in ("/usr/bin/python3", "/usr/local/bin/python3")
+                     if os.access(p, os.X_OK) and os.path.realpath(p) != PYTHON), None)
 
 
 def becomes(ns, port, want, timeout=3.0):
@@ -104,6 +110,11 @@ with NetnsPair() as ns:
                      json.dumps(rule("allow-fixed", "allow", FIXED)))
     check(becomes(ns, FIXED, "ok") == "ok", "a rule for the fixed-port client applies")
     check(from_port(ns, FIXED) == "ok", f"a connection from port {FIXED_SPORT} is allowed")
+    if OTHER_PYTHON:
+        got = from_port(ns, FIXED, OTHER_PYTHON)
+        check(got == "refused", f"another program ({OTHER_PYTHON}, no rule) from the same port "
+                                f"right after is refused, not let through as that flow ({got})")
+        check(from_port(ns, FIXED) == "ok", "and the allowed program again is allowed")
     os.unlink(os.path.join(rules, "allow-fixed.json"))
     check(becomes(ns, FIXED, "refused") == "refused", "the rule is deleted")
     got = from_port(ns, FIXED)
