@@ -1,9 +1,9 @@
 """The whole engine (tsnitch run --headless, NFQUEUE) with the eBPF rung, end to end (issue 5):
 
-1. 100 short-lived processes each send one UDP datagram and exit at once, under a rule that allows
-   only their executable (DefaultAction deny): all 100 arrive, and every decision is an allow by
-   `method: ebpf` naming that executable and the sender's pid. The same with --method proc is run
-   for comparison and only reported.
+1. 100 short-lived processes each send one UDP datagram (every other one to the IPv6 peer) and
+   exit at once, under a rule that allows only their executable (DefaultAction deny): all 100
+   arrive, and every decision is an allow by `method: ebpf` naming that executable and the
+   sender's pid. The same with --method proc is run for comparison and only reported.
 2. Unconnected UDP sendto over v4 and v6, a dual-stack socket to an IPv4 peer (TCP and UDP), a
    socket a parent created and its child used after fork, TCP v4/v6 and connected UDP: the decision
    names the pid that sent and its exe, by ebpf (verdicts.py checks the verdicts themselves).
@@ -31,15 +31,17 @@ if not os.access(UDP_ONCE, os.X_OK):
 SHORT_PORT = 9400                 # silent: the peer only counts
 TCP_PORT, UDP_PORT = 8410, 9410  # the peer answers
 
-# Starts N udp_once senders as fast as it can (each exits right after its datagram), then prints
-# what each said ("PID SPORT").
+# Starts N udp_once senders as fast as it can, to the hosts in turn (each sender exits right
+# after its datagram), then prints what each said: "HOST PID SPORT".
 LAUNCHER = r"""
 import subprocess, sys
-exe, host, port, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-procs = [subprocess.Popen([exe, host, port], stdout=subprocess.PIPE, text=True) for _ in range(n)]
-for p in procs:
+exe, hosts, port, n = sys.argv[1], sys.argv[2].split(","), sys.argv[3], int(sys.argv[4])
+procs = [(hosts[i % len(hosts)], subprocess.Popen([exe, hosts[i % len(hosts)], port],
+                                                  stdout=subprocess.PIPE, text=True))
+         for i in range(n)]
+for host, p in procs:
     out, _ = p.communicate()
-    print(out.strip() if p.returncode == 0 else "failed", flush=True)
+    print(host + " " + out.strip() if p.returncode == 0 else "failed", flush=True)
 """
 
 # One flow as MODE says; prints {"pid": the sender's pid, "sport": its source port, "result"}.
@@ -123,11 +125,13 @@ def short_lived(method):
         err = StderrLines(t)
         if method == "ebpf":
             started_with_ebpf(t, err)
-        out = ns.run(ns.client, [PYTHON, "-c", LAUNCHER, UDP_ONCE, V4_PEER, str(SHORT_PORT), "100"],
-                     timeout=120).stdout.split("\n")
-        senders = [tuple(map(int, line.split())) for line in out if line and line != "failed"]
-        check(len(senders) == 100, f"{method}: 100 senders sent their datagram ({len(senders)})")
-        events = events_settled(t, len({sport for _, sport in senders}))
+        out = ns.run(ns.client, [PYTHON, "-c", LAUNCHER, UDP_ONCE, f"{V4_PEER},{V6_PEER}",
+                                 str(SHORT_PORT), "100"], timeout=120).stdout.split("\n")
+        senders = [(line.split()[0], int(line.split()[1]), int(line.split()[2]))
+                   for line in out if line and line != "failed"]
+        check(len(senders) == 100, f"{method}: 100 senders (IPv4 and IPv6) sent their datagram "
+                                   f"({len(senders)})")
+        events = events_settled(t, len({(host, sport) for host, _, sport in senders}))
         time.sleep(0.5)
         t.stop()
         peer.terminate()
@@ -139,15 +143,15 @@ def test_short_lived():
     arrived, events, senders = short_lived("ebpf")
     check(arrived == 100, f"ebpf: all 100 datagrams of short-lived senders arrived ({arrived})")
     # A source port the kernel hands out twice is one flow (conntrack) and one decision.
-    pids_by_port = {}
-    for pid, sport in senders:
-        pids_by_port.setdefault(sport, set()).add(pid)
-    check(sorted(e["src_port"] for e in events) == sorted(pids_by_port),
-          f"one decision per flow ({len(events)} events, {len(pids_by_port)} flows)")
+    pids_by_flow = {}
+    for host, pid, sport in senders:
+        pids_by_flow.setdefault((host, sport), set()).add(pid)
+    check(sorted((e["dst_ip"], e["src_port"]) for e in events) == sorted(pids_by_flow),
+          f"one decision per flow ({len(events)} events, {len(pids_by_flow)} flows)")
     wrong = [e for e in events if not (e["action"] == "allow" and e["method"] == "ebpf"
                                        and e["process_path"] == UDP_ONCE
                                        and e["rule"] == "allow-udp-once"
-                                       and e["pid"] in pids_by_port.get(e["src_port"], ()))]
+                                       and e["pid"] in pids_by_flow.get((e["dst_ip"], e["src_port"]), ()))]
     check(not wrong, f"every decision: allow by ebpf, {UDP_ONCE}, the sender's pid "
                      f"({len(wrong)} not: {wrong[:3]})")
     arrived_proc, events_proc, _ = short_lived("proc")
