@@ -158,7 +158,10 @@ def test_short_lived():
     by = {}
     for e in events_proc:
         by[(e["action"], e["method"])] = by.get((e["action"], e["method"]), 0) + 1
-    print(f"info: --method proc: {arrived_proc} of 100 datagrams arrived; decisions {by}")
+    odd = {(e["pid"], e["process_path"]) for e in events_proc
+           if e["method"] == "proc" and e["action"] != "allow"}
+    print(f"info: --method proc: {arrived_proc} of 100 datagrams arrived; decisions {by}; "
+          f"attributed but not allowed: {sorted(odd)[:5]}")
 
 
 def test_flows():
