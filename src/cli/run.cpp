@@ -100,8 +100,16 @@ void add_to_epoll(int ep, int fd, uint64_t tag) {
 // DNS cache changed, every 5 s the firewall rules are checked and re-added when another program
 // removed them, and rule files changed on disk are reloaded. Runs until `stop_fd` (an eventfd) is
 // written.
-void housekeeping(nfq::Firewall& firewall, RuleStore& rules, NamesPublisher* names,
+void housekeeping(nfq::Firewall& firewall, RuleStore& rules, Engine& engine, NamesPublisher* names,
                   EngineBackend* tui, RunLog& log, int stop_fd) {
+    // The TUI's backend tells the engine and the views; headless, the engine alone is told.
+    const auto rules_changed = [&] {
+        if (tui) {
+            tui->rules_changed();
+        } else {
+            engine.rules_changed();
+        }
+    };
     FdGuard ep(epoll_create1(EPOLL_CLOEXEC));
     FdGuard timer(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
     if (ep.get() < 0 || timer.get() < 0) {
@@ -131,7 +139,7 @@ void housekeeping(nfq::Firewall& firewall, RuleStore& rules, NamesPublisher* nam
                 case kTimer: {
                     uint64_t expirations = 0;
                     (void)::read(timer.get(), &expirations, sizeof expirations);
-                    if (rules.expire() > 0 && tui) tui->rules_changed();
+                    if (rules.expire() > 0) rules_changed();
                     if (names) {
                         auto published = names->publish();
                         const std::string problem = published ? "" : published.error().message;
@@ -152,7 +160,7 @@ void housekeeping(nfq::Firewall& firewall, RuleStore& rules, NamesPublisher* nam
                 case kRules:
                     for (const Error& e : rules.process_events())
                         log.error("rules: " + e.message);
-                    if (tui) tui->rules_changed();
+                    rules_changed();
                     break;
             }
         }
@@ -321,8 +329,8 @@ int run_engine(const Config& config, bool headless) {
     }
 
     FdGuard keeper_stop(eventfd(0, EFD_CLOEXEC));
-    std::thread keeper(housekeeping, std::ref(**firewall), std::ref(rules), names_file.get(),
-                       tui.get(), std::ref(log), keeper_stop.get());
+    std::thread keeper(housekeeping, std::ref(**firewall), std::ref(rules), std::ref(engine),
+                       names_file.get(), tui.get(), std::ref(log), keeper_stop.get());
     int status = kExitOk;
     if (headless) {
         status = serve(**queue, engine, log, signal_fd.get(), -1);

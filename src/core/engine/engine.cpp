@@ -386,6 +386,9 @@ size_t Engine::rules_changed() {
     std::vector<std::pair<uint64_t, Connection>> open;
     {
         std::lock_guard lock(mu_);
+        // Cached verdicts were the old rules': a new connection on a decided 5-tuple (a reused
+        // source port) must meet the rules in force now.
+        flows_.clear();
         for (const auto& [id, pd] : pending_)
             if (pd.prompting) open.emplace_back(id, pd.connection);
     }

@@ -112,8 +112,9 @@ class Engine {
     // rule store, e.g. with rule_for_connection), `rule_name` names it in the event.
     Status answer(uint64_t prompt_id, Action action,
                   std::optional<std::string> rule_name = std::nullopt);
-    // The rules changed (a rule added from an answer, a file edited): open prompts that a rule
-    // now decides are decided by it (reason "rule"). Returns how many.
+    // The rules changed (a rule added from an answer, a file edited): the flow cache is emptied
+    // and open prompts that a rule now decides are decided by it (reason "rule"). Returns how
+    // many.
     size_t rules_changed();
     std::vector<Prompt> prompts() const;
     EngineStats stats() const;

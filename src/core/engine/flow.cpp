@@ -20,7 +20,7 @@ size_t FlowKeyHash::operator()(const FlowKey& k) const noexcept {
     h = mix(h, ha(k.src));
     h = mix(h, ha(k.dst));
     h = mix(h, (static_cast<size_t>(k.src_port) << 16) | k.dst_port);
-    return h;
+    return mix(h, k.tcp_isn);
 }
 
 size_t PromptKeyHash::operator()(const PromptKey& k) const noexcept {
@@ -30,7 +30,8 @@ size_t PromptKeyHash::operator()(const PromptKey& k) const noexcept {
 }
 
 FlowKey flow_of(const PacketInfo& p) {
-    return {p.protocol, p.src, p.src_port, p.dst, p.dst_port};
+    return {p.protocol, p.src,      p.src_port,
+            p.dst,      p.dst_port, p.protocol == Protocol::tcp ? p.tcp_seq : 0};
 }
 
 PromptKey prompt_key_of(const Connection& c) {

@@ -12,12 +12,16 @@ namespace tsnitch {
 
 struct PacketInfo;
 
+// For TCP the key also holds the SYN's sequence number: a retransmitted SYN carries the same one,
+// a new connection that reuses the ports (bound, or handed out again) another, and it must be
+// decided for itself, not answered with the verdict of the process that had those ports before.
 struct FlowKey {
     Protocol protocol = Protocol::tcp;
     IpAddress src;
     uint16_t src_port = 0;
     IpAddress dst;
     uint16_t dst_port = 0;
+    uint32_t tcp_isn = 0;
     friend bool operator==(const FlowKey&, const FlowKey&) = default;
 };
 

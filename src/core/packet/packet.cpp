@@ -165,6 +165,7 @@ Status parse_transport(Cursor c, Protocol proto, bool partial, PacketInfo& info)
             info.src_port = be16(b, off);
             info.dst_port = be16(b, off + 2);
             info.tcp_flags = b[off + 13];
+            info.tcp_seq = be32(b, off + 4);
             break;
         }
         case Protocol::udp: {

@@ -20,6 +20,7 @@ struct PacketInfo {
     uint8_t icmp_type = 0;  // ICMP/ICMPv6 only
     uint8_t icmp_code = 0;
     uint8_t tcp_flags = 0;  // TCP only: FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10
+    uint32_t tcp_seq = 0;   // TCP only: the sequence number (a SYN's: the connection's ISN)
     // A non-first fragment carries no transport header: ports are unknown (0).
     bool later_fragment = false;
     // Part of a fragmented datagram (the first or a later fragment): the payload is only this

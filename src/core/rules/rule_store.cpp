@@ -513,7 +513,23 @@ size_t RuleStore::expire() {
 namespace {
 constexpr uint32_t kWatchMask =
     IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF;
+
+// "/etc/tsnitch/rules/" -> "/etc/tsnitch", "rules" -> ".".
+std::string parent_dir(std::string dir) {
+    while (dir.size() > 1 && dir.back() == '/')
+        dir.pop_back();
+    const size_t slash = dir.rfind('/');
+    if (slash == std::string::npos) return ".";
+    return slash == 0 ? "/" : dir.substr(0, slash);
 }
+
+std::string base_name(std::string dir) {
+    while (dir.size() > 1 && dir.back() == '/')
+        dir.pop_back();
+    const size_t slash = dir.rfind('/');
+    return slash == std::string::npos ? dir : dir.substr(slash + 1);
+}
+}  // namespace
 
 Status RuleStore::watch() {
     std::lock_guard lock(mu_);
@@ -524,6 +540,10 @@ Status RuleStore::watch() {
     if (Status m = create_rules_dir(opt_.dir); !m) return m;
     dir_wd_ = ::inotify_add_watch(inotify_fd_, opt_.dir.c_str(), kWatchMask | IN_ONLYDIR);
     if (dir_wd_ < 0) return make_error("watching " + opt_.dir + ": " + errno_text(errno), errno);
+    // When the directory is removed and made again (rm -r, a restored backup), the new one must be
+    // watched too: its parent says when it appears.
+    parent_wd_ = ::inotify_add_watch(inotify_fd_, parent_dir(opt_.dir).c_str(),
+                                     IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
     watch_lists_locked();
     return Ok{};
 }
@@ -611,6 +631,8 @@ std::vector<Error> RuleStore::process_events() {
                 const std::string name = ev->len ? std::string(ev->name) : std::string();
                 if (ev->mask & IN_Q_OVERFLOW) {
                     rescan = true;
+                } else if (ev->wd == parent_wd_) {
+                    if (name == base_name(opt_.dir)) rescan = true;  // the directory (re)appeared
                 } else if (ev->wd == dir_wd_) {
                     if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
                         rescan = true;
@@ -628,17 +650,24 @@ std::vector<Error> RuleStore::process_events() {
             for (auto it = entries_.begin(); it != entries_.end();) {
                 it = it->second->file.empty() ? std::next(it) : entries_.erase(it);
             }
+            // Watch first, then list: a file added in between is seen twice, not missed. Where
+            // the directory is gone, its rules are too, until its parent says it is back.
+            if (dir_wd_ >= 0) ::inotify_rm_watch(inotify_fd_, dir_wd_);
+            dir_wd_ = ::inotify_add_watch(inotify_fd_, opt_.dir.c_str(), kWatchMask | IN_ONLYDIR);
             if (DIR* d = ::opendir(opt_.dir.c_str())) {
                 while (dirent* de = ::readdir(d)) {
                     if (is_rule_file_name(de->d_name)) files.insert(opt_.dir + "/" + de->d_name);
                 }
                 ::closedir(d);
             }
-            if (dir_wd_ >= 0) ::inotify_rm_watch(inotify_fd_, dir_wd_);
-            dir_wd_ = ::inotify_add_watch(inotify_fd_, opt_.dir.c_str(), kWatchMask | IN_ONLYDIR);
         }
         for (const std::string& d : dirs)
             reload_lists_locked(d, problems);
+        // Every changed file's rules are forgotten before any is read: a rule renamed to a file
+        // that sorts first would otherwise collide with its own old copy and be skipped.
+        for (auto it = entries_.begin(); it != entries_.end();) {
+            it = files.count(it->second->file) ? entries_.erase(it) : std::next(it);
+        }
         for (const std::string& f : files) {
             auto p = reload_file_locked(f);
             problems.insert(problems.end(), p.begin(), p.end());

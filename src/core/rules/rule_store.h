@@ -109,6 +109,7 @@ class RuleStore final : public RuleMatcher {
     std::shared_ptr<const Snapshot> snap_;
     int inotify_fd_ = -1;
     int dir_wd_ = -1;
+    int parent_wd_ = -1;  // the rules directory's parent: a removed directory made again
     std::map<int, std::string> list_wds_;  // watch descriptor -> list directory
     std::function<void()> on_change_;
 };

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from netns import NetnsPair, V4_CLIENT, V4_PEER, V6_CLIENT, V6_PEER, tsnitch_binary, wait_for  # noqa: F401
@@ -105,8 +106,9 @@ def rule(name, action, port, proto=None, path=PYTHON):
 class Tsnitch:
     """tsnitch run --headless in the client namespace, with its own rules dir and events file."""
 
-    def __init__(self, ns, rules=(), config=None, extra=()):
+    def __init__(self, ns, rules=(), config=None, extra=(), env=None):
         self.ns = ns
+        self.env = env  # the environment of tsnitch (None: this one's)
         self.dir = tempfile.mkdtemp(prefix="tsnitch-test-")
         atexit.register(shutil.rmtree, self.dir, True)
         self.rules_dir = os.path.join(self.dir, "rules")
@@ -129,7 +131,8 @@ class Tsnitch:
         self.proc = self.ns.popen(self.ns.client,
                                   [tsnitch_binary(), "run", "--headless", "-c", self.config, "-r",
                                    self.rules_dir, "--events", self.events_path] + self.extra,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                  env=self.env)
         if wait:
             ok = wait_for(lambda: "TSNITCH-OUT" in self.ns.ruleset() or self.proc.poll() is not None,
                           timeout=10, interval=0.05)
@@ -152,6 +155,30 @@ class Tsnitch:
                 self.proc.kill()
                 self.proc.wait()
         return self.proc.returncode
+
+
+class StderrLines:
+    """What a started tsnitch writes on stderr, read as it comes (for tests that look at its
+    messages while it runs); t.proc.stderr is then this reader's."""
+
+    def __init__(self, t):
+        self.lines = []
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._read, args=(t.proc.stderr,), daemon=True)
+        self._thread.start()
+
+    def _read(self, f):
+        for line in f:
+            with self._lock:
+                self.lines.append(line.rstrip("\n"))
+
+    def text(self):
+        with self._lock:
+            return "\n".join(self.lines)
+
+    def wait_closed(self, timeout=5):
+        self._thread.join(timeout)
+        return self.text()
 
 
 def start_peer(ns, tcp=(), udp=(), silent=()):

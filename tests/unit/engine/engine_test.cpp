@@ -41,9 +41,9 @@ std::vector<uint8_t> ipv4(uint8_t proto, uint16_t sport, uint16_t dport,
     return b;
 }
 
-std::vector<uint8_t> tcp(uint16_t sport, uint16_t dport, uint8_t flags = kSyn) {
+std::vector<uint8_t> tcp(uint16_t sport, uint16_t dport, uint8_t flags = kSyn, uint8_t seq = 1) {
     // seq, ack, data offset 5, flags, window, checksum, urgent
-    return ipv4(6, sport, dport, {0, 0, 0, 1, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0});
+    return ipv4(6, sport, dport, {0, 0, 0, seq, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0});
 }
 
 std::vector<uint8_t> udp(uint16_t sport, uint16_t dport, std::vector<uint8_t> payload = {1, 2}) {
@@ -243,6 +243,41 @@ TEST_CASE("SYN retransmits and further datagrams of a decided flow reuse the ver
         CHECK(f.sink.wait(id) == Verdict::deny);
     f.engine->stop();
     CHECK(f.rec.events.size() == 2);  // one for the TCP flow, one for the UDP flow
+    CHECK(f.attributor.calls == 2);
+}
+
+TEST_CASE("after the rules change, a decided 5-tuple is decided again by the new rules") {
+    // A new connection may reuse the ports of one decided a moment ago (bind, or the kernel
+    // handing the port out again): the verdict cached for the old rules must not answer it.
+    Fixture f;
+    f.rules.fn = [](const Connection&) { return std::optional(rule(Action::allow, "a")); };
+    f.packet(1, tcp(1001, 80));
+    REQUIRE(f.sink.wait(1) == Verdict::allow);
+    f.rules.fn = [](const Connection&) { return std::optional(rule(Action::reject, "r")); };
+    f.engine->rules_changed();
+    f.packet(2, tcp(1001, 80));
+    CHECK(f.sink.wait(2) == Verdict::reject);
+    f.engine->stop();
+    REQUIRE(f.rec.events.size() == 2);
+    CHECK(f.rec.events[1].rule == "r");
+}
+
+TEST_CASE("a new connection on the ports of a decided one is decided for itself") {
+    // Another process may bind the ports an allowed connection had a moment ago: its SYN has
+    // another sequence number than the allowed one's retransmits, and meets the rules itself.
+    Fixture f;
+    int calls = 0;
+    f.rules.fn = [&calls](const Connection&) {
+        return std::optional(rule(++calls == 1 ? Action::allow : Action::reject, "r"));
+    };
+    f.packet(1, tcp(1001, 80, kSyn, 7));
+    REQUIRE(f.sink.wait(1) == Verdict::allow);
+    f.packet(2, tcp(1001, 80, kSyn, 7));  // a retransmit
+    CHECK(f.sink.wait(2) == Verdict::allow);
+    f.packet(3, tcp(1001, 80, kSyn, 99));  // a new connection
+    CHECK(f.sink.wait(3) == Verdict::reject);
+    f.engine->stop();
+    CHECK(f.rec.events.size() == 2);
     CHECK(f.attributor.calls == 2);
 }
 

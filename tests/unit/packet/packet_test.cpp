@@ -226,6 +226,14 @@ void fix_ip_length(Bytes& b) {
 
 }  // namespace
 
+TEST_CASE("a TCP SYN gives its sequence number, which tells a retransmit from a new connection") {
+    Bytes h = tcp(54321, 443, kTcpSyn);
+    put16(h, 4, 0x8badu);
+    put16(h, 6, 0xf00du);
+    Bytes b = ipv4(kTcp, h);
+    CHECK(parse_ok(b).tcp_seq == 0x8badf00du);
+}
+
 TEST_CASE("an IPv4 TCP SYN gives its addresses, ports and flags") {
     Bytes b = ipv4(kTcp, tcp(54321, 443, kTcpSyn));
     PacketInfo p = parse_ok(b);
@@ -236,6 +244,7 @@ TEST_CASE("an IPv4 TCP SYN gives its addresses, ports and flags") {
     CHECK(p.dst_port == 443);
     CHECK(p.tcp_flags == kTcpSyn);
     CHECK(p.is_tcp_syn());
+    CHECK(p.tcp_seq == 0);
     CHECK(p.l4_offset == 20);
     CHECK(p.payload.empty());
     CHECK_FALSE(p.fragment);

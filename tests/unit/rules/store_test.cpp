@@ -273,6 +273,51 @@ TEST_CASE("files changed on disk apply without a restart") {
     CHECK_FALSE(s.match(conn()));
 }
 
+TEST_CASE("a rules directory removed and made again is watched again") {
+    ScratchDir d;
+    RuleStoreOptions o = memory_only();
+    o.dir = d.file("rules");
+    RuleStore s(o);
+    REQUIRE(s.watch());
+    const auto deny_all = [] {
+        return rule_to_json(rule("deny-all", Action::deny, simple("true", ""), kAlways));
+    };
+    REQUIRE(write_file_atomically(o.dir + "/deny-all.json", deny_all()));
+    CHECK(wait_and_process(s).empty());
+    CHECK(s.match(conn()));
+
+    // rm -r: its rules go with it.
+    std::filesystem::remove_all(o.dir);
+    for (int i = 0; i < 10 && s.match(conn()); ++i)
+        wait_and_process(s);
+    CHECK_FALSE(s.match(conn()));
+
+    // mkdir and a file in it, as a restored backup would be: read without a restart.
+    REQUIRE(std::filesystem::create_directory(o.dir));
+    REQUIRE(write_file_atomically(o.dir + "/deny-all.json", deny_all()));
+    for (int i = 0; i < 10 && !s.match(conn()); ++i)
+        wait_and_process(s);
+    CHECK(s.match(conn()));
+}
+
+TEST_CASE("a rule file renamed within the directory keeps applying") {
+    ScratchDir d;
+    RuleStoreOptions o = memory_only();
+    o.dir = d.path;
+    RuleStore s(o);
+    REQUIRE(s.watch());
+    REQUIRE(write_file_atomically(
+        d.file("z-deny.json"),
+        rule_to_json(rule("deny-all", Action::deny, simple("true", ""), kAlways))));
+    CHECK(wait_and_process(s).empty());
+    // The new name sorts before the old one: both changes arrive together.
+    std::filesystem::rename(d.file("z-deny.json"), d.file("a-deny.json"));
+    CHECK(wait_and_process(s).empty());
+    REQUIRE(s.find("deny-all"));
+    CHECK(s.find("deny-all")->file == d.file("a-deny.json"));
+    CHECK(winner(s, conn()) == "deny-all");
+}
+
 TEST_CASE("a half-written rule file is never read") {
     ScratchDir d;
     RuleStoreOptions o = memory_only();
