@@ -332,7 +332,9 @@ TEST_CASE("a half-written rule file is never read") {
     std::fwrite(text.data(), 1, text.size() / 2, f);
     std::fflush(f);
     pollfd p{s.watch_fd(), POLLIN, 0};
-    CHECK(::poll(&p, 1, 200) == 0);  // nothing to read yet: no error, no rule
+    // The directory's parent is watched too (for the directory coming back), so other programs'
+    // files may wake the store; what matters is that the half file gives no error and no rule.
+    (void)::poll(&p, 1, 200);
     CHECK(s.process_events().empty());
     CHECK(s.rules().empty());
     std::fwrite(text.data() + text.size() / 2, 1, text.size() - text.size() / 2, f);
