@@ -157,11 +157,15 @@ void housekeeping(nfq::Firewall& firewall, RuleStore& rules, Engine& engine, Nam
                     }
                     break;
                 }
-                case kRules:
+                case kRules: {
+                    // Other files beside the rules directory wake the watch too; the engine's
+                    // flow cache is only dropped when the rules really changed.
+                    const uint64_t before = rules.generation();
                     for (const Error& e : rules.process_events())
                         log.error("rules: " + e.message);
-                    rules_changed();
+                    if (rules.generation() != before) rules_changed();
                     break;
+                }
             }
         }
     }

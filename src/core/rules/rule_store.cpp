@@ -693,6 +693,7 @@ void RuleStore::set_on_change(std::function<void()> f) {
 }
 
 void RuleStore::changed() {
+    ++generation_;
     std::function<void()> f;
     {
         std::lock_guard lock(mu_);

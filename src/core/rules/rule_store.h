@@ -7,6 +7,7 @@
 // writing a file.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -84,6 +85,9 @@ class RuleStore final : public RuleMatcher {
     bool needs_env() const;
     // Called after every change of the rules (from the thread that made it).
     void set_on_change(std::function<void()> f);
+    // Counts the changes of the rules: a caller that polls (the housekeeping thread) tells the
+    // engine only when it moved, not on every inotify wake-up.
+    uint64_t generation() const { return generation_.load(); }
 
     struct Snapshot;
 
@@ -112,6 +116,7 @@ class RuleStore final : public RuleMatcher {
     int parent_wd_ = -1;  // the rules directory's parent: a removed directory made again
     std::map<int, std::string> list_wds_;  // watch descriptor -> list directory
     std::function<void()> on_change_;
+    std::atomic<uint64_t> generation_{0};
 };
 
 // mkdir -p; what it creates gets mode 0700, since rules are nobody else's business.

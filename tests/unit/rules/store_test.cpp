@@ -446,3 +446,21 @@ TEST_CASE("matching goes on while another thread changes the rules") {
     CHECK(wrong == 0);
     CHECK(winner(s, conn()) == "allow-curl");
 }
+
+TEST_CASE("files beside the rules directory wake the watch but change no rule") {
+    ScratchDir d;  // d.path/rules is the rules directory; d.path is its watched parent
+    RuleStoreOptions o = memory_only();
+    o.dir = d.file("rules");
+    RuleStore s(o);
+    REQUIRE(s.watch());
+    const uint64_t start = s.generation();
+    d.write("events.jsonl", "{}\n");  // e.g. the --events file or the names file next to it
+    std::rename(d.file("events.jsonl").c_str(), d.file("events2.jsonl").c_str());
+    CHECK(wait_and_process(s).empty());
+    CHECK(s.generation() == start);
+    std::ofstream(o.dir + "/deny-all.json")
+        << rule_to_json(rule("deny-all", Action::deny, simple("true", ""), kAlways));
+    CHECK(wait_and_process(s).empty());
+    CHECK(s.generation() > start);
+    CHECK(s.match(conn()));
+}
