@@ -30,6 +30,7 @@
 #include "core/engine/engine.h"
 #include "core/engine/events_file.h"
 #include "core/rules/rule_store.h"
+#include "core/unique_fd.h"
 #include "nfq/firewall.h"
 #include "nfq/nf_queue.h"
 #include "tui/tui.h"
@@ -45,21 +46,6 @@ struct RunOptions {
     std::string method;
     std::string events;
     std::string queue;
-};
-
-// Closes a file descriptor on scope exit.
-class FdGuard {
-  public:
-    explicit FdGuard(int fd) : fd_(fd) {}
-    ~FdGuard() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    FdGuard(const FdGuard&) = delete;
-    FdGuard& operator=(const FdGuard&) = delete;
-    int get() const { return fd_; }
-
-  private:
-    int fd_;
 };
 
 // Where run's messages go: standard error, or the TUI's log view while it owns the terminal.
@@ -110,8 +96,8 @@ void housekeeping(nfq::Firewall& firewall, RuleStore& rules, Engine& engine, Nam
             engine.rules_changed();
         }
     };
-    FdGuard ep(epoll_create1(EPOLL_CLOEXEC));
-    FdGuard timer(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+    UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
+    UniqueFd timer(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
     if (ep.get() < 0 || timer.get() < 0) {
         log.error(std::string("housekeeping: epoll/timerfd: ") + std::strerror(errno));
         return;
@@ -174,7 +160,7 @@ void housekeeping(nfq::Firewall& firewall, RuleStore& rules, Engine& engine, Nam
 // The queue thread: reads packets until SIGINT, SIGTERM or SIGHUP, or until `stop_fd` (an
 // eventfd, -1 for none) is written.
 int serve(nfq::NfQueue& queue, Engine& engine, RunLog& log, int signal_fd, int stop_fd) {
-    FdGuard ep(epoll_create1(EPOLL_CLOEXEC));
+    UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
     if (ep.get() < 0) {
         log.error(std::string("epoll: ") + std::strerror(errno));
         return kExitFailure;
@@ -225,7 +211,7 @@ int run_engine(const Config& config, bool headless) {
     for (int sig : {SIGINT, SIGTERM, SIGHUP})
         sigaddset(&stop_signals, sig);
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-    FdGuard signal_fd(signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
+    UniqueFd signal_fd(signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
     signal(SIGPIPE, SIG_IGN);
 
     // Everything that can be wrong with the configuration is found before anything is installed.
@@ -332,7 +318,7 @@ int run_engine(const Config& config, bool headless) {
         }
     }
 
-    FdGuard keeper_stop(eventfd(0, EFD_CLOEXEC));
+    UniqueFd keeper_stop(eventfd(0, EFD_CLOEXEC));
     std::thread keeper(housekeeping, std::ref(**firewall), std::ref(rules), std::ref(engine),
                        names_file.get(), tui.get(), std::ref(log), keeper_stop.get());
     int status = kExitOk;
@@ -341,7 +327,7 @@ int run_engine(const Config& config, bool headless) {
     } else {
         // The TUI owns the terminal and runs on this thread; the queue thread is another one.
         // Whichever ends first (a signal, or the person quitting) ends the other.
-        FdGuard queue_stop(eventfd(0, EFD_CLOEXEC));
+        UniqueFd queue_stop(eventfd(0, EFD_CLOEXEC));
         int queue_status = kExitOk;
         std::thread queue_thread([&] {
             queue_status = serve(**queue, engine, log, signal_fd.get(), queue_stop.get());
