@@ -194,8 +194,10 @@ def test_flows():
         events = events_settled(t, len(seen))
         t.stop()
         for what, info, proto, port, dst in seen:
+            # The kernel may hand the same ephemeral port to an IPv4 and an IPv6 socket: a
+            # flow is told apart by its destination address too.
             mine = [e for e in events if e["protocol"] == proto and e["src_port"] == info["sport"]
-                    and e["dst_port"] == port]
+                    and e["dst_port"] == port and e["dst_ip"] == dst]
             check(len(mine) == 1, f"{what}: one decision ({len(mine)})")
             e = mine[0]
             check(e["method"] == "ebpf" and e["pid"] == info["pid"] and e["process_path"] == PYTHON
