@@ -5,21 +5,11 @@
 #include <iterator>
 
 #include "tui/safe_text.h"
+#include "tui/view_model.h"
 
 namespace tsnitch::tui {
 
 namespace {
-
-void clamp_rows(size_t& selected, size_t& top, size_t count, int rows) {
-    if (count == 0) {
-        selected = top = 0;
-        return;
-    }
-    selected = std::min(selected, count - 1);
-    const auto r = static_cast<size_t>(std::max(rows, 1));
-    if (selected < top) top = selected;
-    if (selected >= top + r) top = selected - r + 1;
-}
 
 // 0, 512, 1.5K, 23M, 4.0G: at most six columns.
 std::string bytes_text(uint64_t n) {
@@ -79,7 +69,7 @@ void draw_processes(Screen& s, UiState& st, int top, int rows) {
               w - 2, s.styles().dim);
         return;
     }
-    clamp_rows(st.proc_selected, st.proc_top, procs.size(), rows);
+    clamp_scroll(st.proc_selected, st.proc_top, procs.size(), rows);
     for (size_t i = st.proc_top; i < procs.size() && y < top + 1 + rows; ++i, ++y) {
         const ProcessSummary& p = procs[i];
         const bool sel = i == st.proc_selected;
@@ -112,7 +102,7 @@ void draw_open_process(Screen& s, UiState& st, int top, int rows) {
         s.put(y + 1, 2, "No sockets.", w - 2, s.styles().dim);
         return;
     }
-    clamp_rows(st.sock_selected, st.sock_top, lines.size(), rows - (y - top - 1));
+    clamp_scroll(st.sock_selected, st.sock_top, lines.size(), rows - (y - top - 1));
     for (size_t i = st.sock_top; i < lines.size() && y < top + 1 + rows; ++i, ++y) {
         const SocketViewLine& l = lines[i];
         const bool sel = i == st.sock_selected;

@@ -146,4 +146,15 @@ std::vector<PendingPrompt> prompt_queue(std::vector<PendingPrompt> pending,
     return pending;
 }
 
+void clamp_scroll(size_t& selected, size_t& top, size_t count, int rows) {
+    if (count == 0) {
+        selected = top = 0;
+        return;
+    }
+    selected = std::min(selected, count - 1);
+    const auto r = static_cast<size_t>(std::max(rows, 1));
+    if (selected < top) top = selected;
+    if (selected >= top + r) top = selected - r + 1;
+}
+
 }  // namespace tsnitch::tui

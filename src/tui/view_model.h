@@ -65,4 +65,7 @@ std::vector<RuleSummary> sorted_rules(std::vector<RuleSummary> rules,
 std::vector<PendingPrompt> prompt_queue(std::vector<PendingPrompt> pending,
                                         const std::vector<uint64_t>& answered);
 
+// Keeps `selected` inside a list of `count` and visible in a window of `rows` rows from `top`.
+void clamp_scroll(size_t& selected, size_t& top, size_t count, int rows);
+
 }  // namespace tsnitch::tui

@@ -9,6 +9,7 @@
 #include "tui/screen.h"
 #include "tui/sockets_view.h"
 #include "tui/ui_state.h"
+#include "tui/view_model.h"
 
 namespace tsnitch::tui {
 
@@ -150,18 +151,6 @@ void draw_bottom(Screen& s, const UiState& st, Clock::time_point now) {
         col += s.put(y, col, key, w - col, s.styles().key);
         col += s.put(y, col, " " + std::string(t) + "  ", w - col, s.styles().normal);
     }
-}
-
-// Keeps `selected` visible in a list of `rows` rows starting at `top`.
-void clamp_scroll(size_t& selected, size_t& top, size_t count, int rows) {
-    if (count == 0) {
-        selected = top = 0;
-        return;
-    }
-    selected = std::min(selected, count - 1);
-    const auto r = static_cast<size_t>(std::max(rows, 1));
-    if (selected < top) top = selected;
-    if (selected >= top + r) top = selected - r + 1;
 }
 
 void draw_centered(Screen& s, int y, std::string_view text, attr_t attr) {
