@@ -6,12 +6,14 @@
 #include <cstdlib>
 #include <string>
 
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -51,18 +53,36 @@ struct RunOptions {
 // Where run's messages go: standard error, or the TUI's log view while it owns the terminal.
 class RunLog {
   public:
+    // Messages below `level` are dropped; each kept one also goes to `file` (LogFile) when open.
+    explicit RunLog(LogLevel level = LogLevel::info, UniqueFd file = UniqueFd())
+        : level_(level), file_(std::move(file)) {}
+    // LogFile, opened before anything is installed: appended to, created with mode 0600.
+    static Result<UniqueFd> open_file(const std::string& path) {
+        UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+        if (!fd) return make_error("LogFile " + path + ": " + std::strerror(errno), errno);
+        return fd;
+    }
     void attach(EngineBackend* tui) { tui_ = tui; }
     void info(const std::string& text) { say(LogLevel::info, text); }
     void error(const std::string& text) { say(LogLevel::error, text); }
 
   private:
     void say(LogLevel level, const std::string& text) {
+        if (level < level_) return;
+        if (file_) {
+            // One write per line, so that lines of several threads never interleave.
+            const std::string line = iso8601_utc_ms(std::chrono::system_clock::now()) + " " +
+                                     std::string(log_level_name(level)) + " " + text + "\n";
+            (void)!::write(file_.get(), line.data(), line.size());
+        }
         if (tui_) {
             tui_->log(level, text);
         } else {
             std::fprintf(stderr, "tsnitch: %s\n", text.c_str());
         }
     }
+    LogLevel level_;
+    UniqueFd file_;
     EngineBackend* tui_ = nullptr;
 };
 
@@ -244,7 +264,16 @@ int run_engine(const Config& config, bool headless) {
         return kExitFailure;
     }
 
-    RunLog log;
+    UniqueFd log_file;
+    if (!config.log_file.empty()) {
+        auto f = RunLog::open_file(config.log_file);
+        if (!f) {
+            print_error("%s", f.error().message.c_str());
+            return kExitUsage;
+        }
+        log_file = std::move(*f);
+    }
+    RunLog log(config.log_level, std::move(log_file));
     if (auto s = rules.watch(); !s)
         log.error("rules: " + s.error().message + " (changes on disk need a restart)");
     // With ebpf: the module's maps as the first rung (also tried on the queue thread, where a

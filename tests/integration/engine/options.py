@@ -1,7 +1,11 @@
 """What the options change: --queue picks the queue the rules send to; InterceptLoopback decides
 loopback connections too; without IPv6 in the namespace only IPv4 rules are installed; a second
 tsnitch on a queue that is in use fails (exit 1) and leaves the first one's rules alone."""
+import atexit
+import os
 import re
+import shutil
+import tempfile
 
 from netns import require_root
 from tsnitch_run import (NetnsPair, PYTHON, Tsnitch, V4_PEER, attempt, check, rule, start_peer,
@@ -57,3 +61,25 @@ with NetnsPair(ipv6=False) as ns:
     check("TSNITCH" not in v6, "IPv6 disabled: no ip6tables rules")
     check(attempt(ns, "tcp", V4_PEER, PORT, timeout=2) == "ok", "IPv4 still decided and allowed")
     check(t.stop() == 0 and "TSNITCH" not in ns.ruleset(), "and cleaned up")
+
+# LogFile gets every message of LogLevel and above, with time and level; below it, nothing.
+with NetnsPair() as ns:
+    log_dir = tempfile.mkdtemp(prefix="tsnitch-log-")
+    atexit.register(shutil.rmtree, log_dir, True)
+    log_path = os.path.join(log_dir, "tsnitch.log")
+    t = Tsnitch(ns, config={"LogLevel": "info", "LogFile": log_path}).start()
+    check(t.stop() == 0, "runs and stops with a LogFile")
+    text = open(log_path).read()
+    check(re.search(r"^\d{4}-\d\d-\d\dT[\d:.]+Z info intercepting: NFQUEUE", text, re.M) is not None,
+          f"LogFile has the start line with time and level: {text[:200]!r}")
+    check(re.search(r" info \d+ decisions", text) is not None, "and the summary at exit")
+    quiet_path = log_path + ".error"
+    t = Tsnitch(ns, config={"LogLevel": "error", "LogFile": quiet_path}).start()
+    check(t.stop() == 0, "runs and stops with LogLevel error")
+    check(open(quiet_path).read() == "", "LogLevel error: info lines are left out")
+    t = Tsnitch(ns, config={"LogFile": "/proc/no-such-dir/tsnitch.log"})
+    r = ns.run(ns.client, [tsnitch_binary(), "run", "--headless", "-c", t.config, "-r", t.rules_dir],
+               check=False, timeout=20)
+    check(r.returncode == 2 and "LogFile /proc/no-such-dir/tsnitch.log" in r.stderr,
+          f"an unwritable LogFile exits 2 naming it: {r.returncode} {r.stderr.strip()}")
+    check("TSNITCH" not in ns.ruleset(), "and installs nothing")
