@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/attribution/process_reader.h"
 #include "core/packet/packet.h"
 
 namespace tsnitch {
@@ -179,6 +180,11 @@ void Engine::on_packet(const QueuedPacket& qp) {
 void Engine::complete(Connection& c, const Attribution& a) {
     c.process = a.process;
     if (c.process && !c.uid) c.uid = c.process->uid;
+    // The environment is read only when a rule asks for it; a process that is gone by now simply
+    // has none, so its process.env rules do not match.
+    if (c.process && c.process->env.empty() && rules_.needs_env()) {
+        if (auto env = read_process_env(options_.proc_root, c.process->pid)) c.process->env = *env;
+    }
     if (names_) c.dst_host = names_->host_for(c.dst);
 }
 

@@ -15,6 +15,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -41,6 +42,7 @@ struct EngineOptions {
     std::chrono::seconds flow_ttl{60};
     size_t flow_cache_max = 65536;
     size_t max_pending_packets = 16384;  // held packets beyond this get DefaultAction at once
+    std::string proc_root = "/proc";     // where process environments are read (process.env rules)
 };
 
 // A pending decision that waits for a person.

@@ -19,6 +19,8 @@ class RuleMatcher {
   public:
     virtual ~RuleMatcher() = default;
     virtual std::optional<RuleMatch> match(const Connection& c) = 0;
+    // Whether some rule reads process.env.*: only then does the engine read /proc/PID/environ.
+    virtual bool needs_env() const { return false; }
 };
 
 }  // namespace tsnitch

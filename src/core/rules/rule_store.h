@@ -82,7 +82,7 @@ class RuleStore final : public RuleMatcher {
     std::vector<Error> process_events();
 
     // Whether some rule reads process.env.*: only then must attribution read /proc/PID/environ.
-    bool needs_env() const;
+    bool needs_env() const override;
     // Called after every change of the rules (from the thread that made it).
     void set_on_change(std::function<void()> f);
     // Counts the changes of the rules: a caller that polls (the housekeeping thread) tells the
