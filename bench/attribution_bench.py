@@ -10,16 +10,16 @@ Everything lives in a namespace made with `unshare -n`; the children end with th
 import os
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
-import time
+
+from socket_farm import enter_private_netns, socket_holders, timed
 
 PROCESSES = 300
 RUNS = 7
 
 
-def child(ready_w, hold_r):
+def sockets_of(_n):
     keep = []
     lst = socket.socket()
     lst.bind(("127.0.0.1", 0))
@@ -36,44 +36,13 @@ def child(ready_w, hold_r):
         u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
         u.sendto(b"x", ("::1", 9))
         keep.append(u)
-    os.write(ready_w, b"r")
-    os.read(hold_r, 1)  # returns when the parent closes its end (or dies)
-    os._exit(0)
-
-
-def timed(args):
-    times = []
-    for _ in range(RUNS):
-        t0 = time.perf_counter()
-        subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times), min(times)
+    return keep
 
 
 def main():
-    if os.geteuid() != 0:
-        raise SystemExit("attribution_bench.py: needs root (a private network namespace)")
     build = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
-    if os.environ.get("TSNITCH_BENCH_NETNS") != "1":
-        env = dict(os.environ, TSNITCH_BENCH_NETNS="1")
-        os.execvpe("unshare", ["unshare", "-n", sys.executable, os.path.abspath(__file__), build], env)
-    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-
-    ready_r, ready_w = os.pipe()
-    hold_r, hold_w = os.pipe()
-    kids = []
-    try:
-        for _ in range(PROCESSES):
-            pid = os.fork()
-            if pid == 0:
-                os.close(ready_r)
-                os.close(hold_w)
-                child(ready_w, hold_r)
-            kids.append(pid)
-        os.close(hold_r)
-        got = 0
-        while got < PROCESSES:
-            got += len(os.read(ready_r, PROCESSES))
+    enter_private_netns(__file__, build)
+    with socket_holders(PROCESSES, sockets_of):
         print(f"{PROCESSES} processes holding {PROCESSES * 16} sockets")
         subprocess.run([os.path.join(build, "bench", "attribution_bench"), "--rounds", "3"], check=True)
 
@@ -86,15 +55,8 @@ def main():
             for name, args in (("tsnitch sockets", [tsnitch, "sockets"]),
                                ("tsnitch sockets --json", [tsnitch, "sockets", "--json"]),
                                ("ss -tuanp", ["ss", "-tuanp"])):
-                med, best = timed(args)
+                med, best, _ = timed(args, RUNS)
                 print(f"{name:24s} median {med:7.1f} ms, best {best:7.1f} ms ({RUNS} runs)")
-    finally:
-        os.close(hold_w)
-        for pid in kids:
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
 
 
 main()

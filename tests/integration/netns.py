@@ -137,6 +137,15 @@ class NetnsPair:
         return False
 
 
+# A dual-stack TCP server for the peer: accepts on [::]:8080 and keeps every connection open.
+# Run it with `python3 -c ACCEPTING_SERVER`; it prints "ready" once it listens.
+ACCEPTING_SERVER = ("import socket\n"
+                    "s = socket.socket(socket.AF_INET6); s.bind(('::', 8080)); s.listen(64)\n"
+                    "print('ready', flush=True)\n"
+                    "conns = []\n"
+                    "while True: conns.append(s.accept())\n")
+
+
 def wait_for(predicate, timeout=5.0, interval=0.02):
     """Polls predicate until it is true or the time is up; returns its last value."""
     deadline = time.monotonic() + timeout

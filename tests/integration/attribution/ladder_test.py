@@ -7,14 +7,10 @@ import os
 import subprocess
 import sys
 
-from netns import NetnsPair, V4_CLIENT, V4_PEER, V6_CLIENT, V6_PEER, require_root, tsnitch_binary
+from netns import (ACCEPTING_SERVER, NetnsPair, V4_CLIENT, V4_PEER, V6_CLIENT, V6_PEER, require_root,
+                   tsnitch_binary)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SERVER = ("import socket\n"
-          "s = socket.socket(socket.AF_INET6); s.bind(('::', 8080)); s.listen(64)\n"
-          "print('ready', flush=True)\n"
-          "conns = []\n"
-          "while True: conns.append(s.accept())\n")
 
 
 def probe_binary():
@@ -41,7 +37,7 @@ def main():
     probe = probe_binary()
     failures = []
     with NetnsPair() as ns:
-        srv = ns.popen(ns.peer, [sys.executable, "-c", SERVER], text=True)
+        srv = ns.popen(ns.peer, [sys.executable, "-c", ACCEPTING_SERVER], text=True)
         assert srv.stdout.readline().strip() == "ready"
         a = start_holder(ns, [f"tcp4:{V4_PEER}:8080", f"tcp6:{V6_PEER}:8080", f"dual:{V4_PEER}:8080",
                               f"udp4:{V4_PEER}:9999", f"udp6:{V6_PEER}:9999",

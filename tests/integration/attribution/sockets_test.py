@@ -9,15 +9,9 @@ import subprocess
 import sys
 import tempfile
 
-from netns import NetnsPair, V4_CLIENT, V4_PEER, require_root, tsnitch_binary
+from netns import ACCEPTING_SERVER, NetnsPair, V4_CLIENT, V4_PEER, require_root, tsnitch_binary
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SERVER = ("import socket, sys\n"
-          "s = socket.socket(socket.AF_INET6); s.bind(('::', 8080)); s.listen(64)\n"
-          "print('ready', flush=True)\n"
-          "conns = []\n"
-          "while True: conns.append(s.accept())\n")
-
 
 def start_holder(ns, specs):
     p = ns.popen(ns.client, [sys.executable, os.path.join(HERE, "holder.py")] + specs,
@@ -41,7 +35,7 @@ def main():
 
     try:
         with NetnsPair() as ns:
-            srv = ns.popen(ns.peer, [sys.executable, "-c", SERVER], text=True)
+            srv = ns.popen(ns.peer, [sys.executable, "-c", ACCEPTING_SERVER], text=True)
             assert srv.stdout.readline().strip() == "ready"
             unix_path = os.path.join(tmp, "holder.sock")
             h = start_holder(ns, [f"tcp4:{V4_PEER}:8080", f"udp4:{V4_PEER}:9999", "listen4:7070",
