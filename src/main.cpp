@@ -12,10 +12,11 @@ namespace {
 constexpr const char* kUsage =
     R"(Usage: tsnitch [run] [options]        intercept and prompt in this terminal (root)
        tsnitch attach [--socket PATH]   the TUI for a running daemon (not built yet)
-       tsnitch monitor                  live process and socket inspection, no interception
+       tsnitch monitor [--interval MS] [-c FILE]
+                                        live process and socket inspection, no interception
        tsnitch sockets [-p PID] [--json] [-c FILE] [--names FILE]
                                         one-shot socket table (host names from a running tsnitch)
-       tsnitch rules [-r DIR] list | show NAME | add ... | delete NAME | enable NAME
+       tsnitch rules [-r DIR] [-c FILE] list | show NAME | add ... | delete NAME | enable NAME
                      | disable NAME | import DIR
        tsnitch check                    what this kernel offers (BPF hooks, NFQUEUE, ...)
        tsnitch --version | --help

@@ -1,7 +1,6 @@
 #include "bpf/bpf_attributor.h"
 
 #include <limits.h>
-#include <pwd.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -23,14 +22,6 @@ std::string canonical_exe_path(const std::string& path) {
     char resolved[PATH_MAX];
     if (::realpath(path.c_str(), resolved) == nullptr) return path;
     return resolved;
-}
-
-std::string user_name(uint32_t uid) {
-    passwd pw{};
-    passwd* found = nullptr;
-    char buf[4096];
-    if (getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found) return found->pw_name;
-    return {};
 }
 
 }  // namespace
@@ -104,7 +95,7 @@ ProcessInfo BpfAttributor::describe(const SocketOwner& owner) {
     } else {
         p.pid = pid;
         p.uid = owner.uid;
-        p.user = user_name(owner.uid);
+        p.user = reader_.user_name(owner.uid);
     }
     // Gone, or a zombie whose exe can no longer be read: what exec left in the map.
     if (p.path.empty()) {

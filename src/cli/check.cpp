@@ -13,6 +13,7 @@
 #include "bpf/bpf_monitor.h"
 #include "bpf/cgroup_root.h"
 #include "cli/commands.h"
+#include "nfq/firewall.h"
 
 namespace tsnitch::cli {
 
@@ -103,14 +104,6 @@ bool nft_has_queue(const std::string& nft, const std::string& unshare, std::stri
     return false;
 }
 
-bool ipv6_enabled() {
-    if (!exists("/proc/net/if_inet6")) return false;
-    std::ifstream in("/proc/sys/net/ipv6/conf/all/disable_ipv6");
-    int disabled = 0;
-    if (in >> disabled) return disabled == 0;
-    return true;
-}
-
 void row(const char* what, const std::string& value) {
     std::printf("%-24s %s\n", what, value.c_str());
 }
@@ -162,7 +155,7 @@ int check(int argc, char** argv) {
     std::string why;
     const bool queue = nft_has_queue(nft, unshare, why);
     row("nft queue expression:", queue ? "available" : "not available: " + why);
-    row("IPv6:", ipv6_enabled() ? "enabled" : "disabled");
+    row("IPv6:", nfq::ipv6_enabled() ? "enabled" : "disabled");
     row("firewall (auto):",
         queue ? "nftables" : (!iptables.empty() ? "iptables" : "none available"));
     return kExitOk;

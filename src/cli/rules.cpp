@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "core/attribution/proc_io.h"
 #include "core/config.h"
 #include "core/rules/rule_store.h"
 
@@ -188,14 +189,6 @@ int add(RuleStore& store, const std::vector<std::string>& args) {
     return kExitOk;
 }
 
-Result<std::string> read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return make_error(path + ": " + std::strerror(errno), errno);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 int import(RuleStore& store, const std::string& dir_path, const std::string& src, bool replace) {
     DIR* d = ::opendir(src.c_str());
     if (!d) {
@@ -220,7 +213,7 @@ int import(RuleStore& store, const std::string& dir_path, const std::string& src
             skip(path + ": not a rule file (.json, .yml, .yaml)");
             continue;
         }
-        auto text = read_text(path);
+        auto text = read_text_file(path, kRuleFileReadLimit);
         if (!text) {
             skip(text.error().message);
             continue;

@@ -130,7 +130,16 @@ class NamesByNetns {
 };
 
 void print_usage(FILE* f) {
-    std::fputs("Usage: tsnitch sockets [-p PID] [--json] [-c CONFIG] [--names FILE]\n", f);
+    std::fputs(
+        "Usage: tsnitch sockets [-p PID] [--json] [-c CONFIG] [--names FILE]\n"
+        "\n"
+        "One line per socket fd: FD -> socket[INODE] - SPORT:SRC -> HOST:DPORT, state: STATE\n"
+        "  -p, --pid PID      only this process (default: every process, each under a header)\n"
+        "      --json         the same fields as a JSON array\n"
+        "  -c, --config FILE  configuration whose Control.Socket directory holds the running\n"
+        "                     tsnitch's host names (default as for run)\n"
+        "      --names FILE   read host names from this names file instead\n",
+        f);
 }
 
 }  // namespace

@@ -156,8 +156,10 @@ bool ipv6_enabled() {
 }
 
 Result<std::unique_ptr<Firewall>> make_firewall(FirewallBackend backend, const FirewallSpec& spec) {
-    if (backend == FirewallBackend::automatic)
-        backend = nft_has_queue() ? FirewallBackend::nftables : FirewallBackend::iptables;
+    if (backend == FirewallBackend::automatic) {
+        if (nft_has_queue()) return std::unique_ptr<Firewall>(new NftFirewall(spec));
+        return std::unique_ptr<Firewall>(new IptablesFirewall(spec));
+    }
     if (backend == FirewallBackend::nftables) {
         if (!nft_has_queue())
             return make_error(

@@ -40,6 +40,28 @@ check(r.returncode == 2 and "--queue" in r.stderr, "--queue out of range exits 2
 r = run("run", "--method", "magic")
 check(r.returncode == 2 and "magic" in r.stderr, "--method with an unknown value exits 2")
 
+# Bad arguments of every subcommand: a clear message naming what is wrong, and the documented
+# status (2 bad usage, 1 runtime failure).
+for args, status, words in (
+        (["sockets", "-p", "abc"], 2, "'abc' is not a process id"),
+        (["sockets", "-p", "999999999"], 1, "no process with pid 999999999"),
+        (["sockets", "-p"], 2, "-p needs an argument"),
+        (["check", "extra"], 2, "check takes no arguments"),
+        (["monitor", "--interval", "5"], 2, "'5' is not a number of milliseconds"),
+        (["run", "extra"], 2, "unexpected argument 'extra'"),
+        (["run", "--queue", "abc"], 2, "got 'abc'"),
+        (["rules"], 2, "a command is needed"),
+        (["rules", "list", "extra"], 2, "list takes no arguments"),
+        (["rules", "import"], 2, "import takes one directory"),
+        (["rules", "import", "/nonexistent-tsnitch-dir"], 1, "/nonexistent-tsnitch-dir: No such file")):
+    r = run(*args)
+    check(r.returncode == status and words in r.stderr,
+          f"{' '.join(args)}: exit {status} with '{words}' (got {r.returncode}: {r.stderr.strip()!r})")
+
+r = run("sockets", "--help")
+check(r.returncode == 0 and "--names FILE" in r.stdout and "-p, --pid PID" in r.stdout,
+      "sockets --help explains its options")
+
 with tempfile.TemporaryDirectory() as d:
     bad = os.path.join(d, "bad.json")
     with open(bad, "w") as f:

@@ -78,8 +78,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (auto packet = parse_packet(bytes)) {
         DnsCache learnt;
         DnsLearner learner(learnt, 2);
-        (void)learner.learn(*packet, bytes);
-        (void)learner.learn(*packet, bytes);
+        (void)learner.learn(*packet);
+        (void)learner.learn(*packet);
         check(learner.tcp_streams() <= 2);
     }
     return 0;

@@ -67,12 +67,6 @@ std::optional<InetSocket> AttributionLadder::find_socket(const Connection& c) {
     return find_socket_locked(c);
 }
 
-std::optional<ProcessInfo> AttributionLadder::process_of(uint64_t inode,
-                                                         std::optional<uint32_t> uid) {
-    std::lock_guard lock(mutex_);
-    return process_of_locked(inode, uid);
-}
-
 std::optional<InetSocket> AttributionLadder::find_socket_locked(const Connection& c) {
     if (!has_socket_table(c.protocol)) return std::nullopt;
     return socket_method_ == Method::diag ? find_socket_diag(c) : find_socket_proc(c);

@@ -41,8 +41,6 @@ class AttributionLadder : public Attributor {
 
     // Rung 2 alone: the socket that sent `c`, nullopt when none. Thread-safe like attribute().
     std::optional<InetSocket> find_socket(const Connection& c);
-    // Rung 3 alone: the process holding socket `inode` (`uid`: the socket's owner).
-    std::optional<ProcessInfo> process_of(uint64_t inode, std::optional<uint32_t> uid);
 
   private:
     // The same, with mutex_ held: one thread at a time uses the netlink socket and the caches.

@@ -26,7 +26,6 @@ struct ProcStat {
     uint64_t start_time = 0;  // clock ticks after boot
 };
 std::optional<ProcStat> parse_proc_stat(std::string_view text);
-inline constexpr unsigned kPfKthread = 0x00200000;
 
 // The effective uid from the "Uid:" line of /proc/PID/status.
 std::optional<uint32_t> parse_status_uid(std::string_view text);

@@ -20,14 +20,6 @@ std::string ProcessReader::path(int pid, const char* entry) const {
     return root_ + "/" + std::to_string(pid) + "/" + entry;
 }
 
-Result<uint64_t> ProcessReader::start_time(int pid) const {
-    auto text = read_text_file(path(pid, "stat"), 4096);
-    if (!text) return text.error();
-    auto st = parse_proc_stat(*text);
-    if (!st) return make_error(path(pid, "stat") + ": unexpected format");
-    return st->start_time;
-}
-
 std::string ProcessReader::user_name(uint32_t uid) {
     if (auto it = users_.find(uid); it != users_.end()) return it->second;
     passwd pw{};

@@ -22,14 +22,11 @@ class ProcessReader {
     // stay empty. Fails when the process does not exist.
     Result<ProcessInfo> read(int pid);
 
-    // The start time of `pid` now (clock ticks after boot), or an error when it is gone.
-    Result<uint64_t> start_time(int pid) const;
-
-    size_t cached() const { return cache_.size(); }
+    // The name of `uid` (empty when it has none), cached: a name service may be slow.
+    std::string user_name(uint32_t uid);
 
   private:
     Result<ProcessInfo> read_fresh(int pid, uint64_t start, int ppid, std::string comm);
-    std::string user_name(uint32_t uid);
     std::string path(int pid, const char* entry) const;
 
     std::string root_;

@@ -30,9 +30,9 @@ Result<size_t> DnsLearner::learn_message(std::span<const uint8_t> message) {
     return parsed->answers.size();
 }
 
-Result<size_t> DnsLearner::learn(const PacketInfo& info, std::span<const uint8_t> packet) {
+Result<size_t> DnsLearner::learn(const PacketInfo& info) {
     if (info.src_port != kDnsPort || info.later_fragment) return size_t{0};
-    if (info.protocol == Protocol::tcp) return learn_tcp(info, packet);
+    if (info.protocol == Protocol::tcp) return learn_tcp(info);
     if (info.protocol != Protocol::udp) return size_t{0};
     if (info.fragment)
         return make_error("DNS answer from " + endpoint(info.src, info.src_port) +
@@ -44,7 +44,7 @@ Result<size_t> DnsLearner::learn(const PacketInfo& info, std::span<const uint8_t
     return learnt;
 }
 
-Result<size_t> DnsLearner::learn_tcp(const PacketInfo& info, std::span<const uint8_t> packet) {
+Result<size_t> DnsLearner::learn_tcp(const PacketInfo& info) {
     const StreamKey key{info.src, info.dst, info.src_port, info.dst_port};
     auto it = index_.find(key);
     const bool ends = info.tcp_flags & (kTcpFin | kTcpRst);
@@ -55,13 +55,7 @@ Result<size_t> DnsLearner::learn_tcp(const PacketInfo& info, std::span<const uin
         }
         return size_t{0};
     }
-    if (info.l4_offset + 8 > packet.size())
-        return make_error("DNS over TCP from " + endpoint(info.src, info.src_port) +
-                          ": no sequence number in the packet");
-    const uint32_t seq = (uint32_t{packet[info.l4_offset + 4]} << 24) |
-                         (uint32_t{packet[info.l4_offset + 5]} << 16) |
-                         (uint32_t{packet[info.l4_offset + 6]} << 8) |
-                         uint32_t{packet[info.l4_offset + 7]};
+    const uint32_t seq = info.tcp_seq;  // parse_packet read it with the rest of the header
     if (it == index_.end()) {
         streams_.emplace_front(key, DnsTcpStream{});
         it = index_.emplace(key, streams_.begin()).first;

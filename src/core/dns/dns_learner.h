@@ -28,10 +28,11 @@ class DnsLearner {
   public:
     explicit DnsLearner(DnsCache& cache, size_t max_tcp_streams = 64);
 
-    // `info` was parsed from `packet` (the whole IP packet). Packets that are not from port 53
-    // (UDP or TCP) are ignored. Returns how many addresses were learnt; an Error describes an
-    // answer that could not be read (worth a debug log line, never a reason to drop the packet).
-    Result<size_t> learn(const PacketInfo& info, std::span<const uint8_t> packet);
+    // `info` comes from parse_packet (its payload and tcp_seq are all that is read). Packets that
+    // are not from port 53 (UDP or TCP) are ignored. Returns how many addresses were learnt; an
+    // Error describes an answer that could not be read (worth a debug log line, never a reason
+    // to drop the packet).
+    Result<size_t> learn(const PacketInfo& info);
 
     size_t tcp_streams() const { return streams_.size(); }
 
@@ -44,7 +45,7 @@ class DnsLearner {
     using Streams = std::list<std::pair<StreamKey, DnsTcpStream>>;
 
     Result<size_t> learn_message(std::span<const uint8_t> message);
-    Result<size_t> learn_tcp(const PacketInfo& info, std::span<const uint8_t> packet);
+    Result<size_t> learn_tcp(const PacketInfo& info);
 
     DnsCache& cache_;
     size_t max_streams_;

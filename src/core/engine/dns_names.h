@@ -11,8 +11,8 @@ namespace tsnitch {
 class DnsNames final : public HostNames {
   public:
     DnsNames() : cache_(DnsCache::Options{}), learner_(cache_) {}
-    void learn(const PacketInfo& info, std::span<const uint8_t> packet) override {
-        (void)learner_.learn(info, packet);
+    void learn(const PacketInfo& info, std::span<const uint8_t> /*packet*/) override {
+        (void)learner_.learn(info);
     }
     std::optional<std::string> host_for(const IpAddress& a) override { return cache_.lookup(a); }
     const DnsCache& cache() const { return cache_; }

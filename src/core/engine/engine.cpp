@@ -143,9 +143,10 @@ void Engine::on_packet(const QueuedPacket& qp) {
     lock.unlock();
 
     // The fast rung (a map lookup, never a /proc walk) answers on this thread; when a rule then
-    // decides, the packet needs no trip through the decision thread.
+    // decides, the packet needs no trip through the decision thread. Rules that read the process
+    // environment need /proc/PID/environ: that read belongs on the decision thread.
     std::optional<Attribution> early;
-    if (fast_attributor_) {
+    if (fast_attributor_ && !rules_.needs_env()) {
         Attribution a = fast_attributor_->attribute(c);
         if (a.process) {
             complete(c, a);

@@ -13,6 +13,8 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "core/attribution/proc_io.h"
+#include "core/text.h"
 #include "core/unique_fd.h"
 
 namespace tsnitch {
@@ -57,22 +59,10 @@ std::string errno_text(int e) {
     return std::strerror(e);
 }
 
-Result<std::string> read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return make_error(path + ": " + errno_text(errno), errno);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) return make_error(path + ": " + errno_text(errno), errno);
-    return ss.str();
-}
-
 const std::string* lookup_text(MatchInput& in, Operand o, bool sensitive, std::string& scratch) {
     const std::string* t = in.text(o);
     if (!t || sensitive) return t;
-    scratch = *t;
-    for (char& c : scratch) {
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
+    scratch = ascii_lower(*t);
     return &scratch;
 }
 
@@ -211,7 +201,7 @@ std::vector<Error> RuleStore::reload_file_locked(const std::string& path) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return problems;  // deleted: its rule stops applying
     if (!S_ISREG(st.st_mode)) return problems;
-    auto text = read_file(path);
+    auto text = read_text_file(path, kRuleFileReadLimit);
     if (!text) {
         problems.push_back(text.error());
         return problems;

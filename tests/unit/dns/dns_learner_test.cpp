@@ -54,7 +54,7 @@ Bytes answer(std::string_view name, std::initializer_list<uint8_t> v4) {
 tsnitch::Result<size_t> learn(DnsLearner& learner, const Bytes& packet) {
     auto info = tsnitch::parse_packet(packet);
     REQUIRE_MESSAGE(info.ok(), info.error().message);
-    return learner.learn(*info, packet);
+    return learner.learn(*info);
 }
 
 }  // namespace

@@ -164,4 +164,15 @@ TEST_CASE("rule names must be usable as file names") {
     CHECK_FALSE(check_rule_name("../etc/passwd"));
     CHECK_FALSE(check_rule_name(".hidden"));
     CHECK_FALSE(check_rule_name("a\nb"));
+    CHECK(check_rule_name(std::string(200, 'a')));
+    CHECK_FALSE(check_rule_name(std::string(201, 'a')));
+}
+
+TEST_CASE("a hostile rule file is refused before yaml-cpp reads it") {
+    auto big = parse_rule(std::string((1u << 20) + 1, ' '), "rules/big.json");
+    REQUIRE_FALSE(big);
+    CHECK(big.error().message == "rules/big.json: larger than 1 MiB, not a rule file");
+    auto deep = parse_rule(std::string(100000, '[') + std::string(100000, ']'), "rules/deep.json");
+    REQUIRE_FALSE(deep);
+    CHECK(deep.error().message.find("rules/deep.json") == 0);
 }
