@@ -1,5 +1,7 @@
 #include "core/engine/engine.h"
 
+#include <net/if.h>
+
 #include <algorithm>
 
 #include "core/attribution/process_reader.h"
@@ -140,6 +142,8 @@ void Engine::on_packet(const QueuedPacket& qp) {
     c.dst = p.dst;
     c.dst_port = p.dst_port;
     c.uid = qp.uid;
+    c.iface_in = interface_name_locked(qp.ifindex_in);
+    c.iface_out = interface_name_locked(qp.ifindex_out);
     lock.unlock();
 
     // The fast rung (a map lookup, never a /proc walk) answers on this thread; when a rule then
@@ -411,6 +415,18 @@ size_t Engine::rules_changed() {
     }
     if (decided) cv_.notify_all();
     return decided;
+}
+
+const std::string& Engine::interface_name_locked(uint32_t ifindex) {
+    static const std::string none;
+    if (ifindex == 0) return none;
+    auto it = if_names_.find(ifindex);
+    if (it != if_names_.end()) return it->second;
+    // if_indextoname asks the kernel; interfaces are few, so the answer is kept (a renamed or
+    // re-created interface is picked up once the small cache is dropped).
+    if (if_names_.size() >= 256) if_names_.clear();
+    char name[IF_NAMESIZE] = {};
+    return if_names_.emplace(ifindex, if_indextoname(ifindex, name) ? name : "").first->second;
 }
 
 Prompt Engine::prompt_of(const Pending& p) {
