@@ -45,14 +45,15 @@ std::string_view lookup_step_name(LookupStep s) {
     return "?";
 }
 
-std::optional<OwnerMatch> BpfAttributor::find_owner(const Connection& c) {
+std::optional<OwnerMatch> BpfAttributor::find_owner(const Connection& c, bool ask_diag) {
     const tsn_flow_key key =
         make_flow_key(monitor_.netns_cookie(), c.protocol, c.src, c.src_port, c.dst, c.dst_port);
     if (auto o = monitor_.owner_of_flow(key)) return OwnerMatch{*o, LookupStep::flow};
     if (auto o = monitor_.owner_of_flow(without_source_address(key))) {
         return OwnerMatch{*o, LookupStep::flow_any_source};
     }
-    if (diag_) {
+    if (ask_diag && diag_) {
+        std::lock_guard lock(mutex_);
         auto s = diag_->find(c.protocol, c.src, c.src_port, c.dst, c.dst_port);
         if (s && *s && (*s)->cookie != 0) {
             if (auto o = monitor_.owner_of_socket((*s)->cookie)) {
@@ -63,25 +64,29 @@ std::optional<OwnerMatch> BpfAttributor::find_owner(const Connection& c) {
     return std::nullopt;
 }
 
-std::optional<ProcessInfo> BpfAttributor::cached(uint32_t tgid, uint64_t now_ns) const {
-    auto it = cache_.find(tgid);
-    if (it == cache_.end() || now_ns - it->second.at_ns > kCacheTtlNs) return std::nullopt;
+std::optional<ProcessInfo> BpfAttributor::cached(const SocketOwner& owner, uint64_t now_ns) const {
+    Cached hit;
+    {
+        std::lock_guard lock(cache_mutex_);
+        auto it = cache_.find(owner.tgid);
+        if (it == cache_.end() || now_ns - it->second.at_ns > kCacheTtlNs) return std::nullopt;
+        hit = it->second;
+    }
+    // As for a fresh read: the process must have started before the socket was used.
+    if (hit.info.start_time * ns_per_tick_ > owner.time_ns) return std::nullopt;
     // Every exec and exit after loading is in the exec map: one newer than the cache entry
     // means another program (or another process with the same pid).
-    if (auto e = monitor_.exec_of(tgid)) {
-        if (e->exec_ns >= it->second.at_ns || e->exited) return std::nullopt;
+    if (auto e = monitor_.exec_of(owner.tgid)) {
+        if (e->exec_ns >= hit.at_ns || e->exited) return std::nullopt;
     }
-    return it->second.info;
+    return std::move(hit.info);
 }
 
 ProcessInfo BpfAttributor::describe(const SocketOwner& owner) {
     const int pid = static_cast<int>(owner.tgid);
     const uint64_t now = boot_time_ns();
-    // As for a fresh read: the process must have started before the socket was used.
-    if (auto hit = cached(owner.tgid, now);
-        hit && hit->start_time * ns_per_tick_ <= owner.time_ns) {
-        return std::move(*hit);
-    }
+    if (auto hit = cached(owner, now)) return std::move(*hit);
+    std::lock_guard lock(mutex_);
     auto live = reader_.read(pid);
     // A process that started after the socket was used is another one with the same pid.
     const bool same = live && live->start_time * ns_per_tick_ <= owner.time_ns;
@@ -89,6 +94,7 @@ ProcessInfo BpfAttributor::describe(const SocketOwner& owner) {
     if (same) {
         p = std::move(*live);
         if (!p.path.empty()) {
+            std::lock_guard cache_lock(cache_mutex_);
             if (cache_.size() >= kMaxCached) cache_.clear();
             cache_[owner.tgid] = Cached{p, now};
         }
@@ -111,10 +117,23 @@ ProcessInfo BpfAttributor::describe(const SocketOwner& owner) {
 Attribution BpfAttributor::attribute(const Connection& c) {
     const auto start = std::chrono::steady_clock::now();
     Attribution a;
-    {
-        std::lock_guard lock(mutex_);
-        if (auto match = find_owner(c)) {
-            a.process = describe(match->owner);
+    if (auto match = find_owner(c)) {
+        a.process = describe(match->owner);
+        a.method = Method::ebpf;
+    }
+    a.micros = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                         std::chrono::steady_clock::now() - start)
+                                         .count());
+    return a;
+}
+
+Attribution BpfAttributor::attribute_from_memory(const Connection& c) {
+    const auto start = std::chrono::steady_clock::now();
+    Attribution a;
+    if (auto match = find_owner(c, /*ask_diag=*/false)) {
+        if (auto p = cached(match->owner, boot_time_ns())) {
+            if (p->comm.empty()) p->comm = match->owner.comm;
+            a.process = std::move(*p);
             a.method = Method::ebpf;
         }
     }

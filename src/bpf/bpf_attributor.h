@@ -31,15 +31,23 @@ class BpfAttributor : public Attributor {
     // `monitor` must outlive the attributor. Without sock_diag the cookie step is skipped.
     explicit BpfAttributor(const BpfMonitor& monitor, std::string proc_root = "/proc");
 
+    // The whole rung (the decision thread): may ask sock_diag, read /proc and call NSS.
     Attribution attribute(const Connection& c) override;
     Method method() const override { return Method::ebpf; }
 
-    // The owner as the maps know it, without reading /proc.
-    std::optional<OwnerMatch> find_owner(const Connection& c);
+    // What the queue readers may ask (they never wait): the owner maps and the processes this
+    // attributor described recently, nothing else. No process when either does not know it;
+    // the decision thread then runs attribute(), which also fills the cache for the next time.
+    Attribution attribute_from_memory(const Connection& c);
+
+    // The owner as the maps know it, without reading /proc. `ask_diag`: also the cookie step
+    // (a sock_diag round trip).
+    std::optional<OwnerMatch> find_owner(const Connection& c, bool ask_diag = true);
 
   private:
     ProcessInfo describe(const SocketOwner& owner);
-    std::optional<ProcessInfo> cached(uint32_t tgid, uint64_t now_ns) const;
+    // A process described earlier that still runs what it ran then.
+    std::optional<ProcessInfo> cached(const SocketOwner& owner, uint64_t now_ns) const;
 
     // Recently described live processes: a map lookup in the exec map tells whether they exec'd
     // or exited since, which is cheaper than reading /proc/PID/stat on every packet.
@@ -47,14 +55,27 @@ class BpfAttributor : public Attributor {
         ProcessInfo info;
         uint64_t at_ns = 0;  // CLOCK_BOOTTIME when read from /proc
     };
-    std::unordered_map<uint32_t, Cached> cache_;
+    std::unordered_map<uint32_t, Cached> cache_;  // guarded by cache_mutex_
+    mutable std::mutex cache_mutex_;  // held for map operations only, never across a read
 
     const BpfMonitor& monitor_;
     std::string proc_root_;
     std::optional<DiagClient> diag_;
     ProcessReader reader_;
     uint64_t ns_per_tick_;
-    std::mutex mutex_;
+    std::mutex mutex_;  // diag_ and reader_: the decision thread's slow steps
+};
+
+// BpfAttributor::attribute_from_memory as an Attributor: the rung the engine tries on the queue
+// readers.
+class BpfMemoryRung final : public Attributor {
+  public:
+    explicit BpfMemoryRung(BpfAttributor& a) : a_(a) {}
+    Attribution attribute(const Connection& c) override { return a_.attribute_from_memory(c); }
+    Method method() const override { return Method::ebpf; }
+
+  private:
+    BpfAttributor& a_;
 };
 
 }  // namespace tsnitch::bpf

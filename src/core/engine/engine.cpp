@@ -83,7 +83,7 @@ void Engine::on_packet(const QueuedPacket& qp) {
     auto parsed = parse_packet(qp.bytes);
     if (!parsed) {
         // Outbound garbage opens nothing we could attribute; inbound is only ever read.
-        sink_.set_verdict(qp.id, qp.inbound ? Verdict::pass : Verdict::deny, qp.mark);
+        sink_.set_verdict(qp.queue, qp.id, qp.inbound ? Verdict::pass : Verdict::deny, qp.mark);
         std::lock_guard lock(mu_);
         ++stats_.malformed;
         return;
@@ -91,13 +91,13 @@ void Engine::on_packet(const QueuedPacket& qp) {
     const PacketInfo& p = *parsed;
     if (qp.inbound) {
         if (names_ && is_dns_answer(p)) names_->learn(p, qp.bytes);
-        sink_.set_verdict(qp.id, Verdict::pass, qp.mark);
+        sink_.set_verdict(qp.queue, qp.id, Verdict::pass, qp.mark);
         std::lock_guard lock(mu_);
         ++stats_.dns_answers;
         return;
     }
     if (!opens_connection(p)) {
-        sink_.set_verdict(qp.id, Verdict::pass, qp.mark);
+        sink_.set_verdict(qp.queue, qp.id, Verdict::pass, qp.mark);
         std::lock_guard lock(mu_);
         ++stats_.passed;
         return;
@@ -113,25 +113,25 @@ void Engine::on_packet(const QueuedPacket& qp) {
             const Action a = it->second.action;
             ++stats_.flow_hits;
             lock.unlock();
-            sink_.set_verdict(qp.id, verdict_of(a), qp.mark);
+            sink_.set_verdict(qp.queue, qp.id, verdict_of(a), qp.mark);
             return;
         }
         flows_.erase(it);
     }
     if (auto it = pending_flows_.find(key); it != pending_flows_.end()) {
         if (held_packets_ < options_.max_pending_packets) {
-            pending_[it->second].packets.push_back({qp.id, qp.mark});
+            pending_[it->second].packets.push_back({qp.queue, qp.id, qp.mark});
             ++held_packets_;
             ++stats_.joined;
             return;
         }
         lock.unlock();
-        sink_.set_verdict(qp.id, verdict_of(options_.default_action), qp.mark);
+        sink_.set_verdict(qp.queue, qp.id, verdict_of(options_.default_action), qp.mark);
         return;
     }
     if (held_packets_ >= options_.max_pending_packets) {
         lock.unlock();
-        sink_.set_verdict(qp.id, verdict_of(options_.default_action), qp.mark);
+        sink_.set_verdict(qp.queue, qp.id, verdict_of(options_.default_action), qp.mark);
         return;
     }
 
@@ -146,11 +146,12 @@ void Engine::on_packet(const QueuedPacket& qp) {
     c.iface_out = interface_name_locked(qp.ifindex_out);
     lock.unlock();
 
-    // The fast rung (a map lookup, never a /proc walk) answers on this thread; when a rule then
-    // decides, the packet needs no trip through the decision thread. Rules that read the process
-    // environment need /proc/PID/environ: that read belongs on the decision thread.
+    // The fast rung (maps in memory, never /proc, NSS or netlink) answers on this thread; when a
+    // rule then decides, the packet needs no trip through the decision thread. Rules that read
+    // the process environment (/proc/PID/environ) or hash the executable belong on the decision
+    // thread.
     std::optional<Attribution> early;
-    if (fast_attributor_ && !rules_.needs_env()) {
+    if (fast_attributor_ && !rules_.needs_env() && !rules_.needs_exe_hash()) {
         Attribution a = fast_attributor_->attribute(c);
         if (a.process) {
             complete(c, a);
@@ -163,11 +164,26 @@ void Engine::on_packet(const QueuedPacket& qp) {
     }
 
     lock.lock();
+    // Another reader may have filed this flow meanwhile (a retransmit sent from another CPU
+    // lands in another queue): join it rather than decide the flow twice.
+    if (auto it = pending_flows_.find(key); it != pending_flows_.end()) {
+        pending_[it->second].packets.push_back({qp.queue, qp.id, qp.mark});
+        ++held_packets_;
+        ++stats_.joined;
+        return;
+    }
+    if (auto it = flows_.find(key); it != flows_.end() && it->second.expires > now) {
+        const Action a = it->second.action;
+        ++stats_.flow_hits;
+        lock.unlock();
+        sink_.set_verdict(qp.queue, qp.id, verdict_of(a), qp.mark);
+        return;
+    }
     const uint64_t id = next_id_++;
     Pending& pd = pending_[id];
     pd.id = id;
     pd.flows.push_back(key);
-    pd.packets.push_back({qp.id, qp.mark});
+    pd.packets.push_back({qp.queue, qp.id, qp.mark});
     ++held_packets_;
     pd.connection = std::move(c);
     if (early) {
@@ -195,9 +211,9 @@ void Engine::complete(Connection& c, const Attribution& a) {
 
 void Engine::decide_at_once(const QueuedPacket& qp, const FlowKey& key, Connection c,
                             const Attribution& a, const RuleMatch& m) {
-    // Verdict first: only this thread files packets, so nothing can slip in before the flow is
-    // remembered.
-    sink_.set_verdict(qp.id, verdict_of(m.action), qp.mark);
+    // Verdict first. A packet of the same flow read meanwhile by another reader is decided by the
+    // same rule on its own (or joins nothing and meets the flow cache filled here).
+    sink_.set_verdict(qp.queue, qp.id, verdict_of(m.action), qp.mark);
     {
         std::lock_guard lock(mu_);
         remember_flow(key, m.action, std::chrono::steady_clock::now());
@@ -350,7 +366,7 @@ void Engine::finish(std::unique_lock<std::mutex>& lock, uint64_t id, const Outco
 
     const Verdict v = verdict_of(outcome.action);
     for (const Held& h : pd.packets)
-        sink_.set_verdict(h.id, v, h.mark);
+        sink_.set_verdict(h.queue, h.id, v, h.mark);
     DecisionEvent e;
     e.time = std::chrono::system_clock::now();
     e.action = outcome.action;
@@ -449,6 +465,12 @@ std::vector<Prompt> Engine::prompts() const {
         if (pd.prompting) r.push_back(prompt_of(pd));
     std::sort(r.begin(), r.end(), [](const Prompt& a, const Prompt& b) { return a.id < b.id; });
     return r;
+}
+
+void Engine::set_queue_drops(uint64_t queue_dropped, uint64_t user_dropped) {
+    std::lock_guard lock(mu_);
+    stats_.queue_dropped = queue_dropped;
+    stats_.queue_user_dropped = user_dropped;
 }
 
 EngineStats Engine::stats() const {

@@ -2,10 +2,10 @@
 // front ends use (DESIGN.md §2): events out through EngineObserver, commands in (answer a prompt,
 // list the open prompts, read the counters).
 //
-// Threads: the queue thread calls on_packet() and never waits on attribution, rules or a person;
-// new flows go to the engine's decision thread, which attributes them, asks the rules and either
-// decides or holds the packets in a pending decision (a prompt). Verdicts go out through the
-// VerdictSink by packet id whenever the decision is made.
+// Threads: the queue readers (one per queue, several at once) call on_packet() and never wait on
+// /proc, NSS, netlink or a person; new flows go to the engine's decision thread, which attributes
+// them, asks the rules and either decides or holds the packets in a pending decision (a prompt).
+// Verdicts go out through the VerdictSink by queue and packet id whenever the decision is made.
 #pragma once
 
 #include <chrono>
@@ -72,6 +72,10 @@ struct EngineStats {
     uint64_t prompts_opened = 0;
     size_t pending = 0;       // decisions not made yet (attributing or prompting)
     size_t prompts_open = 0;  // of them, questions waiting for a person
+    // The kernel's counts for the queues (set_queue_drops): packets dropped because a queue was
+    // full, and packets it could not deliver to a reader's socket.
+    uint64_t queue_dropped = 0;
+    uint64_t queue_user_dropped = 0;
 };
 
 // Front ends implement what they need. Calls come from the queue thread (decisions made there),
@@ -105,8 +109,9 @@ class Engine {
     // that no packet stays held.
     void stop();
 
-    // The queue thread's entry: one packet, answered now (flow cache, DNS answer, joined or
-    // handed to the decision thread). Never blocks on attribution or a person.
+    // A queue reader's entry (called by several readers at once): one packet, answered now (flow
+    // cache, DNS answer, a rule on what the fast rung knows, joined or handed to the decision
+    // thread). Never blocks on attribution or a person.
     void on_packet(const QueuedPacket& p);
 
     // Commands from a front end.
@@ -120,9 +125,13 @@ class Engine {
     size_t rules_changed();
     std::vector<Prompt> prompts() const;
     EngineStats stats() const;
+    // The queue's own drop counters, as the kernel reports them (read by the caller, which owns
+    // the queues): kept in the stats.
+    void set_queue_drops(uint64_t queue_dropped, uint64_t user_dropped);
 
   private:
     struct Held {
+        uint16_t queue;
         uint32_t id;
         uint32_t mark;
     };

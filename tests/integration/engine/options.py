@@ -31,8 +31,11 @@ with NetnsPair() as ns:
     t = Tsnitch(ns, extra=["--queue", "321"]).start()
     rules = ns.ruleset()
     installed = ours(ns)
-    check("--queue-num 321" in rules and "--queue-num 7" not in rules,
-          "--queue 321 overrides QueueNum 7 in the rules")
+    # One queue per CPU, from 321 on.
+    cpus = os.cpu_count() or 1
+    want = f"--queue-balance 321:{320 + cpus}" if cpus > 1 else "--queue-num 321"
+    check(want in rules and "--queue-num 7" not in rules and "--queue-balance 7:" not in rules,
+          f"--queue 321 overrides QueueNum 7 in the rules ({want})")
     check(attempt(ns, "tcp", V4_PEER, PORT, timeout=1) == "timeout", "and that queue is read")
     check(attempt(ns, "tcp", "127.0.0.1", PORT, timeout=2) == "ok",
           "InterceptLoopback false: loopback connections pass")
