@@ -142,9 +142,9 @@ void Engine::on_packet(const QueuedPacket& qp) {
     c.dst = p.dst;
     c.dst_port = p.dst_port;
     c.uid = qp.uid;
-    c.iface_in = interface_name_locked(qp.ifindex_in);
-    c.iface_out = interface_name_locked(qp.ifindex_out);
     lock.unlock();
+    c.iface_in = interface_name(qp.ifindex_in);
+    c.iface_out = interface_name(qp.ifindex_out);
 
     // The fast rung (maps in memory, never /proc, NSS or netlink) answers on this thread; when a
     // rule then decides, the packet needs no trip through the decision thread. Rules that read
@@ -433,16 +433,21 @@ size_t Engine::rules_changed() {
     return decided;
 }
 
-const std::string& Engine::interface_name_locked(uint32_t ifindex) {
-    static const std::string none;
-    if (ifindex == 0) return none;
-    auto it = if_names_.find(ifindex);
-    if (it != if_names_.end()) return it->second;
-    // if_indextoname asks the kernel; interfaces are few, so the answer is kept (a renamed or
-    // re-created interface is picked up once the small cache is dropped).
-    if (if_names_.size() >= 256) if_names_.clear();
+std::string Engine::interface_name(uint32_t ifindex) {
+    if (ifindex == 0) return {};
+    {
+        std::lock_guard lock(if_mu_);
+        if (auto it = if_names_.find(ifindex); it != if_names_.end()) return it->second;
+    }
+    // if_indextoname asks the kernel (a socket and an ioctl), so no lock is held meanwhile;
+    // interfaces are few, so the answer is kept (a renamed or re-created interface is picked up
+    // once the small cache is dropped).
     char name[IF_NAMESIZE] = {};
-    return if_names_.emplace(ifindex, if_indextoname(ifindex, name) ? name : "").first->second;
+    std::string found = if_indextoname(ifindex, name) ? name : "";
+    std::lock_guard lock(if_mu_);
+    if (if_names_.size() >= 256) if_names_.clear();
+    if_names_.emplace(ifindex, found);
+    return found;
 }
 
 Prompt Engine::prompt_of(const Pending& p) {

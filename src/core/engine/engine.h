@@ -171,8 +171,8 @@ class Engine {
     void finish(std::unique_lock<std::mutex>& lock, uint64_t pending_id, const Outcome& outcome);
     void remember_flow(const FlowKey& k, Action a, std::chrono::steady_clock::time_point now);
     static Prompt prompt_of(const Pending& p);
-    // The name of a network interface (iface.in / iface.out rules), with mu_ held.
-    const std::string& interface_name_locked(uint32_t ifindex);
+    // The name of a network interface (iface.in / iface.out rules); takes if_mu_ only.
+    std::string interface_name(uint32_t ifindex);
 
     EngineOptions options_;
     VerdictSink& sink_;
@@ -194,6 +194,7 @@ class Engine {
     std::unordered_map<FlowKey, Cached, FlowKeyHash> flows_;
     size_t held_packets_ = 0;
     EngineStats stats_;
+    std::mutex if_mu_;  // if_names_, apart from mu_: the readers' lookups never wait on it long
     std::unordered_map<uint32_t, std::string> if_names_;
 };
 
