@@ -3,7 +3,7 @@ QueueNum+CPUs-1 by the sending CPU, a client on each CPU is queued on that CPU's
 kernel's own per-queue counters in the namespace show it), and every connection is decided by a
 rule on the readers, one event each, with both the diag ladder and the eBPF rung. Flow marks hold
 with several queues: a connected UDP flow that is allowed sends its later datagrams unqueued, from
-whichever CPU they leave."""
+whichever CPU they leave. `tsnitch check` names the queues run uses."""
 import os
 import re
 
@@ -121,3 +121,12 @@ for method in ("diag", "ebpf"):
         want = "diag" if "eBPF unavailable" in stderr else method
         check(all(e["method"] == want and e["process_path"] == PYTHON for e in events),
               f"each names the client via {want}")
+
+# `tsnitch check` says how many queues run uses and which.
+with NetnsPair(ipv6=False) as ns:
+    from netns import tsnitch_binary
+    out = ns.run(ns.client, [tsnitch_binary(), "check"], timeout=60, check=False).stdout
+    line = next((l for l in out.splitlines() if l.startswith("NFQUEUE queues:")), "")
+    want = f"0-{CPUS - 1}" if CPUS > 1 else "0 with"
+    check(f"{CPUS} (one per online CPU)" in line and want in line,
+          f"check names the queues: {line.strip()!r}")
