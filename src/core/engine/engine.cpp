@@ -50,7 +50,8 @@ Engine::Engine(EngineOptions options, VerdictSink& sink, Attributor& attributor,
       attributor_(attributor),
       rules_(rules),
       names_(names),
-      fast_attributor_(fast_attributor) {}
+      fast_attributor_(fast_attributor),
+      flows_(options.flow_ttl, options.flow_cache_max) {}
 
 Engine::~Engine() {
     stop();
@@ -84,40 +85,32 @@ void Engine::on_packet(const QueuedPacket& qp) {
     if (!parsed) {
         // Outbound garbage opens nothing we could attribute; inbound is only ever read.
         sink_.set_verdict(qp.queue, qp.id, qp.inbound ? Verdict::pass : Verdict::deny, qp.mark);
-        std::lock_guard lock(mu_);
-        ++stats_.malformed;
+        ++malformed_;
         return;
     }
     const PacketInfo& p = *parsed;
     if (qp.inbound) {
         if (names_ && is_dns_answer(p)) names_->learn(p, qp.bytes);
         sink_.set_verdict(qp.queue, qp.id, Verdict::pass, qp.mark);
-        std::lock_guard lock(mu_);
-        ++stats_.dns_answers;
+        ++dns_answers_;
         return;
     }
     if (!opens_connection(p)) {
         sink_.set_verdict(qp.queue, qp.id, Verdict::pass, qp.mark);
-        std::lock_guard lock(mu_);
-        ++stats_.passed;
+        ++passed_;
         return;
     }
 
     const FlowKey key = flow_of(p);
     const auto now = std::chrono::steady_clock::now();
-    std::unique_lock lock(mu_);
-    ++stats_.packets;
-    if (auto it = flows_.find(key); it != flows_.end()) {
-        if (it->second.expires > now) {
-            it->second.expires = now + options_.flow_ttl;
-            const Action a = it->second.action;
-            ++stats_.flow_hits;
-            lock.unlock();
-            sink_.set_verdict(qp.queue, qp.id, verdict_of(a), qp.mark);
-            return;
-        }
-        flows_.erase(it);
+    ++packets_;
+    // Most packets of decided flows end here, without the engine's lock.
+    if (auto a = flows_.find(key, now)) {
+        ++flow_hits_;
+        sink_.set_verdict(qp.queue, qp.id, verdict_of(*a), qp.mark);
+        return;
     }
+    std::unique_lock lock(mu_);
     if (auto it = pending_flows_.find(key); it != pending_flows_.end()) {
         if (held_packets_ < options_.max_pending_packets) {
             pending_[it->second].packets.push_back({qp.queue, qp.id, qp.mark});
@@ -127,6 +120,14 @@ void Engine::on_packet(const QueuedPacket& qp) {
         }
         lock.unlock();
         sink_.set_verdict(qp.queue, qp.id, verdict_of(options_.default_action), qp.mark);
+        return;
+    }
+    // Decided between the look-up above and now: finish() moves a flow from pending to the
+    // cache under mu_.
+    if (auto a = flows_.find(key, now)) {
+        ++flow_hits_;
+        lock.unlock();
+        sink_.set_verdict(qp.queue, qp.id, verdict_of(*a), qp.mark);
         return;
     }
     if (held_packets_ >= options_.max_pending_packets) {
@@ -172,11 +173,10 @@ void Engine::on_packet(const QueuedPacket& qp) {
         ++stats_.joined;
         return;
     }
-    if (auto it = flows_.find(key); it != flows_.end() && it->second.expires > now) {
-        const Action a = it->second.action;
-        ++stats_.flow_hits;
+    if (auto a = flows_.find(key, now)) {
+        ++flow_hits_;
         lock.unlock();
-        sink_.set_verdict(qp.queue, qp.id, verdict_of(a), qp.mark);
+        sink_.set_verdict(qp.queue, qp.id, verdict_of(*a), qp.mark);
         return;
     }
     const uint64_t id = next_id_++;
@@ -216,7 +216,7 @@ void Engine::decide_at_once(const QueuedPacket& qp, const FlowKey& key, Connecti
     sink_.set_verdict(qp.queue, qp.id, verdict_of(m.action), qp.mark);
     {
         std::lock_guard lock(mu_);
-        remember_flow(key, m.action, std::chrono::steady_clock::now());
+        flows_.remember(key, m.action, std::chrono::steady_clock::now());
         count_locked(m.action);
     }
     DecisionEvent e;
@@ -355,7 +355,7 @@ void Engine::finish(std::unique_lock<std::mutex>& lock, uint64_t id, const Outco
     const auto now = std::chrono::steady_clock::now();
     for (const FlowKey& f : pd.flows) {
         pending_flows_.erase(f);
-        remember_flow(f, outcome.action, now);
+        flows_.remember(f, outcome.action, now);
     }
     if (pd.prompting) open_prompts_.erase(pd.prompt_key);
     stats_.prompts_open = open_prompts_.size();
@@ -380,22 +380,6 @@ void Engine::finish(std::unique_lock<std::mutex>& lock, uint64_t id, const Outco
         o->on_decision(e, outcome.nolog);
     }
     lock.lock();
-}
-
-void Engine::remember_flow(const FlowKey& k, Action a, std::chrono::steady_clock::time_point now) {
-    if (flows_.size() >= options_.flow_cache_max) {
-        std::erase_if(flows_, [now](const auto& kv) { return kv.second.expires <= now; });
-        // Still full: forget the oldest half rather than grow without bound.
-        if (flows_.size() >= options_.flow_cache_max) {
-            std::vector<std::chrono::steady_clock::time_point> t;
-            for (const auto& kv : flows_)
-                t.push_back(kv.second.expires);
-            std::nth_element(t.begin(), t.begin() + static_cast<long>(t.size() / 2), t.end());
-            const auto cut = t[t.size() / 2];
-            std::erase_if(flows_, [cut](const auto& kv) { return kv.second.expires <= cut; });
-        }
-    }
-    flows_[k] = {a, now + options_.flow_ttl};
 }
 
 Status Engine::answer(uint64_t prompt_id, Action action, std::optional<std::string> rule_name) {
@@ -479,8 +463,17 @@ void Engine::set_queue_drops(uint64_t queue_dropped, uint64_t user_dropped) {
 }
 
 EngineStats Engine::stats() const {
-    std::lock_guard lock(mu_);
-    return stats_;
+    EngineStats s;
+    {
+        std::lock_guard lock(mu_);
+        s = stats_;
+    }
+    s.packets = packets_.load();
+    s.flow_hits = flow_hits_.load();
+    s.passed = passed_.load();
+    s.dns_answers = dns_answers_.load();
+    s.malformed = malformed_.load();
+    return s;
 }
 
 }  // namespace tsnitch

@@ -8,6 +8,7 @@
 // Verdicts go out through the VerdictSink by queue and packet id whenever the decision is made.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -23,6 +24,7 @@
 #include "core/attribution/attributor.h"
 #include "core/connection.h"
 #include "core/engine/flow.h"
+#include "core/engine/flow_cache.h"
 #include "core/engine/host_names.h"
 #include "core/engine/packet_queue.h"
 #include "core/result.h"
@@ -148,10 +150,6 @@ class Engine {
         std::optional<std::chrono::system_clock::time_point> deadline;
         PromptKey prompt_key;
     };
-    struct Cached {
-        Action action;
-        std::chrono::steady_clock::time_point expires;
-    };
     struct Outcome {
         Action action;
         Reason reason;
@@ -169,7 +167,6 @@ class Engine {
     // Takes the pending decision out (under mu_), records its flows, then sends the verdicts
     // and tells the observers (without mu_).
     void finish(std::unique_lock<std::mutex>& lock, uint64_t pending_id, const Outcome& outcome);
-    void remember_flow(const FlowKey& k, Action a, std::chrono::steady_clock::time_point now);
     static Prompt prompt_of(const Pending& p);
     // The name of a network interface (iface.in / iface.out rules); takes if_mu_ only.
     std::string interface_name(uint32_t ifindex);
@@ -191,9 +188,11 @@ class Engine {
     std::unordered_map<uint64_t, Pending> pending_;
     std::unordered_map<FlowKey, uint64_t, FlowKeyHash> pending_flows_;
     std::unordered_map<PromptKey, uint64_t, PromptKeyHash> open_prompts_;
-    std::unordered_map<FlowKey, Cached, FlowKeyHash> flows_;
+    FlowCache flows_;  // its own locks: the readers look flows up without mu_
     size_t held_packets_ = 0;
     EngineStats stats_;
+    // Counted by the readers without mu_; stats() adds them.
+    std::atomic<uint64_t> packets_{0}, flow_hits_{0}, passed_{0}, dns_answers_{0}, malformed_{0};
     std::mutex if_mu_;  // if_names_, apart from mu_: the readers' lookups never wait on it long
     std::unordered_map<uint32_t, std::string> if_names_;
 };
