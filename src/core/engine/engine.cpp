@@ -211,12 +211,15 @@ void Engine::complete(Connection& c, const Attribution& a) {
 
 void Engine::decide_at_once(const QueuedPacket& qp, const FlowKey& key, Connection c,
                             const Attribution& a, const RuleMatch& m) {
-    // Verdict first. A packet of the same flow read meanwhile by another reader is decided by the
-    // same rule on its own (or joins nothing and meets the flow cache filled here).
+    // Verdict first. A packet of the same flow read at the same moment by another reader (a
+    // retransmit from another CPU) is decided by the same rule there: whichever files the flow
+    // first makes the decision, the other only answers its packet.
     sink_.set_verdict(qp.queue, qp.id, verdict_of(m.action), qp.mark);
     {
         std::lock_guard lock(mu_);
-        flows_.remember(key, m.action, std::chrono::steady_clock::now());
+        const auto now = std::chrono::steady_clock::now();
+        if (flows_.find(key, now)) return;
+        flows_.remember(key, m.action, now);
         count_locked(m.action);
     }
     DecisionEvent e;

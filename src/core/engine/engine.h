@@ -80,9 +80,10 @@ struct EngineStats {
     uint64_t queue_user_dropped = 0;
 };
 
-// Front ends implement what they need. Calls come from the queue thread (decisions made there),
-// the engine's decision thread, or the thread that called answer() / rules_changed();
-// implementations guard their own state and return quickly (no I/O that can block).
+// Front ends implement what they need. Calls come from the queue readers (decisions made there;
+// several readers call at once), the engine's decision thread, or the thread that called
+// answer() / rules_changed(); implementations guard their own state and return quickly (no I/O
+// that can block).
 class EngineObserver {
   public:
     virtual ~EngineObserver() = default;
@@ -95,9 +96,10 @@ class EngineObserver {
 class Engine {
   public:
     // `names` may be null (no DNS learning). `fast_attributor` (may be null) is an attribution
-    // that never blocks, e.g. the eBPF owner map: it is tried on the queue thread, and when it
-    // finds the process and a rule decides, the verdict is given there at once; otherwise the
-    // decision thread goes on with `attributor`. The references must outlive the Engine.
+    // that answers from memory only, e.g. the eBPF owner map and its process cache: it is tried
+    // on the queue readers, and when it finds the process and a rule decides, the verdict is
+    // given there at once; otherwise the decision thread goes on with `attributor`. The
+    // references must outlive the Engine.
     Engine(EngineOptions options, VerdictSink& sink, Attributor& attributor, RuleMatcher& rules,
            HostNames* names, Attributor* fast_attributor = nullptr);
     ~Engine();  // stop()
@@ -144,7 +146,7 @@ class Engine {
         Connection connection;
         Method method = Method::none;
         uint64_t attribution_us = 0;
-        bool attributed = false;  // by the fast rung on the queue thread
+        bool attributed = false;  // by the fast rung on a queue reader
         bool prompting = false;
         std::chrono::system_clock::time_point opened;
         std::optional<std::chrono::system_clock::time_point> deadline;

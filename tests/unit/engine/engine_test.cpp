@@ -591,12 +591,14 @@ TEST_CASE("several readers at once: every packet gets one verdict, every flow on
         CHECK(sink.verdicts[id] == (port % 2 == 0 ? Verdict::allow : Verdict::deny));
         CHECK(sink.queues[id] == (id - 1) / kFlows);
     }
-    // Odd flows: filed once, joined by the other readers' copies. Even flows are decided on
-    // whichever reader got there first; a reader that raced it decides by the same rule.
+    // Odd flows: filed once, joined by the other readers' copies. Even flows: decided by
+    // whichever reader got there first; a reader that raced it only answers its packet.
     size_t odd_events = 0;
     for (const auto& e : rec.events)
         odd_events += e.connection.src_port % 2 == 1;
     CHECK(odd_events == kFlows / 2);
+    CHECK(rec.events.size() == size_t{kFlows});
+    CHECK(engine.stats().decisions == uint64_t{kFlows});
     CHECK(slow.calls == 0);
 }
 
