@@ -46,6 +46,12 @@ with NetnsPair() as ns:
     check(r.returncode == 1 and "NFQUEUE 321" in r.stderr and "another firewall" in r.stderr,
           f"a second tsnitch on queue 321 fails: {r.returncode} {r.stderr.strip()}")
     check(ours(ns) == installed, "the first one's rules are still there")
+    if cpus > 1:
+        # One queue per CPU from 65535 on would run past the last queue number.
+        r = ns.run(ns.client, [tsnitch_binary(), "run", "--headless", "-c", t.config, "-r",
+                               t.rules_dir, "--queue", "65535"], check=False, timeout=20)
+        check(r.returncode == 1 and "past 65535" in r.stderr and ours(ns) == installed,
+              f"--queue 65535 with {cpus} CPUs fails and installs nothing: {r.stderr.strip()}")
     check(attempt(ns, "tcp", V4_PEER, PORT, timeout=1) == "timeout", "and still in force")
     check(t.stop() == 0, "the first one stops cleanly")
 
