@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 
-from netns import require_root, wait_for
+from netns import require_root, tsnitch_binary, wait_for
 from tsnitch_run import (NetnsPair, PYTHON, StderrLines, Tsnitch, V4_PEER, attempt, check, rule,
                          start_peer)
 
@@ -168,6 +168,17 @@ with NetnsPair() as ns:
     # A fresh start replaces the stale rules. Its stderr is read as it comes (the log lines).
     t = Tsnitch(ns, rules).start()
     log = StderrLines(t)
+
+    # `check` asks what `run` asks: the same backend, and the nft probe's answer in words.
+    rows = dict(line.split(":", 1) for line in ns.run(ns.client, [tsnitch_binary(), "check"]).stdout
+                .splitlines() if ":" in line and not line.startswith(" "))
+    nft_row = rows.get("nft queue expression", "").strip()
+    check(nft_row in ("available", "not available: the kernel has no nft queue expression",
+                      "not available: nft not installed"),
+          f"check: the nft queue probe says what it found, not nft's raw error ({nft_row!r})")
+    backend = rows.get("firewall (auto)", "").strip()
+    check(wait_for(lambda: "intercepting:" in log.text()) and f", {backend} (" in log.text(),
+          f"check's firewall (auto) ({backend}) is what run picked: {log.text().splitlines()[:1]}")
     check(attempt(ns, "tcp", V4_PEER, REJECTED, timeout=2) == "refused", "running: rejected")
     check(attempt(ns, "tcp", V4_PEER, OPEN, timeout=2) == "ok", "running: allowed")
 
