@@ -31,8 +31,9 @@ UDP_CONNECTED, UDP_UNCONNECTED = 9601, 9602
 TCP_RESET = 8604  # the peer accepts and resets at once
 REJECT_MARK = "0x0b000000/0x0f000000"
 
-# Opens a TCP connection to HOST:PORT every 5 ms for SECONDS seconds (non-blocking), waits for
-# the stragglers' SYN retransmits, and prints how many connected and how many were tried.
+# Opens a TCP connection to HOST:PORT every 5 ms for SECONDS seconds (non-blocking, at that pace
+# whether they connect or not), waits for the stragglers' SYN retransmits, and prints how many
+# connected and how many were tried.
 FLOOD = r"""
 import errno, select, socket, sys, time
 host, port, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
@@ -43,14 +44,16 @@ def reap(timeout_ms):
         s = socks.pop(fd); poll.unregister(fd)
         if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0: through += 1
         s.close()
-end = time.monotonic() + seconds
-while time.monotonic() < end:
+start = time.monotonic()
+while time.monotonic() < start + seconds:
     s = socket.socket(); s.setblocking(False)
     if s.connect_ex((host, port)) in (0, errno.EINPROGRESS):
         socks[s.fileno()] = s; poll.register(s, select.POLLOUT); tried += 1
     else:
         s.close()
-    reap(5)
+    slot = start + tried * 0.005
+    while time.monotonic() < slot:
+        reap(max(1, int((slot - time.monotonic()) * 1000)))
 late = time.monotonic() + 1.5
 while socks and time.monotonic() < late:
     reap(50)
