@@ -32,29 +32,24 @@ GuardNews FirewallGuard::on_readable() {
         pending_ = true;  // checked on the next tick
         return {};
     }
-    const auto now = std::chrono::steady_clock::now();
-    if (now - window_start_ >= std::chrono::seconds(1)) {
-        window_start_ = now;
-        repairs_in_window_ = 0;
-    }
-    if (++repairs_in_window_ > kMaxRepairsPerSecond) {
+    GuardNews news = check("noticed at once");
+    if (!news.info.empty() && ++repairs_this_second_ > kMaxRepairsPerSecond) {
         backed_off_ = true;
-        pending_ = true;
-        return {
-            "another program keeps changing the firewall rules; checking them once a second "
-            "while it goes on",
-            ""};
+        news.info +=
+            "; another program keeps changing them: checked once a second while it goes on";
     }
-    return check("noticed at once");
+    return news;
 }
 
 GuardNews FirewallGuard::on_tick() {
     ++ticks_;
+    // Backed off only for as long as the last second was busy.
+    backed_off_ = repairs_this_second_ > kMaxRepairsPerSecond;
+    repairs_this_second_ = 0;
     if (pending_) {
         pending_ = false;
         return check("noticed at once, repaired on the next tick");
     }
-    backed_off_ = false;  // a quiet second
     if (ticks_ % period_ != 0) return {};
     return check("found by the periodic check");
 }

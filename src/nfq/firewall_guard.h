@@ -7,7 +7,6 @@
 // second; both return what to log.
 #pragma once
 
-#include <chrono>
 #include <optional>
 #include <string>
 
@@ -45,10 +44,9 @@ class FirewallGuard {
     unsigned period_;
     unsigned ticks_ = 0;
     // Another program that keeps rewriting the rules must not keep this one busy: after too many
-    // repairs in one second, a notification is answered on the next tick (once a second) until
-    // a second passes without one.
-    std::chrono::steady_clock::time_point window_start_{};
-    unsigned repairs_in_window_ = 0;
+    // repairs in one second, a notification is answered on the next tick (once a second), for as
+    // long as the seconds stay that busy.
+    unsigned repairs_this_second_ = 0;
     bool backed_off_ = false;
     bool pending_ = false;  // a check owed to the next tick (backed off, or a repair failed)
 };

@@ -32,8 +32,6 @@ class FlowReaper {
     // Reaps the flows of every socket destroyed since the last call. Returns errors to log.
     std::vector<std::string> on_readable();
 
-    uint64_t reaped() const { return reaped_; }  // conntrack entries deleted so far
-
   private:
     struct SocketCloser {
         void operator()(mnl_socket* s) const;
@@ -45,7 +43,7 @@ class FlowReaper {
     Engine& engine_;
     std::unique_ptr<mnl_socket, SocketCloser> sock_;
     ConntrackClient ct_;
-    uint64_t reaped_ = 0;
+    bool overflow_said_ = false;
 };
 
 // The flows (original conntrack tuples) to delete for a destroyed socket: its own tuple when it
