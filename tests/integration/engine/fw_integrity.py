@@ -21,8 +21,8 @@ import threading
 import time
 
 from netns import require_root, tsnitch_binary, wait_for
-from tsnitch_run import (NetnsPair, PYTHON, StderrLines, Tsnitch, V4_PEER, attempt, check, rule,
-                         start_peer)
+from tsnitch_run import (NetnsPair, PYTHON, StderrLines, Tsnitch, V4_PEER, V6_PEER, attempt, check,
+                         rule, start_peer)
 
 require_root()
 
@@ -65,9 +65,10 @@ print(through, tried, flush=True)
 UDP_CLIENT = r"""
 import socket, sys
 host, port, sport, n, mode = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", sport)); s.settimeout(1)
+s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", sport)); s.settimeout(1)
 if mode == "connected": s.connect((host, port))
 echoed = 0
 for i in range(n):
@@ -158,15 +159,18 @@ with NetnsPair() as ns:
     # the queue unmarked), a raw-table rule marks SYNs to REJECTED as a reject verdict would.
     t = Tsnitch(ns, rules).start()
     t.stop("KILL")
-    iptables(ns, "-t", "raw", "-A", "OUTPUT", "-p", "tcp", "--dport", str(REJECTED), "-j", "MARK",
-             "--set-xmark", REJECT_MARK)
-    check(attempt(ns, "tcp", V4_PEER, REJECTED, timeout=2) == "refused",
-          "a reject-marked SYN is answered by filter OUTPUT's REJECT")
-    iptables(ns, "-F")  # filter only, as `iptables -F` does
-    got = attempt(ns, "tcp", V4_PEER, REJECTED, timeout=2)
-    check(got == "timeout", f"filter flushed: the reject-marked SYN is dropped, not let through ({got})")
-    check(attempt(ns, "tcp", V4_PEER, OPEN, timeout=2) == "ok", "unmarked traffic still passes")
-    iptables(ns, "-t", "raw", "-F")
+    for tool, peer in (("iptables", V4_PEER), ("ip6tables", V6_PEER)):
+        xt = lambda *a: ns.run(ns.client, [tool, "-w"] + list(a), check=False)  # noqa: E731
+        xt("-t", "raw", "-A", "OUTPUT", "-p", "tcp", "--dport", str(REJECTED), "-j", "MARK",
+           "--set-xmark", REJECT_MARK)
+        check(attempt(ns, "tcp", peer, REJECTED, timeout=2) == "refused",
+              f"{tool}: a reject-marked SYN is answered by filter OUTPUT's REJECT")
+        xt("-F")  # filter only, as `iptables -F` does
+        got = attempt(ns, "tcp", peer, REJECTED, timeout=2)
+        check(got == "timeout",
+              f"{tool}: filter flushed: the reject-marked SYN is dropped, not let through ({got})")
+        check(attempt(ns, "tcp", peer, OPEN, timeout=2) == "ok", f"{tool}: unmarked traffic passes")
+        xt("-t", "raw", "-F")
 
     # A fresh start replaces the stale rules. Its stderr is read as it comes (the log lines).
     t = Tsnitch(ns, rules).start()
@@ -249,18 +253,21 @@ with NetnsPair() as ns:
     denied_python = os.path.join(tmp, "denied-python")
     shutil.copy2(PYTHON, denied_python)
     try:
-        for port, sport, mode in ((UDP_CONNECTED, 40601, "connected"),
-                                  (UDP_UNCONNECTED, 40602, "unconnected")):
-            r = ns.run(ns.client, [PYTHON, "-c", UDP_CLIENT, V4_PEER, str(port), str(sport), "2", mode])
-            check(r.stdout.strip() == "2", f"{mode}: the allowed program's 2 datagrams echoed")
-            r = ns.run(ns.client, [denied_python, "-c", UDP_CLIENT, V4_PEER, str(port), str(sport),
+        for port, sport, mode, peer in ((UDP_CONNECTED, 40601, "connected", V4_PEER),
+                                        (UDP_UNCONNECTED, 40602, "unconnected", V4_PEER),
+                                        (UDP_CONNECTED, 40611, "connected", V6_PEER),
+                                        (UDP_UNCONNECTED, 40612, "unconnected", V6_PEER)):
+            mode_name = f"{mode} [{peer}]"
+            r = ns.run(ns.client, [PYTHON, "-c", UDP_CLIENT, peer, str(port), str(sport), "2", mode])
+            check(r.stdout.strip() == "2", f"{mode_name}: the allowed program's 2 datagrams echoed")
+            r = ns.run(ns.client, [denied_python, "-c", UDP_CLIENT, peer, str(port), str(sport),
                                    "2", mode])
             check(r.stdout.strip() == "0",
-                  f"{mode}: the denied program on the same source port got 0 of 2 through "
+                  f"{mode_name}: the denied program on the same source port got 0 of 2 through "
                   f"({r.stdout.strip()})")
             ok = wait_for(lambda: any(e["process_path"] == denied_python and e["src_port"] == sport
                                       and e["action"] == "deny" for e in t.events()), timeout=5)
-            check(ok, f"{mode}: its flow was decided: a deny event names it")
+            check(ok, f"{mode_name}: its flow was decided: a deny event names it")
         # TCP: a connection reset by the peer leaves a conntrack entry (allow-marked) that a new
         # SYN on the same ports takes over; the SYN is still queued and decided.
         sport = 40603
