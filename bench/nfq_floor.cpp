@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "core/attribution/diag_client.h"
 #include "nfq/firewall.h"
 #include "nfq/queue_set.h"
 
@@ -33,7 +34,7 @@ int main(int argc, char** argv) {
     }
     nfq::FirewallSpec spec;
     spec.queue_count = (*queues)->count();
-    spec.ipv6 = nfq::ipv6_enabled();
+    spec.ipv6 = ipv6_enabled();
     auto firewall = nfq::make_firewall(FirewallBackend::automatic, spec);
     if (!firewall) {
         std::fprintf(stderr, "nfq_floor: %s\n", firewall.error().message.c_str());

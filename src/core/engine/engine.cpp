@@ -420,6 +420,25 @@ size_t Engine::rules_changed() {
     return decided;
 }
 
+std::vector<FlowKey> Engine::forget_socket(Protocol protocol, const IpAddress& src,
+                                           uint16_t src_port, const IpAddress& dst,
+                                           uint16_t dst_port) {
+    // Sockets of both families carry IPv4 flows as ::ffff:a.b.c.d; packets name them as IPv4.
+    const IpAddress local = src.unmapped(), peer = dst.unmapped();
+    const bool connected = dst_port != 0 || !peer.is_unspecified();
+    if (connected && !local.is_unspecified()) {
+        const FlowKey k{protocol, local, src_port, peer, dst_port, 0};
+        if (flows_.forget(k) == Action::allow) return {k};
+        return {};
+    }
+    // Not connected: every destination it sent to.
+    return flows_.forget_if([&](const FlowKey& k) {
+        return k.protocol == protocol && k.src_port == src_port &&
+               (local.is_unspecified() || k.src == local) &&
+               (!connected || (k.dst == peer && k.dst_port == dst_port));
+    });
+}
+
 std::string Engine::interface_name(uint32_t ifindex) {
     if (ifindex == 0) return {};
     {

@@ -46,6 +46,29 @@ void FlowCache::remember(const FlowKey& k, Action a, Clock::time_point now) {
     m[k] = {a, now + ttl_};
 }
 
+std::optional<Action> FlowCache::forget(const FlowKey& k) {
+    Shard& s = shard_of(k);
+    std::lock_guard lock(s.mu);
+    auto it = s.entries.find(k);
+    if (it == s.entries.end()) return std::nullopt;
+    const Action a = it->second.action;
+    s.entries.erase(it);
+    return a;
+}
+
+std::vector<FlowKey> FlowCache::forget_if(const std::function<bool(const FlowKey&)>& match) {
+    std::vector<FlowKey> allowed;
+    for (Shard& s : shards_) {
+        std::lock_guard lock(s.mu);
+        std::erase_if(s.entries, [&](const auto& kv) {
+            if (!match(kv.first)) return false;
+            if (kv.second.action == Action::allow) allowed.push_back(kv.first);
+            return true;
+        });
+    }
+    return allowed;
+}
+
 void FlowCache::clear() {
     for (Shard& s : shards_) {
         std::lock_guard lock(s.mu);

@@ -8,9 +8,11 @@
 #include <array>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include "core/connection.h"
 #include "core/engine/flow.h"
@@ -27,6 +29,10 @@ class FlowCache {
     // The action remembered for `k` when it has not expired (its life is then extended).
     std::optional<Action> find(const FlowKey& k, Clock::time_point now);
     void remember(const FlowKey& k, Action a, Clock::time_point now);
+    // Forgets `k`; what it was remembered as, if it was.
+    std::optional<Action> forget(const FlowKey& k);
+    // Forgets every flow `match` selects; returns those of them that were allowed.
+    std::vector<FlowKey> forget_if(const std::function<bool(const FlowKey&)>& match);
     void clear();
     size_t size() const;
 
