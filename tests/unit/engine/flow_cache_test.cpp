@@ -76,3 +76,17 @@ TEST_CASE("readers and writers at once: every remembered flow is found with its 
     CHECK(wrong == 0);
     CHECK(c.size() == 4000);
 }
+
+TEST_CASE("a gone socket's flows are forgotten; the allowed ones are named") {
+    FlowCache c(60s, 1024);
+    const auto t0 = FlowCache::Clock::time_point{} + 1000s;
+    c.remember(key(1), Action::allow, t0);
+    c.remember(key(2), Action::deny, t0);
+    c.remember(key(3), Action::allow, t0);
+    CHECK(c.forget(key(1)) == Action::allow);
+    CHECK_FALSE(c.forget(key(1)));
+    const auto allowed = c.forget_if([](const FlowKey& k) { return k.src_port >= 2; });
+    CHECK(allowed.size() == 1);
+    CHECK(allowed[0] == key(3));
+    CHECK(c.size() == 0);
+}
