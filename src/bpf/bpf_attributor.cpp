@@ -57,39 +57,40 @@ std::optional<OwnerMatch> BpfAttributor::find_owner(const Connection& c) {
 
 std::optional<ProcessInfo> BpfAttributor::live(const SocketOwner& owner,
                                                const std::optional<ProcRecord>& proc) {
-    const uint64_t now = boot_time_ns();
     const bool image_known = owner.image.exec_ns != 0;
-    if (image_known) {
-        // Exec'd since, exited, or the pid belongs to another process now: /proc shows
-        // someone else.
-        if (!proc || proc->exited || !same_image(proc->image, owner.image)) return std::nullopt;
-        if (auto it = cache_.find(owner.tgid); it != cache_.end() &&
-                                               same_image(it->second.image, owner.image) &&
-                                               now - it->second.at_ns <= kCacheTtlNs) {
-            return it->second.info;
-        }
-    } else if (proc && proc->exited) {
-        return std::nullopt;
-    }
+    // Exec'd since, exited, or the pid belongs to another process now: /proc shows someone else.
+    if (image_known && (!proc || !same_image(proc->image, owner.image))) return std::nullopt;
+    if (proc && proc->exited) return std::nullopt;
     auto p = reader_.read(static_cast<int>(owner.tgid));
     // A process that started after the socket was used is another one with the same pid.
     if (!p || p->start_time * ns_per_tick_ > owner.time_ns) return std::nullopt;
-    if (image_known && !p->path.empty()) {
+    if (image_known) {
         // Checked again after reading: an exec between the map lookup and the reads.
         auto again = monitor_.proc_of(owner.tgid);
-        if (!again || !same_image(again->image, owner.image)) return std::nullopt;
-        if (cache_.size() >= kMaxCached) cache_.clear();
-        cache_[owner.tgid] = Cached{*p, owner.image, now};
+        if (!again || again->exited || !same_image(again->image, owner.image)) {
+            return std::nullopt;
+        }
     }
     return std::move(*p);
 }
 
 ProcessInfo BpfAttributor::describe(const SocketOwner& owner) {
+    const uint64_t now = boot_time_ns();
     const auto proc = monitor_.proc_of(owner.tgid);
+    const bool runs_it = proc && !proc->exited && same_image(proc->image, owner.image);
+    if (runs_it) {
+        if (auto it = cache_.find(owner.tgid); it != cache_.end() &&
+                                               same_image(it->second.image, owner.image) &&
+                                               now - it->second.at_ns <= kCacheTtlNs) {
+            return it->second.info;
+        }
+    }
     const auto image = monitor_.image_of(owner.image);
     ProcessInfo p;
+    bool from_proc = false;
     if (auto l = live(owner, proc)) {
         p = std::move(*l);
+        from_proc = true;
     } else {
         // Gone, or running another program now: what exec recorded for the image it sent with.
         p.pid = static_cast<int>(owner.tgid);
@@ -105,6 +106,10 @@ ProcessInfo BpfAttributor::describe(const SocketOwner& owner) {
     // program by its path inside the container.
     if (image && image->path) p.path = *image->path;
     if (p.comm.empty()) p.comm = owner.comm;
+    if (from_proc && runs_it && !p.path.empty()) {
+        if (cache_.size() >= kMaxCached) cache_.clear();
+        cache_[owner.tgid] = Cached{p, owner.image, now};
+    }
     return p;
 }
 
