@@ -6,7 +6,7 @@ Every case runs at least 3 times (short-lived processes race user space) and eve
 right. The cases: short-lived TCP, UDP and ICMP/ICMPv6 (raw and ping sockets) senders; a
 connected UDP socket used by a forked child and by a thread; a send just before an exec, and an
 exec into another program that then sends; a relative program path, a fileless (memfd) program and
-a chrooted one; the forked children of a process that started before tsnitch; a script run by its
+a chrooted one, and one in another mount namespace whose root is not tsnitch's; the forked children of a process that started before tsnitch; a script run by its
 interpreter (its path in the arguments); a sender in its own pid namespace; SO_REUSEPORT;
 sendmmsg; broadcast and multicast; IPv6 link-local; and a socket tsnitch cannot know (pid null).
 """
@@ -206,6 +206,20 @@ def run(ns, work):
         add("a chrooted program",
             [{"proto": "udp", "dst": dst, "dport": port, "pid": int(out[0]), "exe": jail_exe,
               "args": None}])
+
+    # A program of another mount namespace whose root is not ours (as a container's): a tmpfs
+    # made its root by pivot_root. Its /sender is no host path and must never read as one.
+    box = os.path.join(work, "box")
+    os.makedirs(box)
+    for _ in range(RUNS):
+        dst, port = p.next_v4(), p.next_port()
+        script = (f"mount -t tmpfs tsnitch-truth {box} && cp -a {os.path.dirname(jail_exe)}/. "
+                  f"{box}/ && mkdir {box}/old && cd {box} && pivot_root . old && "
+                  f"exec /sender {dst} {port}")
+        out = ns.run(ns.client, ["unshare", "--mount", "sh", "-c", script]).stdout.split()
+        add("a program in another mount namespace (container root)",
+            [{"proto": "udp", "dst": dst, "dport": port, "pid": int(out[0]),
+              "exe": "(unreachable)/sender", "args": None}])
 
     # A script through its interpreter: the interpreter is the program, the script an argument.
     script = os.path.join(work, "job_script.py")
