@@ -464,6 +464,8 @@ int tsnitch_sock_release(struct bpf_sock* ctx) {
 // and fentry are not available here; the syscall entry is the one place that sees the sender
 // before its packet reaches the OUTPUT hook. It costs a compare for every other syscall.
 
+#define TSN_NR_WRITE 1
+#define TSN_NR_WRITEV 20
 #define TSN_NR_SENDTO 44
 #define TSN_NR_SENDMSG 46
 #define TSN_NR_SENDMMSG 307
@@ -530,11 +532,12 @@ static __always_inline void store_icmp_to(const void* uaddr, __u64 netns, __u8 p
 SEC("raw_tp/sys_enter")
 int tsnitch_sys_enter(struct bpf_raw_tracepoint_args* ctx) {
     // TP_PROTO(struct pt_regs *regs, long id)
-    // write(2) and writev(2) on a socket are left out: every program on the machine writes all
-    // the time, and looking at each write's file doubled its cost here (bench/syscall_cost.py).
-    // A connected UDP socket written to by another process keeps the owner its connect named.
+    // write(2) and writev(2) too: a connected UDP socket can be written to. Looking at each
+    // write's file costs little next to the tracepoint itself (bench/syscall_cost.py).
     long nr = (long)ctx->args[1];
-    if (nr != TSN_NR_SENDTO && nr != TSN_NR_SENDMSG && nr != TSN_NR_SENDMMSG) return 0;
+    if (nr != TSN_NR_SENDTO && nr != TSN_NR_SENDMSG && nr != TSN_NR_SENDMMSG &&
+        nr != TSN_NR_WRITE && nr != TSN_NR_WRITEV)
+        return 0;
     struct pt_regs* regs = (struct pt_regs*)ctx->args[0];
     struct sock* sk = sock_of_fd((long)(int)BPF_CORE_READ(regs, di));
     if (!sk) return 0;

@@ -68,14 +68,18 @@ if mode == "tcp-short":
 elif mode == "udp-short":
     udp_socket().sendto(b"x", addr(dst, dport))
     say("udp", dst.split("%")[0], dport)
-elif mode == "udp-connected-fork":
-    # The parent connects (binding the port), the child sends on the inherited socket.
+elif mode in ("udp-connected-fork", "udp-connected-fork-write"):
+    # The parent connects (binding the port), the child sends on the inherited socket (send(2),
+    # or write(2) on its fd).
     s = udp_socket()
     s.connect((dst, dport))
     r, w = os.pipe()
     child = os.fork()
     if child == 0:
-        s.send(b"x")
+        if mode == "udp-connected-fork":
+            s.send(b"x")
+        else:
+            os.write(s.fileno(), b"x")
         os.write(w, str(host_pid()).encode())
         os._exit(0)
     os.waitpid(child, 0)

@@ -161,6 +161,8 @@ def run(ns, work):
         add("udp short-lived v6", run_case(ns, sender("udp-short", p.next_v6(), p.next_port())))
         add("connected udp sent by a forked child",
             run_case(ns, sender("udp-connected-fork", p.next_v4(), p.next_port())))
+        add("connected udp written to by a forked child",
+            run_case(ns, sender("udp-connected-fork-write", p.next_v6(), p.next_port())))
         add("connected udp sent by a thread",
             run_case(ns, sender("udp-connected-thread", p.next_v6(), p.next_port())))
         add("icmp raw socket", run_case(ns, sender("icmp-raw", p.next_v4(), 0)))
