@@ -67,9 +67,10 @@ TEST_CASE("hostile strings cannot break a JSON line") {
     CHECK(json_quote("plain") == "\"plain\"");
     CHECK(json_quote(std::string("a\0b", 3)) == "\"a\\u0000b\"");
     CHECK(json_quote("\x1b[31mred") == "\"\\u001b[31mred\"");
-    CHECK(json_quote("caf\xc3\xa9") == "\"caf\xc3\xa9\"");        // valid UTF-8 kept
-    CHECK(json_quote("bad\xff\xc3") == "\"bad\\u00ff\\u00c3\"");  // invalid bytes escaped
-    CHECK(json_quote("\xc0\xaf") == "\"\\u00c0\\u00af\"");        // overlong '/' refused
+    CHECK(json_quote("caf\xc3\xa9") == "\"caf\xc3\xa9\"");  // valid UTF-8 kept
+    // Invalid bytes are the text \xNN, not Latin-1 letters (\u00ff would read as "ÿ").
+    CHECK(json_quote("bad\xff\xc3") == "\"bad\\\\xff\\\\xc3\"");
+    CHECK(json_quote("\xc0\xaf") == "\"\\\\xc0\\\\xaf\"");  // overlong '/' refused
 }
 
 TEST_CASE("names of protocols, actions, methods and reasons") {
