@@ -90,13 +90,16 @@ TEST_CASE("rule durations parse as OpenSnitch writes them") {
     CHECK(RuleDuration::parse("once")->kind == RuleDuration::Kind::once);
     CHECK(RuleDuration::parse("until restart")->kind == RuleDuration::Kind::until_restart);
     CHECK(RuleDuration::parse("always")->kind == RuleDuration::Kind::always);
-    for (auto [text, secs] : std::initializer_list<std::pair<const char*, long>>{{"30s", 30},
+    // Not a structured binding: clang (the sanitizer build) cannot capture one in a lambda.
+    for (const auto& case_ : std::initializer_list<std::pair<const char*, long>>{{"30s", 30},
                                                                                  {"5m", 300},
                                                                                  {"15m", 900},
                                                                                  {"1h", 3600},
                                                                                  {"12h", 43200},
                                                                                  {"24h", 86400},
                                                                                  {"1h30m", 5400}}) {
+        const char* text = case_.first;
+        const long secs = case_.second;
         auto d = RuleDuration::parse(text);
         REQUIRE_MESSAGE(d, text);
         CHECK(d->kind == RuleDuration::Kind::timed);
