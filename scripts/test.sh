@@ -18,11 +18,12 @@ if [ "${SANITIZE:-1}" != 0 ]; then
     if [ ! -f build-fuzz/build.ninja ]; then
         CXX=clang++ CC=clang meson setup build-fuzz -Dfuzz=true >/dev/null || status=1
     fi
-    # halt_on_error: UBSan's findings fail the test like ASan's do.
+    # halt_on_error: UBSan's findings fail the test like ASan's do. The sanitizers make everything
+    # 2-4 times slower: so are the timeouts.
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
         UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-        meson test -C build-fuzz --print-errorlogs --num-processes 2 --suite unit \
-        --suite integration || status=1
+        meson test -C build-fuzz --print-errorlogs --num-processes 2 --timeout-multiplier 4 \
+        --suite unit --suite integration || status=1
     logs="$logs build-fuzz/meson-logs/testlog.json"
     smoke=build-fuzz/fuzz-smoke.json
     : >"$smoke"
