@@ -1,13 +1,48 @@
 #!/bin/sh
-# Quick start: install what is missing, build, and run the whole test suite (unit, lint,
-# integration, TUI). The last line is "N passed, N failed[, N skipped]".
+# Quick start and CI: installs what is missing, builds, and runs
+#   1. the whole test suite (unit, lint, integration, TUI) in ./build;
+#   2. the unit and integration suites again in ./build-fuzz, where clang instruments everything
+#      with ASan and UBSan (-Dfuzz=true; a leak, an overflow or undefined behaviour fails a test);
+#   3. every fuzz target for a short smoke time (FUZZ_SECONDS, default 10) from its seed corpus.
+# The last line sums all three: "N passed, N failed[, N skipped]".
+# SANITIZE=0 leaves out 2 and 3 (the plain suite only); arguments go to the first meson test.
 set -e
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
 ./scripts/build.sh
 set +e
-meson test -C build --print-errorlogs --num-processes 2 "$@"
-status=$?
-python3 scripts/test-summary.py build/meson-logs/testlog.json
+status=0
+meson test -C build --print-errorlogs --num-processes 2 "$@" || status=1
+logs=build/meson-logs/testlog.json
+if [ "${SANITIZE:-1}" != 0 ]; then
+    if [ ! -f build-fuzz/build.ninja ]; then
+        CXX=clang++ CC=clang meson setup build-fuzz -Dfuzz=true >/dev/null || status=1
+    fi
+    # halt_on_error: UBSan's findings fail the test like ASan's do. The sanitizers make everything
+    # 2-4 times slower: so are the timeouts.
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        meson test -C build-fuzz --print-errorlogs --num-processes 2 --timeout-multiplier 4 \
+        --suite unit --suite integration || status=1
+    logs="$logs build-fuzz/meson-logs/testlog.json"
+    smoke=build-fuzz/fuzz-smoke.json
+    : >"$smoke"
+    for dir in tests/data/fuzz/*/; do
+        name=$(basename "$dir")
+        if ./scripts/fuzz.sh "$name" "${FUZZ_SECONDS:-10}" >"build-fuzz/fuzz-smoke-$name.log" 2>&1
+        then
+            result=OK
+        else
+            result=FAIL
+            status=1
+            echo "fuzz smoke $name failed:" >&2
+            tail -n 30 "build-fuzz/fuzz-smoke-$name.log" >&2
+        fi
+        echo "{\"name\": \"fuzz-smoke-$name\", \"result\": \"$result\"}" >>"$smoke"
+    done
+    logs="$logs $smoke"
+fi
+# shellcheck disable=SC2086
+python3 scripts/test-summary.py $logs
 summary=$?
 [ $status -eq 0 ] && [ $summary -eq 0 ]

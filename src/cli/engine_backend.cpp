@@ -64,6 +64,7 @@ void EngineBackend::publish_rules() {
         list.push_back(std::move(r));
     }
     rule_count_ = list.size();
+    broken_rule_files_ = rules_.broken_files().size();
     queue_.set_rules(std::move(list));
 }
 
@@ -71,6 +72,7 @@ void EngineBackend::publish_status() {
     const EngineStats st = engine_.stats();
     tui::EngineStatus s = base_status_;
     s.rule_count = rule_count_;
+    s.broken_rule_files = broken_rule_files_;
     s.pending_count = st.prompts_open;
     s.allowed = st.allowed;
     s.denied = st.denied;

@@ -59,6 +59,7 @@ class EngineBackend final : public tui::Backend, public EngineObserver {
     tui::EngineStatus base_status_;
     Action default_action_;
     std::atomic<size_t> rule_count_{0};  // kept here: copying the rules per decision is too slow
+    std::atomic<size_t> broken_rule_files_{0};
     tui::UpdateQueue queue_;
     HostNameLookup names_;
     std::unique_ptr<SocketMonitor> sockets_;  // from the first look at the Sockets tab

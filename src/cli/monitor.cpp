@@ -12,10 +12,10 @@
 #include <string_view>
 
 #include "cli/commands.h"
-#include "core/attribution/proc_io.h"
 #include "core/attribution/socket_table.h"
 #include "core/config.h"
 #include "core/dns/names_file.h"
+#include "core/fs.h"
 #include "tui/tui.h"
 
 namespace tsnitch::cli {
@@ -39,13 +39,9 @@ class NamesReader {
 
   private:
     NameTable load() const {
-        const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count();
-        auto file = read_names_file(path_, now);
         // No tsnitch running (or not ours to read), or one that was killed and left its file.
-        if (!file || (::kill(file->writer_pid, 0) != 0 && errno == ESRCH)) return {};
-        return NameTable(file->entries);
+        auto file = read_current_names_file(path_);
+        return file ? NameTable(file->entries) : NameTable();
     }
 
     std::string path_;

@@ -13,6 +13,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -32,7 +33,9 @@
 #include "core/engine/dns_names.h"
 #include "core/engine/engine.h"
 #include "core/engine/events_file.h"
+#include "core/fs.h"
 #include "core/rules/rule_store.h"
+#include "core/text.h"
 #include "core/unique_fd.h"
 #include "nfq/firewall.h"
 #include "nfq/firewall_guard.h"
@@ -72,16 +75,19 @@ class RunLog {
   private:
     void say(LogLevel level, const std::string& text) {
         if (level < level_) return;
+        // Messages carry names from outside (files, DNS, processes): escaped on the way out (the
+        // TUI escapes what it draws itself).
+        const std::string safe = printable_text(text);
         if (file_) {
             // One write per line, so that lines of several threads never interleave.
             const std::string line = iso8601_utc_ms(std::chrono::system_clock::now()) + " " +
-                                     std::string(log_level_name(level)) + " " + text + "\n";
+                                     std::string(log_level_name(level)) + " " + safe + "\n";
             (void)!::write(file_.get(), line.data(), line.size());
         }
         if (tui_) {
             tui_->log(level, text);
         } else {
-            std::fprintf(stderr, "tsnitch: %s\n", text.c_str());
+            std::fprintf(stderr, "tsnitch: %s\n", safe.c_str());
         }
     }
     LogLevel level_;
@@ -270,16 +276,23 @@ int run_engine(const Config& config, bool headless) {
     RuleStoreOptions ro;
     ro.dir = config.rules_path;
     RuleStore rules(ro);
-    if (auto problems = rules.load(); !problems.empty()) {
-        for (const Error& e : problems)
-            print_error("%s", e.message.c_str());
-        print_error("run: fix the rules above; nothing was installed");
-        return kExitUsage;
-    }
+    // A broken (or refused) rule file never leaves the machine less protected than the other
+    // rules: they apply, and the broken one is reported in the log (which the TUI shows) and
+    // counted in the status. `tsnitch rules check` is the strict check (ExecStartPre, CI).
+    const std::vector<Error> rule_problems = rules.load();
     EventsFile* events_ptr = nullptr;
     std::unique_ptr<EventsFile> events;
+    // The events writer's problems (a full disk) go to the log once it exists (the TUI's log view
+    // while the TUI owns the terminal), to standard error before and after.
+    std::atomic<RunLog*> events_log{nullptr};
     if (!config.events_file.empty()) {
-        auto ev = EventsFile::open(config.events_file);
+        auto ev = EventsFile::open(config.events_file, 65536, [&events_log](const std::string& m) {
+            if (RunLog* l = events_log.load()) {
+                l->error(m);
+            } else {
+                print_error("%s", m.c_str());
+            }
+        });
         if (!ev) {
             print_error("%s", ev.error().message.c_str());
             return kExitUsage;
@@ -306,6 +319,21 @@ int run_engine(const Config& config, bool headless) {
         log_file = std::move(*f);
     }
     RunLog log(config.log_level, std::move(log_file));
+    events_log = &log;
+    struct ForgetLog {
+        std::atomic<RunLog*>& log;
+        ~ForgetLog() { log = nullptr; }
+    } forget_log{events_log};
+    const auto report_rule_problems = [&] {
+        for (const Error& e : rule_problems)
+            log.error("rules: " + e.message);
+        if (const size_t n = rules.broken_files().size(); n > 0)
+            log.error("rules: " + std::to_string(n) + " rule file" + (n == 1 ? "" : "s") +
+                      " not loaded; the other " + std::to_string(rules.rules().size()) +
+                      " rules apply (tsnitch rules check lists them)");
+    };
+    // Headless, standard error is the log now; with the TUI, the lines wait for its log view.
+    if (headless) report_rule_problems();
     if (auto s = rules.watch(); !s)
         log.error("rules: " + s.error().message + " (changes on disk need a restart)");
     // With ebpf: the module's maps as the first rung (also tried on the queue thread, where a
@@ -361,6 +389,7 @@ int run_engine(const Config& config, bool headless) {
         return kExitFailure;
     }
     log.attach(tui.get());  // from here on the terminal may belong to the TUI
+    if (!headless) report_rule_problems();
     log.info("intercepting: NFQUEUE " + (*queues)->numbers() + " (one reader per CPU), " +
              std::string((*firewall)->backend_name()) +
              (spec.ipv6 ? " (IPv4 and IPv6)" : " (IPv4)") + ", attribution " +
@@ -431,6 +460,10 @@ int run_engine(const Config& config, bool headless) {
              (*queues)->numbers() + ": " +
              (kernel ? nfq::describe_drops(*kernel)
                      : "drop counters unreadable (" + kernel.error().message + ")"));
+    if (events) events->drain();
+    if (events && events->lost() > 0)
+        log.error("events file " + config.events_file + ": " + std::to_string(events->lost()) +
+                  " events lost in all");
     return status;
 }
 

@@ -28,28 +28,13 @@
 #include "core/attribution/socket_view.h"
 #include "core/config.h"
 #include "core/dns/names_file.h"
+#include "core/text.h"
 
 namespace tsnitch::cli {
 
 namespace {
 
 constexpr const char* kProcRoot = "/proc";
-
-// A process name or socket path may hold control bytes: never send them to the terminal raw.
-std::string printable(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (unsigned char c : s) {
-        if (c < 0x20 || c == 0x7f) {
-            char esc[5];
-            std::snprintf(esc, sizeof esc, "\\x%02x", c);
-            out += esc;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out;
-}
 
 // The socket snapshot of each network namespace that the listed processes live in, made when a
 // process of that namespace first needs it.
@@ -102,18 +87,14 @@ class NamesByNetns {
   private:
     // A missing or unreadable file is normal (no tsnitch, not root) unless it was asked for.
     static NameTable load(const std::string& path, bool asked) {
-        const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count();
-        auto file = read_names_file(path, now);
+        // A file asked for is read even when its writer is gone.
+        auto file = asked ? read_names_file(path, unix_now()) : read_current_names_file(path);
         if (!file) {
             const int code = file.error().code;
-            if (asked || (code != ENOENT && code != EACCES && code != EPERM))
+            if (asked || (code != ENOENT && code != EACCES && code != EPERM && code != ESRCH))
                 print_error("sockets: host names: %s", file.error().message.c_str());
             return {};
         }
-        // A file left behind by a tsnitch that was killed: its names are no one's.
-        if (!asked && ::kill(file->writer_pid, 0) != 0 && errno == ESRCH) return {};
         constexpr size_t kShown = 3;
         for (size_t i = 0; i < file->problems.size() && i < kShown; ++i)
             print_error("sockets: host names: %s (skipped)", file->problems[i].message.c_str());
@@ -258,13 +239,13 @@ int sockets(int argc, char** argv) {
     } else {
         for (const ProcessSockets& p : procs) {
             if (!pid) {
-                out += std::to_string(p.pid) + " " + printable(p.comm) + " (" +
-                       (p.exe.empty() ? std::string("-") : printable(p.exe)) + ")\n";
+                out += std::to_string(p.pid) + " " + printable_text(p.comm) + " (" +
+                       (p.exe.empty() ? std::string("-") : printable_text(p.exe)) + ")\n";
             }
             const NameTable& table = names.for_pid(p.pid);
             const HostNameLookup lookup = [&table](const IpAddress& a) { return table.lookup(a); };
             for (const SocketRow& row : p.sockets)
-                out += printable(socket_line(row, lookup)) + "\n";
+                out += printable_text(socket_line(row, lookup)) + "\n";
             if (!pid) out += "\n";
         }
     }

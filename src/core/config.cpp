@@ -5,13 +5,14 @@
 #include <sys/stat.h>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
-#include <sstream>
+#include <set>
 
 #include "core/default_config.h"
+#include "core/fs.h"
+#include "core/text.h"
 
 namespace tsnitch {
 
@@ -56,7 +57,10 @@ class Reader {
                            const std::string& what) {
         std::string where = origin_;
         if (node.Mark().line >= 0) where += ":" + std::to_string(node.Mark().line + 1);
-        throw ConfigError{where + ": key '" + key + "': " + what};
+        // Keys and values come from the file: escaped, so that a message can't drive a terminal
+        // and a NUL can't cut it short.
+        throw ConfigError{printable_text(where) + ": key '" + printable_text(key) +
+                          "': " + printable_text(what)};
     }
 
     std::string scalar_text(const YAML::Node& n) {
@@ -117,9 +121,13 @@ class Reader {
                 const std::map<std::string, Handler>& keys) {
         if (!n.IsMap())
             fail(n, path.empty() ? "(top level)" : path, "expected an object, got " + kind(n));
+        std::set<std::string> seen;
         for (const auto& kv : n) {
             const std::string name = kv.first.IsScalar() ? kv.first.Scalar() : "?";
             const std::string full = path.empty() ? name : path + "." + name;
+            // YAML and JSON parsers keep one of two equal keys; which one depends on the parser,
+            // so a duplicate is a mistake to report, not a value to pick.
+            if (!seen.insert(name).second) fail(kv.first, full, "duplicate key");
             auto it = keys.find(name);
             if (it == keys.end()) {
                 std::string known;
@@ -239,7 +247,7 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
     } catch (const YAML::Exception& e) {
         std::string where(origin);
         if (e.mark.line >= 0) where += ":" + std::to_string(e.mark.line + 1);
-        return make_error(where + ": syntax error: " + e.msg);
+        return make_error(printable_text(where) + ": syntax error: " + printable_text(e.msg));
     }
     return c;
 }
@@ -254,7 +262,8 @@ Config builtin_config() {
     return c ? *c : Config{};
 }
 
-Result<Config> load_config(const std::string& explicit_path, std::string_view system_path) {
+Result<Config> load_config(const std::string& explicit_path, std::string_view system_path,
+                           const FileTrust& trust) {
     std::string path = explicit_path;
     if (path.empty()) {
         struct stat st {};
@@ -264,12 +273,9 @@ Result<Config> load_config(const std::string& explicit_path, std::string_view sy
         }
         path = system_path;
     }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return make_error(path + ": cannot read: " + std::strerror(errno), errno);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) return make_error(path + ": cannot read: " + std::strerror(errno), errno);
-    return parse_config(ss.str(), path);
+    auto text = read_settings_file(path, kConfigFileLimit, trust);
+    if (!text) return text.error();
+    return parse_config(*text, path);
 }
 
 }  // namespace tsnitch

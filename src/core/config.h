@@ -1,5 +1,5 @@
 // tsnitch's configuration (DESIGN.md §4): JSON or YAML, every key checked. A wrong type, an unknown
-// value or an unknown key is an error that names the file, the line and the key.
+// value, an unknown key or a key given twice is an error that names the file, the line and the key.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +8,7 @@
 
 #include "core/connection.h"
 #include "core/duration.h"
+#include "core/fs.h"
 #include "core/result.h"
 
 namespace tsnitch {
@@ -51,8 +52,14 @@ Result<Config> parse_config(std::string_view text, std::string_view origin);
 Config builtin_config();
 std::string_view builtin_config_text();
 
+// Config files are read up to 1 MiB, as rule files; a larger file is an error.
+inline constexpr size_t kConfigFileLimit = size_t{1} << 20;
+
 // `-c FILE` when given; else /etc/tsnitch/default-config.json when it exists; else the built-in.
+// The file must be a regular file of at most kConfigFileLimit bytes, owned by root or the running
+// user and not group or world writable (read_settings_file).
 Result<Config> load_config(const std::string& explicit_path,
-                           std::string_view system_path = kSystemConfigPath);
+                           std::string_view system_path = kSystemConfigPath,
+                           const FileTrust& trust = FileTrust::running_user());
 
 }  // namespace tsnitch

@@ -38,9 +38,19 @@ std::string json_quote(std::string_view s) {
                 break;
         }
         const size_t n = decode_utf8(s, i).len;
-        if (n == 0 || static_cast<uint8_t>(c) < 0x20 || c == 0x7f) {
+        if (static_cast<uint8_t>(c) < 0x20 || c == 0x7f) {
             char buf[8];
             std::snprintf(buf, sizeof buf, "\\u%04x",
+                          static_cast<unsigned>(static_cast<uint8_t>(c)));
+            out += buf;
+            ++i;
+            continue;
+        }
+        if (n == 0) {
+            // JSON carries characters, not bytes: a byte that is not UTF-8 becomes the text
+            // "\xNN", as printable_text shows it (as \u00NN a reader would see a Latin-1 letter).
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\\\x%02x",
                           static_cast<unsigned>(static_cast<uint8_t>(c)));
             out += buf;
             ++i;

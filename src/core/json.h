@@ -7,8 +7,9 @@
 
 namespace tsnitch {
 
-// A JSON string literal with quotes; control characters and invalid UTF-8 bytes escaped as \uXXXX
-// (an invalid byte b becomes \u00XX so that nothing is lost and the output stays valid JSON).
+// A JSON string literal with quotes; control characters escaped as \uXXXX, and a byte that is not
+// valid UTF-8 written as the text \xNN (as printable_text shows it; \u00NN would be read as a
+// Latin-1 letter), so the output stays valid JSON.
 std::string json_quote(std::string_view s);
 
 }  // namespace tsnitch

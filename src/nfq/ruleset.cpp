@@ -130,6 +130,14 @@ void removal_lines(const IptablesState& existing, const std::string& table, std:
 
 }  // namespace
 
+namespace {
+bool is_iptables_table(std::string_view name) {
+    for (std::string_view t : {"filter", "nat", "mangle", "raw", "security"})
+        if (name == t) return true;
+    return false;
+}
+}  // namespace
+
 IptablesState parse_iptables_save(std::string_view text) {
     IptablesState st;
     std::string table;
@@ -141,7 +149,12 @@ IptablesState parse_iptables_save(std::string_view text) {
         const std::string_view line = text.substr(pos, end - pos);
         pos = end + 1;
         if (line.starts_with("*")) {
+            // Only the tables iptables has: a name of anything else (a '/' in it would split the
+            // "table/chain" keys wrongly) names nothing of ours, and its chains are skipped.
             table = std::string(line.substr(1));
+            if (!is_iptables_table(table)) table.clear();
+        } else if (table.empty()) {
+            continue;
         } else if (line.starts_with(":")) {
             const auto w = words(line.substr(1));
             if (!w.empty() && is_ours(w[0])) st.chains[table + "/" + std::string(w[0])] += 0;

@@ -1,7 +1,6 @@
 #include "tui/safe_text.h"
 
 #include <cstdint>
-#include <cstdio>
 #include <cwchar>
 
 #include "core/text.h"
@@ -9,19 +8,6 @@
 namespace tsnitch::tui {
 
 namespace {
-
-// Characters that are printable in Unicode's sense but can reorder or hide what is shown next to
-// them (bidi overrides and isolates, zero-width characters, line separators).
-bool is_format_character(uint32_t cp) {
-    return (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
-           (cp >= 0x2060 && cp <= 0x206f) || cp == 0x061c || cp == 0xfeff || cp == 0x00ad;
-}
-
-void append_hex(std::string& out, const char* fmt, unsigned v) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, fmt, v);
-    out += buf;
-}
 
 int char_width(uint32_t cp) {
     const int w = ::wcwidth(static_cast<wchar_t>(cp));
@@ -41,54 +27,6 @@ int width_at(std::string_view s, size_t i) {
 }
 
 }  // namespace
-
-std::string safe_text(std::string_view raw, bool utf8) {
-    std::string out;
-    out.reserve(raw.size());
-    for (size_t i = 0; i < raw.size();) {
-        const auto c = static_cast<uint8_t>(raw[i]);
-        if (c < 0x20 || c == 0x7f) {
-            switch (c) {
-                case 0x1b:
-                    out += "\\e";
-                    break;
-                case '\n':
-                    out += "\\n";
-                    break;
-                case '\r':
-                    out += "\\r";
-                    break;
-                case '\t':
-                    out += "\\t";
-                    break;
-                default:
-                    append_hex(out, "\\x%02x", c);
-            }
-            ++i;
-            continue;
-        }
-        if (c < 0x80) {
-            out += static_cast<char>(c);
-            ++i;
-            continue;
-        }
-        const Utf8Char d = decode_utf8(raw, i);
-        if (d.len == 0) {
-            append_hex(out, "\\x%02x", c);
-            ++i;
-            continue;
-        }
-        const bool printable = d.cp >= 0xa0 && !is_format_character(d.cp) &&
-                               ::wcwidth(static_cast<wchar_t>(d.cp)) >= 0;
-        if (utf8 && printable) {
-            out.append(raw.substr(i, d.len));
-        } else {
-            append_hex(out, d.cp > 0xffff ? "\\U%08x" : "\\u%04x", d.cp);
-        }
-        i += d.len;
-    }
-    return out;
-}
 
 int display_width(std::string_view safe) {
     int w = 0;

@@ -1,6 +1,6 @@
-// Text that came from outside (argv, comm, paths, DNS names, rule names) made safe to draw: no
-// control character, escape sequence, invalid UTF-8 or bidi override reaches the terminal. And the
-// display width of what remains, for columns that line up.
+// The display width of safe text (core/text.h printable_text: no control character, escape
+// sequence, invalid UTF-8 or bidi override), for columns that line up: the curses side of showing
+// text from outside.
 #pragma once
 
 #include <string>
@@ -8,12 +8,6 @@
 #include <vector>
 
 namespace tsnitch::tui {
-
-// The text with everything that is not plainly printable escaped: "\e" for ESC, "\n", "\r",
-// "\t", "\xNN" for other control bytes and for bytes that are not valid UTF-8, "\uXXXX" for C1
-// controls, bidi/zero-width format characters and unprintable code points. With utf8 false (a
-// non-UTF-8 terminal) every non-ASCII character is escaped too, so the output is plain ASCII.
-std::string safe_text(std::string_view raw, bool utf8);
 
 // Columns that safe (valid, printable) UTF-8 text takes on the terminal: 2 for wide CJK
 // characters, 0 for combining marks (wcwidth of the current locale).

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <cwchar>
 
+#include "core/text.h"
 #include "tui/keys.h"
 #include "tui/safe_text.h"
 
@@ -151,7 +152,7 @@ Screen::~Screen() {
 }
 
 std::string Screen::safe(std::string_view raw) const {
-    return safe_text(raw, utf8_);
+    return printable_text(raw, utf8_);
 }
 
 int Screen::put(int y, int x, std::string_view safe, int width, attr_t attr) {

@@ -1,6 +1,6 @@
 // The terminal: curses set up and torn down (RAII), the glyphs and attributes this terminal can
 // show (UTF-8 or ASCII, colour or monochrome/NO_COLOR), keys read without blocking, and text
-// drawn clipped to a width. Text given to put() must already be safe (safe_text()).
+// drawn clipped to a width. Text given to put() must already be safe (printable_text()).
 #pragma once
 
 #include <curses.h>
@@ -56,7 +56,7 @@ class Screen {
     bool utf8() const { return utf8_; }
     const Glyphs& glyphs() const { return glyphs_; }
     const Styles& styles() const { return styles_; }
-    // safe_text() for this terminal.
+    // printable_text() (core/text.h) for this terminal.
     std::string safe(std::string_view raw) const;
 
     // Draws `safe` at (y, x), at most `width` columns (cut with an ellipsis); returns the

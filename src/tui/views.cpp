@@ -53,7 +53,10 @@ void draw_status(Screen& s, const UiState& st) {
     const std::string state = e.intercepting ? std::string(s.glyphs().on) + " intercepting"
                                              : std::string(s.glyphs().off) + " NOT intercepting";
     const std::string method = std::string(method_name(e.method));
-    const std::string rules = std::to_string(e.rule_count) + " rules";
+    const std::string rules =
+        std::to_string(e.rule_count) + " rules" +
+        (e.broken_rule_files ? " (" + std::to_string(e.broken_rule_files) + " broken, see log)"
+                             : "");
     const std::string pending = std::to_string(e.pending_count) + " pending";
     const std::string fw = e.firewall.empty() ? "no firewall" : s.safe(e.firewall);
     const std::string queues =

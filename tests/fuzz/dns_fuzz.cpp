@@ -6,12 +6,12 @@
 #include <cstdlib>
 #include <span>
 
-#include "core/dns/display_name.h"
 #include "core/dns/dns_cache.h"
 #include "core/dns/dns_learner.h"
 #include "core/dns/dns_message.h"
 #include "core/dns/dns_tcp.h"
 #include "core/packet/packet.h"
+#include "core/text.h"
 
 using namespace tsnitch;
 
@@ -23,7 +23,7 @@ void check(bool ok) {
 
 void check_name(const std::string& name) {
     check(!name.empty() && name.size() <= 2 * 255);
-    for (char c : escape_for_display(name))
+    for (char c : printable_text(name, false))
         check(c >= 0x20 && c < 0x7f);
 }
 

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "core/text.h"
 #include "tui/safe_text.h"
 
 namespace {
@@ -36,7 +37,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string_view raw(reinterpret_cast<const char*>(data), size);
     for (bool utf8 : {true, false}) {
-        const std::string safe = tsnitch::tui::safe_text(raw, utf8);
+        const std::string safe = tsnitch::printable_text(raw, utf8);
         require(clean(safe));
         if (!utf8) {
             for (char c : safe)

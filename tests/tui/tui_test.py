@@ -452,6 +452,15 @@ def quit_asks_first(tmp):
     finally:
         t.close()
 
+def broken_rules_in_status(tmp):
+    # Rule files that did not load are counted in the status line (the log names them).
+    t = Tui(tmp, script_with(extra="status: {intercepting: true, broken_rule_files: 2}\n"),
+            width=120)
+    try:
+        t.wait_all(["rules (2 broken, see log)"])
+    finally:
+        t.close()
+
 
 SCENARIOS = {f.__name__: f for f in [
     prompt_shows_everything, no_deadline_no_countdown, allow_always_writes_rule,
@@ -460,7 +469,7 @@ SCENARIOS = {f.__name__: f for f in [
     essentials_on_80x24_and_40x10, status_line_names_queues_and_drops, no_color_and_monochrome, unusable_terminal_is_refused,
     ascii_locale,
     hostile_argv_is_escaped, views_and_filter, log_view, rules_toggle_edit_delete,
-    quit_asks_first]}
+    quit_asks_first, broken_rules_in_status]}
 
 
 def main():

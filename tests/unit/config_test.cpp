@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cstdio>
 #include <fstream>
@@ -141,5 +142,60 @@ TEST_CASE("lookup order: -c FILE, then the system file, then the built-in defaul
 
     std::remove(sys.c_str());
     std::remove(mine.c_str());
+    rmdir(dir);
+}
+
+TEST_CASE("a key given twice is an error, in JSON and in YAML") {
+    std::string e = error_of(R"({"QueueNum": 1, "QueueNum": 2})");
+    CHECK(contains(e, "test.json:1: key 'QueueNum': duplicate key"));
+    e = error_of("QueueNum: 1\nLogLevel: info\nQueueNum: 2\n");
+    CHECK(contains(e, "test.json:3: key 'QueueNum': duplicate key"));
+    e = error_of(R"({"Stats": {"MaxEvents": 1, "MaxEvents": 2}})");
+    CHECK(contains(e, "key 'Stats.MaxEvents': duplicate key"));
+}
+
+TEST_CASE("values from the file are escaped in errors: no terminal sequence, no cut at a NUL") {
+    std::string e = error_of("{\"DefaultAction\": \"\\u001b[2Jallow\"}");
+    CHECK(contains(e, "got '\\e[2Jallow'"));
+    CHECK(e.find('\x1b') == std::string::npos);
+    const std::string with_nul("{\"LogLevel\": \"a\\u0000b\"}");
+    auto c = parse_config(with_nul, "test.json");
+    REQUIRE(!c);
+    CHECK(contains(c.error().message, "got 'a\\x00b'"));
+    CHECK(c.error().message.find('\0') == std::string::npos);
+}
+
+TEST_CASE("a config file must be a regular file of at most 1 MiB that others cannot write") {
+    char dir[] = "/tmp/tsnitch-config-XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    const std::string d(dir);
+    auto c = load_config("/dev/zero");
+    REQUIRE(!c);
+    CHECK(c.error().message == "/dev/zero: a character device, not a regular file");
+    c = load_config(d);
+    REQUIRE(!c);
+    CHECK(c.error().message == d + ": a directory, not a regular file");
+    const std::string fifo = d + "/fifo";
+    REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+    c = load_config(fifo);  // never waits for a writer
+    REQUIRE(!c);
+    CHECK(c.error().message == fifo + ": a FIFO, not a regular file");
+    const std::string big = d + "/big.json";
+    std::ofstream(big) << "{}" << std::string(kConfigFileLimit, ' ');
+    c = load_config(big);
+    REQUIRE(!c);
+    CHECK(c.error().message == big + ": larger than 1 MiB");
+    const std::string open = d + "/open.json";
+    std::ofstream(open) << R"({"QueueNum": 5})";
+    REQUIRE(chmod(open.c_str(), 0666) == 0);
+    c = load_config(open);
+    REQUIRE(!c);
+    CHECK(contains(c.error().message, "mode 0666: writable by others; refused"));
+    REQUIRE(chmod(open.c_str(), 0644) == 0);
+    c = load_config(open);
+    REQUIRE(c);
+    CHECK(c->queue_num == 5);
+    for (const std::string& f : {fifo, big, open})
+        std::remove(f.c_str());
     rmdir(dir);
 }

@@ -20,10 +20,7 @@ Error errno_error(const std::string& what, const std::string& path) {
     return make_error(what + " " + path + ": " + std::strerror(e), e);
 }
 
-struct DirCloser {
-    void operator()(DIR* d) const { closedir(d); }
-};
-using Dir = std::unique_ptr<DIR, DirCloser>;
+using Dir = UniqueDir;
 
 std::optional<int> as_number(const char* name) {
     int n = 0;
@@ -38,34 +35,6 @@ Result<UniqueFd> open_read_only(const std::string& path) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return errno_error("opening", path);
     return fd;
-}
-
-Result<std::string> read_text_file(const std::string& path, size_t limit) {
-    auto fd = open_read_only(path);
-    if (!fd) return fd.error();
-    std::string text;
-    char buf[4096];
-    for (;;) {
-        const ssize_t n = ::read(fd->get(), buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return errno_error("reading", path);
-        }
-        if (n == 0) break;
-        text.append(buf, static_cast<size_t>(n));
-        if (text.size() >= limit) {
-            text.resize(limit);
-            break;
-        }
-    }
-    return text;
-}
-
-Result<std::string> read_link(const std::string& path) {
-    char buf[4096];
-    const ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
-    if (n < 0) return errno_error("reading link", path);
-    return std::string(buf, static_cast<size_t>(n));
 }
 
 Result<std::vector<int>> list_pids(const std::string& proc_root) {

@@ -1,4 +1,5 @@
-// Small system-call wrappers for reading /proc (or a fixture tree that stands in for it).
+// Small system-call wrappers for reading /proc (or a fixture tree that stands in for it); whole
+// files and links are read with core/fs.h.
 #pragma once
 
 #include <cstdint>
@@ -6,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/fs.h"
 #include "core/result.h"
 #include "core/unique_fd.h"
 
@@ -14,10 +16,6 @@ namespace tsnitch {
 // Opens `path` read-only (O_CLOEXEC); the error names the path.
 Result<UniqueFd> open_read_only(const std::string& path);
 
-// The whole of a small file (at most `limit` bytes).
-Result<std::string> read_text_file(const std::string& path, size_t limit = 1 << 20);
-// A symbolic link's target.
-Result<std::string> read_link(const std::string& path);
 // The numeric entries of `proc_root`: the pids, in directory order.
 Result<std::vector<int>> list_pids(const std::string& proc_root);
 

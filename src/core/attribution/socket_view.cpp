@@ -2,8 +2,8 @@
 
 #include "core/attribution/proc_io.h"
 #include "core/attribution/proc_parse.h"
-#include "core/dns/display_name.h"
 #include "core/json.h"
+#include "core/text.h"
 
 namespace tsnitch {
 
@@ -46,10 +46,11 @@ Result<ProcessSockets> sockets_of_process(const std::string& proc_root, int pid,
 }
 
 namespace {
-// Names come from DNS answers, which anyone can send: the line shows them escaped.
+// Names come from DNS answers, which anyone can send: the line shows them escaped, and in ASCII
+// (DNS names are ASCII on the wire; a look-alike letter shows as \uXXXX).
 std::string host_of(const IpAddress& a, const HostNameLookup& names) {
     if (names) {
-        if (auto n = names(a)) return escape_for_display(*n);
+        if (auto n = names(a)) return printable_text(*n, /*utf8=*/false);
     }
     return a.to_string();
 }

@@ -50,7 +50,7 @@ Result<ProcessSockets> sockets_of_process(const std::string& proc_root, int pid,
 // A DNS name for an address, when tsnitch knows one (raw, as the answer had it).
 using HostNameLookup = std::function<std::optional<std::string>(const IpAddress&)>;
 
-// HOST is the name escaped for display (escape_for_display), else the address.
+// HOST is the name escaped for display (printable_text, ASCII only), else the address.
 std::string socket_line(const SocketRow& row, const HostNameLookup& names = {});
 // The same fields as one JSON object (with "pid", "comm", "exe" of the process); "dst_host" holds
 // the raw name (JSON-quoted) or null.

@@ -6,7 +6,7 @@
 // lower-cased (DNS compares names without case, and resolvers may randomise it). A '.' or '\'
 // inside a label is written "\." / "\\" so that one label "github.com" can't pass for the two
 // labels github + com. Any other byte is kept as it came: names are untrusted, show them only
-// through escape_for_display (display_name.h) or json_quote.
+// through printable_text (core/text.h; ASCII only for DNS names) or json_quote.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,6 @@
 #include "core/dns/names_file.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -8,8 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "core/attribution/proc_io.h"
-#include "core/rules/rule_store.h"
+#include "core/fs.h"
 
 namespace tsnitch {
 
@@ -94,12 +94,6 @@ Result<NameEntry> parse_line(std::string_view line) {
     return e;
 }
 
-int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 }  // namespace
 
 std::string format_names_file(int writer_pid, std::span<const NameEntry> entries) {
@@ -148,6 +142,22 @@ Result<NamesFile> read_names_file(const std::string& path, int64_t now_unix) {
     return parse_names_file(*text, path, now_unix);
 }
 
+int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+Result<NamesFile> read_current_names_file(const std::string& path) {
+    auto file = read_names_file(path, unix_now());
+    if (!file) return file;
+    if (::kill(file->writer_pid, 0) != 0 && errno == ESRCH)
+        return make_error(path + ": left by tsnitch " + std::to_string(file->writer_pid) +
+                              ", which is no longer running",
+                          ESRCH);
+    return file;
+}
+
 std::string names_file_path(std::string_view control_socket, uint64_t netns_inode) {
     const size_t slash = control_socket.rfind('/');
     const std::string dir =
@@ -179,10 +189,12 @@ NamesPublisher::~NamesPublisher() {
 }
 
 Status NamesPublisher::start() {
+    // 0755: the directory may be shared with the control socket, whose group must reach it; the
+    // file itself is 0600 (write_file_atomically).
     const std::filesystem::path dir = std::filesystem::path(path_).parent_path();
-    std::error_code ec;
-    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-    if (ec) return make_error("creating " + dir.string() + ": " + ec.message(), ec.value());
+    if (!dir.empty()) {
+        if (Status s = create_directories(dir.string(), 0755); !s) return s;
+    }
     started_ = true;
     return write();
 }

@@ -49,6 +49,14 @@ Result<NamesFile> parse_names_file(std::string_view text, std::string_view origi
 // ENOENT (no tsnitch running) comes back as an Error with that code.
 Result<NamesFile> read_names_file(const std::string& path, int64_t now_unix);
 
+// Seconds since the epoch by the wall clock (what the file's expiry times count in).
+int64_t unix_now();
+
+// The file as a reader uses it now: entries expired by the wall clock left out, and a file whose
+// writer is gone (a tsnitch that was killed left it; its names are no one's) an Error with code
+// ESRCH.
+Result<NamesFile> read_current_names_file(const std::string& path);
+
 // DIR/names.NETNS_INODE, DIR being the control socket's directory.
 std::string names_file_path(std::string_view control_socket, uint64_t netns_inode);
 // The inode from a /proc/PID/ns/net link text ("net:[4026531840]").

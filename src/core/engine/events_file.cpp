@@ -1,20 +1,43 @@
 #include "core/engine/events_file.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 
 namespace tsnitch {
 
-Result<std::unique_ptr<EventsFile>> EventsFile::open(const std::string& path, size_t max_backlog) {
-    if (path == "-") return std::unique_ptr<EventsFile>(new EventsFile(stdout, false, max_backlog));
-    std::FILE* f = std::fopen(path.c_str(), "ae");
-    if (!f) return make_error("opening events file " + path + ": " + std::strerror(errno), errno);
-    return std::unique_ptr<EventsFile>(new EventsFile(f, true, max_backlog));
+Result<std::unique_ptr<EventsFile>> EventsFile::open(const std::string& path, size_t max_backlog,
+                                                     Report report) {
+    if (!report)
+        report = [](const std::string& m) { std::fprintf(stderr, "tsnitch: %s\n", m.c_str()); };
+    if (path == "-")
+        return std::unique_ptr<EventsFile>(
+            new EventsFile(path, UniqueFd(), STDOUT_FILENO, max_backlog, std::move(report)));
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd) {
+        const int e = errno;
+        if (e == ELOOP) return make_error("events file " + path + ": a symbolic link; refused", e);
+        return make_error("opening events file " + path + ": " + std::strerror(e), e);
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
+        return make_error("events file " + path + ": not a regular file", EINVAL);
+    const int raw = fd.get();
+    return std::unique_ptr<EventsFile>(
+        new EventsFile(path, std::move(fd), raw, max_backlog, std::move(report)));
 }
 
-EventsFile::EventsFile(std::FILE* f, bool owned, size_t max_backlog)
-    : f_(f), owned_(owned), max_backlog_(max_backlog) {
+EventsFile::EventsFile(std::string path, UniqueFd fd, int out, size_t max_backlog, Report report)
+    : path_(std::move(path)),
+      owned_(std::move(fd)),
+      fd_(out),
+      max_backlog_(max_backlog),
+      report_(std::move(report)) {
     thread_ = std::thread([this] { write_loop(); });
 }
 
@@ -25,7 +48,6 @@ EventsFile::~EventsFile() {
     }
     cv_.notify_all();
     thread_.join();
-    if (owned_) std::fclose(f_);
 }
 
 void EventsFile::on_decision(const DecisionEvent& e, bool nolog) {
@@ -37,6 +59,7 @@ void EventsFile::on_decision(const DecisionEvent& e, bool nolog) {
         std::lock_guard lock(mu_);
         if (lines_.size() >= max_backlog_) {
             ++dropped_;
+            ++lost_total_;
             return;
         }
         wake = lines_.empty();  // otherwise the writer is busy and will find it
@@ -45,24 +68,85 @@ void EventsFile::on_decision(const DecisionEvent& e, bool nolog) {
     if (wake) cv_.notify_one();
 }
 
+void EventsFile::drain() {
+    std::unique_lock lock(mu_);
+    const uint64_t want = handed_ + lines_.size();
+    cv_.notify_all();
+    written_cv_.wait(lock, [&] { return done_ >= want; });
+}
+
+uint64_t EventsFile::lost() const {
+    std::lock_guard lock(mu_);
+    return lost_total_;
+}
+
+// All of `text` (whole lines) or nothing: after a short or failed write the file is cut back to
+// where the text began (a disk file; a pipe cannot be cut, but then nothing was written).
+bool EventsFile::write_whole(std::string_view text, int& error) {
+    const off_t start = owned_ ? ::lseek(fd_, 0, SEEK_END) : -1;
+    size_t done = 0;
+    while (done < text.size()) {
+        const ssize_t n = ::write(fd_, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            error = n < 0 ? errno : ENOSPC;
+            if (done > 0 && start >= 0) (void)!::ftruncate(fd_, start);
+            return false;
+        }
+        done += static_cast<size_t>(n);
+    }
+    return true;
+}
+
+// Writes a batch in one system call when it fits; otherwise line by line, so that what fits is
+// kept. Returns the lines lost.
+uint64_t EventsFile::write_batch(const std::deque<std::string>& batch) {
+    std::string all;
+    for (const std::string& l : batch)
+        all += l;
+    int error = 0;
+    uint64_t lost = 0;
+    if (!write_whole(all, error)) {
+        for (const std::string& l : batch)
+            if (!write_whole(l, error)) ++lost;
+    }
+    if (lost > 0) {
+        if (!failing_)
+            report_("events file " + path_ + ": " + std::strerror(error) +
+                    "; events are lost (and counted) until it can be written again");
+        failing_ = true;
+        lost_failing_ += lost;
+    } else if (failing_) {
+        report_("events file " + path_ + ": writing again; " + std::to_string(lost_failing_) +
+                " events were lost");
+        failing_ = false;
+        lost_failing_ = 0;
+    }
+    return lost;
+}
+
 void EventsFile::write_loop() {
     std::unique_lock lock(mu_);
     for (;;) {
         cv_.wait(lock, [this] { return stopping_ || !lines_.empty(); });
         if (lines_.empty() && stopping_) return;
         // Lines come in bursts: gathering them for a moment costs a reader 10 ms at most and
-        // saves a wake-up and a write per decision under load.
+        // saves a wake-up per decision under load.
         cv_.wait_for(lock, std::chrono::milliseconds(10), [this] { return stopping_; });
         std::deque<std::string> batch;
         batch.swap(lines_);
+        handed_ += batch.size();
         const size_t dropped = dropped_;
         dropped_ = 0;
         lock.unlock();
-        if (dropped) std::fprintf(stderr, "tsnitch: events file: %zu events dropped\n", dropped);
-        for (const std::string& l : batch)
-            std::fwrite(l.data(), 1, l.size(), f_);
-        std::fflush(f_);
+        if (dropped)
+            report_("events file " + path_ + ": " + std::to_string(dropped) +
+                    " events dropped (the writer fell behind)");
+        const uint64_t lost = write_batch(batch);
         lock.lock();
+        lost_total_ += lost;
+        done_ += batch.size();
+        written_cv_.notify_all();
     }
 }
 

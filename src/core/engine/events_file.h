@@ -4,26 +4,37 @@
 // The lines are written by a thread of their own: a decision is often made on the queue thread,
 // and a write to a disk file now and then waits for the journal for milliseconds, which would
 // hold every queued packet that long. At most `max_backlog` lines wait; beyond that lines are
-// dropped and counted, and the count goes to standard error when the writer catches up.
+// dropped and counted, and the count is reported when the writer catches up.
+//
+// A write that fails (a full disk) loses its line, never leaves part of it: the file is cut back
+// to the end of the last whole line. The first failure is reported once, the lost lines are
+// counted, and when writing works again the count is reported and the file goes on.
 #pragma once
 
 #include <condition_variable>
-#include <cstdio>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "core/engine/engine.h"
 #include "core/result.h"
+#include "core/unique_fd.h"
 
 namespace tsnitch {
 
 class EventsFile final : public EngineObserver {
   public:
+    // Where the writer's problems go (one line, no trailing newline); default: standard error.
+    using Report = std::function<void(const std::string&)>;
+
+    // The file is appended to; when created it gets mode 0600 whatever the umask. A symbolic
+    // link is refused (an attacker's link must not aim our writes at another file).
     static Result<std::unique_ptr<EventsFile>> open(const std::string& path,
-                                                    size_t max_backlog = 65536);
+                                                    size_t max_backlog = 65536, Report report = {});
     // Writes what is still waiting, then closes the file.
     ~EventsFile() override;
     EventsFile(const EventsFile&) = delete;
@@ -31,18 +42,34 @@ class EventsFile final : public EngineObserver {
 
     void on_decision(const DecisionEvent& e, bool nolog) override;
 
-  private:
-    EventsFile(std::FILE* f, bool owned, size_t max_backlog);
-    void write_loop();
+    // Returns when every line handed over so far is written or lost.
+    void drain();
+    // Lines lost so far: failed writes and a full backlog.
+    uint64_t lost() const;
 
-    std::FILE* f_;
-    bool owned_;
+  private:
+    EventsFile(std::string path, UniqueFd fd, int out, size_t max_backlog, Report report);
+    void write_loop();
+    bool write_whole(std::string_view text, int& error);
+    uint64_t write_batch(const std::deque<std::string>& batch);
+
+    std::string path_;
+    UniqueFd owned_;  // empty for standard output
+    int fd_;
     size_t max_backlog_;
-    std::mutex mu_;
+    Report report_;
+    mutable std::mutex mu_;
     std::condition_variable cv_;
+    std::condition_variable written_cv_;
     std::deque<std::string> lines_;
-    size_t dropped_ = 0;
+    size_t dropped_ = 0;   // backlog full, not yet reported
+    uint64_t handed_ = 0;  // lines taken by the writer or dropped
+    uint64_t done_ = 0;    // of those, written or lost
+    uint64_t lost_total_ = 0;
     bool stopping_ = false;
+    // Writer thread only:
+    bool failing_ = false;       // the last write failed; said once
+    uint64_t lost_failing_ = 0;  // lines lost since
     std::thread thread_;
 };
 

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/fs.h"
+
 namespace tsnitch {
 
 std::optional<ListKind> list_kind_from_operand(std::string_view operand) {
@@ -259,14 +261,14 @@ bool EntryList::contains_hash(std::string_view hex) const {
 
 Result<std::shared_ptr<const EntryList>> load_list_dir(ListKind kind, const std::string& dir,
                                                        std::vector<Error>& problems) {
-    DIR* d = ::opendir(dir.c_str());
+    UniqueDir d(::opendir(dir.c_str()));
     if (!d) return make_error("list directory " + dir + ": " + std::strerror(errno), errno);
     std::vector<std::string> names;
-    while (dirent* e = ::readdir(d)) {
+    while (dirent* e = ::readdir(d.get())) {
         if (e->d_name[0] == '.') continue;
         names.emplace_back(e->d_name);
     }
-    ::closedir(d);
+    d.reset();
     std::sort(names.begin(), names.end());
     auto list = std::make_shared<EntryList>(kind);
     for (const std::string& n : names) {

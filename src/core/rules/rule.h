@@ -52,6 +52,8 @@ Result<Rule> parse_rule(std::string_view text, std::string_view origin);
 // Rule files are read up to one byte past parse_rule's 1 MiB limit, so an oversized file is
 // reported as such rather than cut.
 inline constexpr size_t kRuleFileReadLimit = (size_t{1} << 20) + 1;
+// The largest rule file (read_settings_file refuses a larger one).
+inline constexpr size_t kRuleFileLimit = size_t{1} << 20;
 
 // The file text for a rule. The data of a `list` operator is rewritten as the JSON copy of its
 // sub-operators, as OpenSnitch's UI does.

@@ -13,7 +13,7 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "core/attribution/proc_io.h"
+#include "core/fs.h"
 #include "core/text.h"
 #include "core/unique_fd.h"
 
@@ -70,48 +70,12 @@ const std::string* lookup_text(MatchInput& in, Operand o, bool sensitive, std::s
 }  // namespace
 
 Status create_rules_dir(const std::string& dir) {
-    for (size_t i = 1; i <= dir.size(); ++i) {
-        if (i < dir.size() && dir[i] != '/') continue;
-        const std::string part = dir.substr(0, i);
-        if (::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) {
-            return make_error("creating " + part + ": " + errno_text(errno), errno);
-        }
-    }
-    return Ok{};
+    return create_directories(dir, 0700);
 }
 
 bool is_rule_file_name(std::string_view name) {
     if (name.empty() || name[0] == '.') return false;
     return name.ends_with(".json") || name.ends_with(".yml") || name.ends_with(".yaml");
-}
-
-Status write_file_atomically(const std::string& path, std::string_view text) {
-    const size_t slash = path.rfind('/');
-    const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
-    const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-    // The temporary name starts with '.', so the store (and OpenSnitch) never read it as a rule.
-    std::string tmp = dir + "/." + base + ".tmp-XXXXXX";
-    UniqueFd f(::mkostemp(tmp.data(), O_CLOEXEC));
-    if (f.get() < 0)
-        return make_error("creating a file in " + dir + ": " + errno_text(errno), errno);
-    auto fail = [&](const std::string& what) {
-        const int e = errno;
-        ::unlink(tmp.c_str());
-        return make_error(what + " " + tmp + ": " + errno_text(e), e);
-    };
-    if (::fchmod(f.get(), 0600) != 0) return fail("setting the mode of");
-    size_t done = 0;
-    while (done < text.size()) {
-        const ssize_t n = ::write(f.get(), text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return fail("writing");
-        done += static_cast<size_t>(n);
-    }
-    if (::fsync(f.get()) != 0) return fail("syncing");
-    if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("renaming to " + path + ":");
-    UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (d.get() >= 0) ::fsync(d.get());  // the rename itself lasts a crash
-    return Ok{};
 }
 
 RuleStore::RuleStore(RuleStoreOptions options) : opt_(std::move(options)) {
@@ -122,9 +86,7 @@ RuleStore::RuleStore(RuleStoreOptions options) : opt_(std::move(options)) {
     snap_ = std::make_shared<Snapshot>();
 }
 
-RuleStore::~RuleStore() {
-    if (inotify_fd_ >= 0) ::close(inotify_fd_);
-}
+RuleStore::~RuleStore() = default;
 
 TimePoint RuleStore::now() const {
     return opt_.clock();
@@ -171,22 +133,13 @@ std::vector<Error> RuleStore::load() {
             it = it->second->file.empty() ? std::next(it) : entries_.erase(it);
         }
         lists_.clear();
-        std::vector<std::string> names;
-        if (!opt_.dir.empty()) {
-            if (DIR* d = ::opendir(opt_.dir.c_str())) {
-                while (dirent* de = ::readdir(d)) {
-                    if (is_rule_file_name(de->d_name)) names.emplace_back(de->d_name);
-                }
-                ::closedir(d);
-            } else if (errno != ENOENT) {
-                problems.push_back(make_error(opt_.dir + ": " + errno_text(errno), errno));
-            }
-        }
-        std::sort(names.begin(), names.end());
-        for (const std::string& n : names) {
-            auto p = reload_file_locked(opt_.dir + "/" + n);
+        broken_.clear();
+        for (const std::string& path : list_rule_files_locked(problems)) {
+            auto p = reload_file_locked(path);
             problems.insert(problems.end(), p.begin(), p.end());
         }
+        struct stat st {};
+        dir_gone_ = !opt_.dir.empty() && ::stat(opt_.dir.c_str(), &st) != 0;
         watch_lists_locked();
         rebuild_locked();
     }
@@ -194,39 +147,101 @@ std::vector<Error> RuleStore::load() {
     return problems;
 }
 
+std::vector<std::string> RuleStore::list_rule_files_locked(std::vector<Error>& problems) {
+    std::vector<std::string> paths;
+    broken_.erase(opt_.dir);
+    if (opt_.dir.empty()) return paths;
+    UniqueDir d(::opendir(opt_.dir.c_str()));
+    if (!d) {
+        if (errno != ENOENT) {
+            const std::string why = opt_.dir + ": " + errno_text(errno);
+            broken_[opt_.dir] = why;
+            problems.push_back(make_error(why, errno));
+        }
+        return paths;
+    }
+    std::vector<std::string> names;
+    while (dirent* de = ::readdir(d.get())) {
+        if (is_rule_file_name(de->d_name)) names.emplace_back(de->d_name);
+    }
+    std::sort(names.begin(), names.end());
+    // A directory that others can write to is obeyed by none of its files (as sshd's
+    // StrictModes): anyone could have put a rule there.
+    struct stat st {};
+    if (::fstat(::dirfd(d.get()), &st) == 0) {
+        if (std::string why = untrusted_reason(opt_.dir, st, opt_.trust, true); !why.empty()) {
+            why += "; none of its " + std::to_string(names.size()) + " rule files is loaded";
+            broken_[opt_.dir] = why;
+            problems.push_back(make_error(why, EPERM));
+            return paths;
+        }
+    }
+    for (const std::string& n : names)
+        paths.push_back(opt_.dir + "/" + n);
+    return paths;
+}
+
+bool RuleStore::directory_trusted_locked() const {
+    struct stat st {};
+    if (::stat(opt_.dir.c_str(), &st) != 0) return true;  // gone: nothing to obey
+    return untrusted_reason(opt_.dir, st, opt_.trust, true).empty();
+}
+
+std::vector<Error> RuleStore::broken_files() const {
+    std::lock_guard lock(mu_);
+    std::vector<Error> out;
+    for (const auto& [file, why] : broken_)
+        out.push_back(make_error(why));
+    return out;
+}
+
 std::vector<Error> RuleStore::reload_file_locked(const std::string& path) {
     std::vector<Error> problems;
+    broken_.erase(path);
+    const auto broken = [&](Error e) {
+        broken_[path] = e.message;
+        problems.push_back(std::move(e));
+        return problems;
+    };
     for (auto it = entries_.begin(); it != entries_.end();) {
         it = it->second->file == path ? entries_.erase(it) : std::next(it);
     }
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return problems;  // deleted: its rule stops applying
-    if (!S_ISREG(st.st_mode)) return problems;
-    auto text = read_text_file(path, kRuleFileReadLimit);
-    if (!text) {
-        problems.push_back(text.error());
-        return problems;
+    struct stat lst {};
+    if (::lstat(path.c_str(), &lst) != 0) {
+        if (errno == ENOENT) return problems;  // deleted: its rule stops applying
+        return broken(make_error(path + ": " + errno_text(errno) + "; not loaded", errno));
     }
+    // A link is followed (its target must pass the same checks), and said: a rule that comes
+    // from somewhere else than the directory is worth a line in the log.
+    std::string link;
+    if (S_ISLNK(lst.st_mode)) {
+        auto target = read_link(path);
+        link = target ? *target : std::string("?");
+        struct stat st {};
+        if (::stat(path.c_str(), &st) != 0)
+            return broken(make_error(path + ": a symbolic link to " + printable_text(link) + ": " +
+                                         errno_text(errno) + "; not loaded",
+                                     errno));
+    }
+    auto text = read_settings_file(path, kRuleFileLimit, opt_.trust);
+    if (!text) return broken(make_error(text.error().message + "; not loaded", text.error().code));
     auto rule = parse_rule(*text, path);
-    if (!rule) {
-        problems.push_back(rule.error());
-        return problems;
-    }
+    if (!rule) return broken(rule.error());
     if (auto it = entries_.find(rule->name); it != entries_.end()) {
-        problems.push_back(make_error(
-            path + ": name: a rule named '" + rule->name + "' is already loaded" +
+        return broken(make_error(
+            path + ": name: a rule named '" + printable_text(rule->name) + "' is already loaded" +
             (it->second->file.empty() ? "" : " from " + it->second->file) + "; skipped"));
-        return problems;
     }
     list_problems_.clear();
     auto e = compile_entry(std::move(*rule), path);
     for (Error& p : list_problems_)
         problems.push_back(std::move(p));
     list_problems_.clear();
-    if (!e) {
-        problems.push_back(make_error(path + ": " + e.error().message));
-        return problems;
-    }
+    if (!e) return broken(make_error(path + ": " + e.error().message));
+    if (!link.empty())
+        problems.push_back(make_error(path + ": a symbolic link to " + printable_text(link) +
+                                      "; its rule '" + printable_text((*e)->rule.name) +
+                                      "' is loaded"));
     entries_.emplace((*e)->rule.name, std::move(*e));
     return problems;
 }
@@ -391,6 +406,38 @@ Result<std::string> RuleStore::add(Rule r, bool timed_on_disk) {
     return name;
 }
 
+Result<std::string> RuleStore::import_file(const std::string& origin, std::string_view text,
+                                           bool replace) {
+    auto rule = parse_rule(text, origin);
+    if (!rule) return rule.error();
+    if (Status s = check_rule_name(rule->name); !s)
+        return make_error(origin + ": name: " + s.error().message);
+    if (opt_.dir.empty()) return make_error("no rules directory to write to");
+    const std::string name = rule->name;
+    {
+        std::lock_guard lock(mu_);
+        auto it = entries_.find(name);
+        const std::shared_ptr<const Entry> old = it == entries_.end() ? nullptr : it->second;
+        if (old && !replace)
+            return make_error(origin + ": a rule named '" + name +
+                              "' exists already (--replace overwrites)");
+        const size_t dot = origin.rfind('.');
+        const std::string target =
+            opt_.dir + "/" + name + (dot == std::string::npos ? ".json" : origin.substr(dot));
+        list_problems_.clear();
+        auto e = compile_entry(std::move(*rule), target);
+        list_problems_.clear();
+        if (!e) return make_error(origin + ": " + e.error().message);
+        if (Status m = create_rules_dir(opt_.dir); !m) return m.error();
+        if (Status w = write_file_atomically(target, text); !w) return w.error();
+        if (old && !old->file.empty() && old->file != target) ::unlink(old->file.c_str());
+        entries_[name] = std::move(*e);
+        rebuild_locked();
+    }
+    changed();
+    return name;
+}
+
 Status RuleStore::replace(const std::string& name, Rule r) {
     if (Status s = check_rule_name(r.name); !s) return s;
     {
@@ -503,8 +550,12 @@ size_t RuleStore::expire() {
 }
 
 namespace {
-constexpr uint32_t kWatchMask =
-    IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF;
+// IN_ATTRIB: a chmod or chown can make a file (or the directory) one that is refused, or obeyed.
+constexpr uint32_t kWatchMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+                                IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB;
+// The rules directory also says when an entry is created: a symbolic link is complete at once
+// (a regular file only when closed after writing).
+constexpr uint32_t kDirWatchMask = kWatchMask | IN_CREATE | IN_ONLYDIR;
 
 // "/etc/tsnitch/rules/" -> "/etc/tsnitch", "rules" -> ".".
 std::string parent_dir(std::string dir) {
@@ -525,16 +576,17 @@ std::string base_name(std::string dir) {
 
 Status RuleStore::watch() {
     std::lock_guard lock(mu_);
-    if (inotify_fd_ >= 0) return Ok{};
+    if (inotify_) return Ok{};
     if (opt_.dir.empty()) return make_error("no rules directory to watch");
-    inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (inotify_fd_ < 0) return make_error("inotify_init1: " + errno_text(errno), errno);
+    inotify_ = UniqueFd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+    if (!inotify_) return make_error("inotify_init1: " + errno_text(errno), errno);
     if (Status m = create_rules_dir(opt_.dir); !m) return m;
-    dir_wd_ = ::inotify_add_watch(inotify_fd_, opt_.dir.c_str(), kWatchMask | IN_ONLYDIR);
+    dir_gone_ = false;
+    dir_wd_ = ::inotify_add_watch(inotify_.get(), opt_.dir.c_str(), kDirWatchMask);
     if (dir_wd_ < 0) return make_error("watching " + opt_.dir + ": " + errno_text(errno), errno);
     // When the directory is removed and made again (rm -r, a restored backup), the new one must be
     // watched too: its parent says when it appears.
-    parent_wd_ = ::inotify_add_watch(inotify_fd_, parent_dir(opt_.dir).c_str(),
+    parent_wd_ = ::inotify_add_watch(inotify_.get(), parent_dir(opt_.dir).c_str(),
                                      IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
     watch_lists_locked();
     return Ok{};
@@ -542,11 +594,11 @@ Status RuleStore::watch() {
 
 int RuleStore::watch_fd() const {
     std::lock_guard lock(mu_);
-    return inotify_fd_;
+    return inotify_.get();
 }
 
 void RuleStore::watch_lists_locked() {
-    if (inotify_fd_ < 0) return;
+    if (!inotify_) return;
     std::set<std::string> wanted;
     for (const auto& [name, e] : entries_) {
         std::vector<std::pair<ListKind, std::string>> dirs;
@@ -556,7 +608,7 @@ void RuleStore::watch_lists_locked() {
     }
     for (auto it = list_wds_.begin(); it != list_wds_.end();) {
         if (!wanted.count(it->second)) {
-            ::inotify_rm_watch(inotify_fd_, it->first);
+            ::inotify_rm_watch(inotify_.get(), it->first);
             it = list_wds_.erase(it);
         } else {
             wanted.erase(it->second);
@@ -564,7 +616,7 @@ void RuleStore::watch_lists_locked() {
         }
     }
     for (const std::string& d : wanted) {
-        const int wd = ::inotify_add_watch(inotify_fd_, d.c_str(), kWatchMask | IN_ONLYDIR);
+        const int wd = ::inotify_add_watch(inotify_.get(), d.c_str(), kWatchMask | IN_ONLYDIR);
         if (wd >= 0) list_wds_[wd] = d;
     }
 }
@@ -608,13 +660,13 @@ std::vector<Error> RuleStore::process_events() {
     bool any = false;
     {
         std::lock_guard lock(mu_);
-        if (inotify_fd_ < 0) return problems;
+        if (!inotify_) return problems;
         std::set<std::string> files;
         std::set<std::string> dirs;
         bool rescan = false;
         alignas(inotify_event) char buf[16384];
         for (;;) {
-            const ssize_t n = ::read(inotify_fd_, buf, sizeof buf);
+            const ssize_t n = ::read(inotify_.get(), buf, sizeof buf);
             if (n < 0 && errno == EINTR) continue;
             if (n <= 0) break;
             for (ssize_t off = 0; off < n;) {
@@ -628,6 +680,13 @@ std::vector<Error> RuleStore::process_events() {
                 } else if (ev->wd == dir_wd_) {
                     if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
                         rescan = true;
+                    } else if ((ev->mask & IN_ATTRIB) && name.empty()) {
+                        rescan = true;  // the directory's owner or mode changed
+                    } else if ((ev->mask & IN_CREATE) && is_rule_file_name(name)) {
+                        struct stat st {};
+                        const std::string path = opt_.dir + "/" + name;
+                        if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+                            files.insert(path);
                     } else if (is_rule_file_name(name)) {
                         // A half-written file is never read: only closing after writing, or a
                         // rename into the directory, means the file is complete.
@@ -638,20 +697,42 @@ std::vector<Error> RuleStore::process_events() {
                 }
             }
         }
+        // A file changed in a directory that others may write to now: the whole directory is
+        // checked again (and refused).
+        if (!rescan && !files.empty() && !directory_trusted_locked()) rescan = true;
         if (rescan) {
             for (auto it = entries_.begin(); it != entries_.end();) {
                 it = it->second->file.empty() ? std::next(it) : entries_.erase(it);
             }
+            const bool was_refused = broken_.count(opt_.dir) > 0;
+            broken_.clear();  // every file is read again
             // Watch first, then list: a file added in between is seen twice, not missed. Where
             // the directory is gone, its rules are too, until its parent says it is back.
-            if (dir_wd_ >= 0) ::inotify_rm_watch(inotify_fd_, dir_wd_);
-            dir_wd_ = ::inotify_add_watch(inotify_fd_, opt_.dir.c_str(), kWatchMask | IN_ONLYDIR);
-            if (DIR* d = ::opendir(opt_.dir.c_str())) {
-                while (dirent* de = ::readdir(d)) {
-                    if (is_rule_file_name(de->d_name)) files.insert(opt_.dir + "/" + de->d_name);
-                }
-                ::closedir(d);
+            if (dir_wd_ >= 0) ::inotify_rm_watch(inotify_.get(), dir_wd_);
+            dir_wd_ = ::inotify_add_watch(inotify_.get(), opt_.dir.c_str(), kDirWatchMask);
+            struct stat st {};
+            const bool exists = ::stat(opt_.dir.c_str(), &st) == 0;
+            std::vector<std::string> listed = list_rule_files_locked(problems);
+            if (broken_.count(opt_.dir)) files.clear();  // refused: none of its files is read
+            files.insert(listed.begin(), listed.end());
+            const std::string in_memory = std::to_string(entries_.size()) + " rules in memory";
+            if (!exists && !dir_gone_) {
+                // Its files may have gone one by one before the directory did: what applies now
+                // is what lives in memory.
+                problems.push_back(make_error(opt_.dir +
+                                              ": the rules directory is gone; none of its rules "
+                                              "applies until it is back (" +
+                                              in_memory + " still apply)"));
+            } else if (exists && dir_gone_) {
+                problems.push_back(make_error(opt_.dir + ": the rules directory is back; its " +
+                                              std::to_string(listed.size()) +
+                                              " rule files are read again"));
+            } else if (exists && was_refused && !broken_.count(opt_.dir)) {
+                problems.push_back(make_error(opt_.dir + ": no longer refused; its " +
+                                              std::to_string(listed.size()) +
+                                              " rule files are read again"));
             }
+            dir_gone_ = !exists;
         }
         for (const std::string& d : dirs)
             reload_lists_locked(d, problems);
@@ -684,19 +765,8 @@ bool RuleStore::needs_exe_hash() const {
     return snap_->needs_exe_hash;
 }
 
-void RuleStore::set_on_change(std::function<void()> f) {
-    std::lock_guard lock(mu_);
-    on_change_ = std::move(f);
-}
-
 void RuleStore::changed() {
     ++generation_;
-    std::function<void()> f;
-    {
-        std::lock_guard lock(mu_);
-        f = on_change_;
-    }
-    if (f) f();
 }
 
 }  // namespace tsnitch

@@ -18,11 +18,13 @@
 #include <string>
 #include <vector>
 
+#include "core/fs.h"
 #include "core/result.h"
 #include "core/rules/exe_hash_source.h"
 #include "core/rules/operator.h"
 #include "core/rules/rule.h"
 #include "core/rules/rule_matcher.h"
+#include "core/unique_fd.h"
 
 namespace tsnitch {
 
@@ -33,6 +35,9 @@ struct RuleStoreOptions {
     Clock clock;                            // default: the system clock
     std::shared_ptr<ExeHashSource> hasher;  // default: ProcExeHashSource over /proc
     CompileContext compile;                 // default: system users; lists read from disk
+    // Whose rule files are obeyed: root's and the running user's, not group or world writable
+    // (fs.h untrusted_reason); a refused file or directory counts as broken.
+    FileTrust trust = FileTrust::running_user();
 };
 
 struct StoredRule {
@@ -51,7 +56,11 @@ class RuleStore final : public RuleMatcher {
     // Reads every rule file of the directory (*.json, *.yml, *.yaml; hidden files skipped),
     // replacing the rules read from files before. Returns the problems ("FILE: FIELD: what"):
     // broken files are skipped, the others load. A missing directory is no rule, not an error.
+    // A symbolic link is followed and reported (its target passes the same checks).
     std::vector<Error> load();
+    // The files (and the directory, when refused) whose rules do not apply right now, with why:
+    // what `tsnitch rules check` and the status show.
+    std::vector<Error> broken_files() const;
 
     std::optional<RuleMatch> match(const Connection& c) override;
 
@@ -61,6 +70,10 @@ class RuleStore final : public RuleMatcher {
     // name the rule got. `timed_on_disk` writes a timed rule to a file too (for a command that
     // exits, like `tsnitch rules add`); its file stops applying `span` after it was created.
     Result<std::string> add(Rule r, bool timed_on_disk = false);
+    // Copies a rule file from elsewhere (e.g. OpenSnitch's rules directory) into the directory,
+    // unchanged (nothing OpenSnitch wrote is lost), as DIR/NAME.EXT, after the checks load()
+    // makes. A taken name is an error unless `replace`. Returns the rule's name.
+    Result<std::string> import_file(const std::string& origin, std::string_view text, bool replace);
     // Replaces the rule called `name` (which may change its name, duration, anything).
     Status replace(const std::string& name, Rule r);
     Status remove(const std::string& name);
@@ -84,8 +97,6 @@ class RuleStore final : public RuleMatcher {
     // Whether some rule reads process.env.*: only then must attribution read /proc/PID/environ.
     bool needs_env() const override;
     bool needs_exe_hash() const override;
-    // Called after every change of the rules (from the thread that made it).
-    void set_on_change(std::function<void()> f);
     // Counts the changes of the rules: a caller that polls (the housekeeping thread) tells the
     // engine only when it moved, not on every inotify wake-up.
     uint64_t generation() const { return generation_.load(); }
@@ -97,6 +108,8 @@ class RuleStore final : public RuleMatcher {
     std::chrono::system_clock::time_point now() const;
     Result<std::shared_ptr<const Entry>> compile_entry(Rule r, std::string file);
     std::vector<Error> reload_file_locked(const std::string& path);
+    std::vector<std::string> list_rule_files_locked(std::vector<Error>& problems);
+    bool directory_trusted_locked() const;
     void rebuild_locked();
     void reload_lists_locked(const std::string& dir, std::vector<Error>& problems);
     void watch_lists_locked();
@@ -112,11 +125,12 @@ class RuleStore final : public RuleMatcher {
     std::vector<Error> list_problems_;
     mutable std::mutex snap_mu_;  // only the pointer swap
     std::shared_ptr<const Snapshot> snap_;
-    int inotify_fd_ = -1;
+    UniqueFd inotify_;
     int dir_wd_ = -1;
     int parent_wd_ = -1;  // the rules directory's parent: a removed directory made again
-    std::map<int, std::string> list_wds_;  // watch descriptor -> list directory
-    std::function<void()> on_change_;
+    std::map<int, std::string> list_wds_;        // watch descriptor -> list directory
+    std::map<std::string, std::string> broken_;  // file -> why its rule is not loaded
+    bool dir_gone_ = false;                      // said once when the directory went
     std::atomic<uint64_t> generation_{0};
 };
 
@@ -125,9 +139,5 @@ Status create_rules_dir(const std::string& dir);
 
 // True for the names of files the store reads as rules (not temporary or hidden files).
 bool is_rule_file_name(std::string_view name);
-
-// Writes `text` to `path` atomically: a temporary file in the same directory, mode 0600, fsync,
-// rename, fsync of the directory. A reader sees the old file or the new one, never a part.
-Status write_file_atomically(const std::string& path, std::string_view text);
 
 }  // namespace tsnitch

@@ -111,6 +111,7 @@ Script parse(const YAML::Node& root, const std::string& origin) {
         s.status.method = parse_method(st, w);
         s.status.fallback_notice = get<std::string>(st, "fallback", "", w);
         s.status.firewall = get<std::string>(st, "firewall", "iptables", w);
+        s.status.broken_rule_files = get<size_t>(st, "broken_rule_files", 0, w);
     }
     if (const YAML::Node d = root["defaults"]) {
         const std::string w = origin + ": defaults";

@@ -127,7 +127,7 @@ with NetnsPair() as ns, NetnsPair() as other:
                            "--names", given], check=False)
     line = established_line(r.stdout)
     check(r.returncode == 0 and line is not None
-          and line.endswith(f" -> evil\\x1b[2J.test:{PORT}, state: established"),
+          and line.endswith(f" -> evil\\e[2J.test:{PORT}, state: established"),
           f"--names FILE: the name shows escaped: {line}")
     check(f"{given}:3: expected ADDRESS NAME EXPIRY" in r.stderr,
           f"the bad line is reported with file and line: {r.stderr.strip()}")

@@ -1,4 +1,4 @@
-"""`tsnitch rules` on the rule files directly: list, add, show, disable, delete, import.
+"""`tsnitch rules` on the rule files directly: list, check, add, show, disable, delete, import.
 
 Needs no root and no network namespace: it only reads and writes files in a scratch directory.
 """
@@ -117,6 +117,31 @@ def main():
         out = run(*r, "list")
         assert "zz-broken.json: operator.data: expected a network" in out.stderr, out.stderr
         assert len(names_in_list(out.stdout)) == 8
+
+        # check: exit 2 naming the broken file (for ExecStartPre and CI); 0 once it is fixed.
+        out = run(*r, "check", expect=2)
+        assert "zz-broken.json: operator.data: expected a network" in out.stderr, out.stderr
+        assert f"1 rule file of {rules} not loaded; 8 rules would apply" in out.stderr, out.stderr
+        os.remove(os.path.join(rules, "zz-broken.json"))
+        out = run(*r, "check")
+        assert f"{rules}: 8 rules, no broken file" in out.stdout, out.stdout
+        # A file others may write is refused by check (and by run) with its owner and mode.
+        path = os.path.join(rules, "deny-example.json")
+        os.chmod(path, 0o666)
+        out = run(*r, "check", expect=2)
+        assert f"{path}: owned by uid {os.geteuid()}" in out.stderr, out.stderr
+        assert "mode 0666: writable by others; refused" in out.stderr, out.stderr
+        os.chmod(path, 0o600)
+
+        # Names from files are printed escaped: an escape sequence in a rule's name is shown,
+        # not obeyed.
+        with open(os.path.join(rules, "zz-esc.json"), "w") as f:
+            json.dump({"name": "esc\u001b[2Jname", "action": "allow", "duration": "always",
+                       "operator": {"type": "simple", "operand": "true", "data": ""}}, f)
+        out = run(*r, "list")
+        assert "\x1b" not in out.stdout, repr(out.stdout)
+        assert "esc\\e[2Jname" in out.stdout, out.stdout
+        os.remove(os.path.join(rules, "zz-esc.json"))
 
         # Without -r the configuration's RulesPath is used.
         conf = os.path.join(tmp, "config.json")

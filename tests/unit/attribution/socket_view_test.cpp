@@ -89,7 +89,7 @@ TEST_CASE("a name from a hostile answer shows escaped in the line, raw in the JS
         return std::string("evil\x1b[2J\\x.test");
     };
     CHECK(socket_line(row, names) ==
-          "25 -> socket[12345678] - 54321:10.0.2.2 -> evil\\x1b[2J\\\\x.test:443, state: "
+          "25 -> socket[12345678] - 54321:10.0.2.2 -> evil\\e[2J\\x.test:443, state: "
           "established");
     ProcessSockets p;
     const std::string j = socket_json(p, row, names);

@@ -61,6 +61,16 @@ TEST_CASE("iptables-save output: our chains and the bare jumps into them are fou
         parse_iptables_save("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n").empty());
 }
 
+TEST_CASE("chains of a table iptables does not have are not taken for ours") {
+    // A '/' in the table name once split the "table/chain" key wrongly (found by the fuzzer).
+    CHECK(parse_iptables_save("*mangle/x\n:TSNITCH-OUT - [0:0]\nCOMMIT\n").empty());
+    CHECK(parse_iptables_save("*nope\n:TSNITCH-OUT - [0:0]\n-A TSNITCH-OUT -j ACCEPT\n").empty());
+    const IptablesState st =
+        parse_iptables_save("*bad\n:TSNITCH-OUT - [0:0]\n*mangle\n:TSNITCH-OUT - [0:0]\n");
+    CHECK(st.chains.size() == 1);
+    CHECK(st.chains.at("mangle/TSNITCH-OUT") == 0);
+}
+
 TEST_CASE("installing over a stale set deletes every old jump and flushes the old chains") {
     FirewallSpec spec;
     spec.queue_num = 7;

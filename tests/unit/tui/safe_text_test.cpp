@@ -1,11 +1,14 @@
 #include "tui/safe_text.h"
 
+#include "core/text.h"
+
 #include <doctest/doctest.h>
 
 #include <clocale>
 #include <cstdint>
 #include <random>
 
+using namespace tsnitch;
 using namespace tsnitch::tui;
 
 namespace {
@@ -35,37 +38,38 @@ bool valid_utf8_without_controls(const std::string& s) {
 
 TEST_CASE("an argv with a terminal escape sequence is shown, not obeyed") {
     REQUIRE(kUtf8Locale);
-    CHECK(safe_text("evil\x1b[2J\x1b]0;pwned\x07name", true) == "evil\\e[2J\\e]0;pwned\\x07name");
-    CHECK(safe_text("line1\nline2\r\tend\x7f", true) == "line1\\nline2\\r\\tend\\x7f");
+    CHECK(printable_text("evil\x1b[2J\x1b]0;pwned\x07name", true) ==
+          "evil\\e[2J\\e]0;pwned\\x07name");
+    CHECK(printable_text("line1\nline2\r\tend\x7f", true) == "line1\\nline2\\r\\tend\\x7f");
 }
 
 TEST_CASE("bytes that are not UTF-8 are shown as \\xNN") {
-    CHECK(safe_text("\xff\xfe", true) == "\\xff\\xfe");
-    CHECK(safe_text("caf\xc3", true) == "caf\\xc3");              // cut sequence
-    CHECK(safe_text("\xc0\xaf", true) == "\\xc0\\xaf");           // overlong '/'
-    CHECK(safe_text("\xed\xa0\x80", true) == "\\xed\\xa0\\x80");  // surrogate
+    CHECK(printable_text("\xff\xfe", true) == "\\xff\\xfe");
+    CHECK(printable_text("caf\xc3", true) == "caf\\xc3");              // cut sequence
+    CHECK(printable_text("\xc0\xaf", true) == "\\xc0\\xaf");           // overlong '/'
+    CHECK(printable_text("\xed\xa0\x80", true) == "\\xed\\xa0\\x80");  // surrogate
 }
 
 TEST_CASE("C1 controls and bidi overrides cannot act on the terminal or reorder text") {
-    CHECK(safe_text("a\xc2\x9b"
-                    "2Jb",
-                    true) == "a\\u009b2Jb");  // CSI as one C1 character
-    CHECK(safe_text("gpj.\xe2\x80\xae"
-                    "exe",
-                    true) == "gpj.\\u202eexe");
-    CHECK(safe_text("a\xe2\x80\x8b"
-                    "b",
-                    true) == "a\\u200bb");  // zero-width space
+    CHECK(printable_text("a\xc2\x9b"
+                         "2Jb",
+                         true) == "a\\u009b2Jb");  // CSI as one C1 character
+    CHECK(printable_text("gpj.\xe2\x80\xae"
+                         "exe",
+                         true) == "gpj.\\u202eexe");
+    CHECK(printable_text("a\xe2\x80\x8b"
+                         "b",
+                         true) == "a\\u200bb");  // zero-width space
 }
 
 TEST_CASE("printable UTF-8 passes unchanged on a UTF-8 terminal") {
     REQUIRE(kUtf8Locale);
     const std::string s = "caf\xc3\xa9 \xe2\x98\x83 \xe6\x97\xa5\xe6\x9c\xac /usr/bin/x";
-    CHECK(safe_text(s, true) == s);
+    CHECK(printable_text(s, true) == s);
 }
 
 TEST_CASE("a non-UTF-8 terminal gets plain ASCII") {
-    const std::string out = safe_text("caf\xc3\xa9 \xf0\x9f\x98\x80", false);
+    const std::string out = printable_text("caf\xc3\xa9 \xf0\x9f\x98\x80", false);
     CHECK(out == "caf\\u00e9 \\U0001f600");
     for (char c : out)
         CHECK(static_cast<uint8_t>(c) < 0x80);
@@ -78,7 +82,7 @@ TEST_CASE("whatever the bytes, the output is valid UTF-8 without control charact
         std::string raw(static_cast<size_t>(rng() % 24), '\0');
         for (char& c : raw)
             c = static_cast<char>(rng() & 0xff);
-        const std::string out = safe_text(raw, round % 2 == 0);
+        const std::string out = printable_text(raw, round % 2 == 0);
         INFO("round " << round);
         CHECK(valid_utf8_without_controls(out));
     }
