@@ -1,17 +1,24 @@
 #include <cstdarg>
 #include <cstdio>
+#include <vector>
 
 #include "cli/commands.h"
+#include "core/log_line.h"
 
 namespace tsnitch::cli {
 
 void print_error(const char* fmt, ...) {
-    std::fputs("tsnitch: ", stderr);
-    va_list ap;
+    va_list ap, again;
     va_start(ap, fmt);
-    std::vfprintf(stderr, fmt, ap);
+    va_copy(again, ap);
+    const int n = std::vsnprintf(nullptr, 0, fmt, ap);
     va_end(ap);
-    std::fputc('\n', stderr);
+    std::vector<char> text(n > 0 ? static_cast<size_t>(n) + 1 : 1, '\0');
+    if (n > 0) std::vsnprintf(text.data(), text.size(), fmt, again);
+    va_end(again);
+    // Under systemd the journal gets the error priority instead of the "tsnitch: " prefix.
+    static const LogStyle style = stderr_log_style();
+    std::fputs(stderr_log_line(style, LogLevel::error, text.data()).c_str(), stderr);
 }
 
 }  // namespace tsnitch::cli

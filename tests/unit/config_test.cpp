@@ -3,7 +3,9 @@
 #include <unistd.h>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "core/config.h"
 
@@ -15,7 +17,7 @@ std::string error_of(const char* text) {
     REQUIRE_MESSAGE(!c, text);
     return c.error().message;
 }
-bool contains(const std::string& s, const char* part) {
+bool contains(const std::string& s, std::string_view part) {
     return s.find(part) != std::string::npos;
 }
 }  // namespace
@@ -142,4 +144,73 @@ TEST_CASE("lookup order: -c FILE, then the system file, then the built-in defaul
     std::remove(sys.c_str());
     std::remove(mine.c_str());
     rmdir(dir);
+}
+
+namespace {
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+}  // namespace
+
+TEST_CASE("OpenSnitch's default-config.json of Debian's opensnitch package loads") {
+    const std::string path = "tests/data/opensnitch-config/debian-1.5.8-default-config.json";
+    auto c = load_config(path);
+    REQUIRE_MESSAGE(c, c.error().message);
+    CHECK(c->default_action == Action::allow);
+    CHECK(c->proc_monitor_method == Method::ebpf);
+    CHECK(c->firewall == FirewallBackend::iptables);
+    CHECK(c->log_level == LogLevel::info);  // 2, OpenSnitch's "important"
+    CHECK(c->log_file == "/var/log/opensnitchd.log");
+    CHECK(c->stats_max_events == 150);
+    CHECK(c->stats_max_stats == 25);
+    CHECK(c->ignored_keys == std::vector<std::string>{"Server.Address"});
+    CHECK(config_notice(*c) == path + ": ignored, no meaning for tsnitch: Server.Address");
+    CHECK(contains(read_file(path), "\"Server\""));  // the fixture is the package's file
+}
+
+TEST_CASE("OpenSnitch's later keys: the ones that mean something are used, the rest named") {
+    auto c = parse_config(R"({
+        "Server": {"Address": "unix:///tmp/osui.sock", "Authentication": {"Type": "simple"},
+                   "LogFile": "/var/log/x.log"},
+        "DefaultAction": "deny", "LogLevel": 3, "LogUTC": true, "LogMicro": false,
+        "Firewall": "nftables",
+        "FwOptions": {"ConfigPath": "/etc/opensnitchd/system-fw.json", "MonitorInterval": "15s",
+                      "QueueBypass": false},
+        "Rules": {"Path": "/etc/opensnitchd/rules/", "EnableChecksums": false},
+        "Ebpf": {"EventsWorkers": 8, "QueueEventsSize": 0},
+        "Stats": {"MaxEvents": 250, "MaxStats": 25, "Workers": 6},
+        "Internal": {"GCPercent": 100, "FlushConnsOnStart": true},
+        "ProcMonitorMethod": "audit"
+    })",
+                          "os.json");
+    REQUIRE_MESSAGE(c, c.error().message);
+    CHECK(c->default_action == Action::deny);
+    CHECK(c->log_level == LogLevel::warning);
+    CHECK(c->log_file == "/var/log/x.log");
+    CHECK(c->firewall == FirewallBackend::nftables);
+    CHECK_FALSE(c->queue_bypass);
+    CHECK(c->rules_path == "/etc/opensnitchd/rules");
+    CHECK(c->proc_monitor_method == Method::ebpf);  // audit has no counterpart
+    CHECK(c->stats_max_events == 250);
+    CHECK(c->ignored_keys ==
+          std::vector<std::string>{"Server.Address", "Server.Authentication", "LogUTC", "LogMicro",
+                                   "FwOptions.ConfigPath", "FwOptions.MonitorInterval",
+                                   "Rules.EnableChecksums", "Ebpf.EventsWorkers",
+                                   "Ebpf.QueueEventsSize", "Stats.Workers", "Internal.GCPercent",
+                                   "Internal.FlushConnsOnStart", "ProcMonitorMethod (audit)"});
+    CHECK(config_notice(builtin_config()).empty());
+}
+
+TEST_CASE("OpenSnitch's keys are still checked where tsnitch uses them") {
+    CHECK(contains(error_of(R"({"LogLevel": 7})"), "0 to 4"));
+    CHECK(contains(error_of(R"({"LogLevel": "loud"})"), "LogLevel"));
+    CHECK(contains(error_of(R"({"Rules": {"Path": ""}})"), "Rules.Path"));
+    CHECK(contains(error_of(R"({"Rules": 3})"), "expected an object"));
+    CHECK(contains(error_of(R"({"FwOptions": {"QueueBypass": "yes"}})"), "FwOptions.QueueBypass"));
+    CHECK(contains(error_of(R"({"Server": {"LogFile": []}})"), "Server.LogFile"));
+    // Outside OpenSnitch's sections an unknown key is still an error.
+    CHECK(contains(error_of(R"({"Colour": 1})"), "unknown key"));
 }

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "core/json.h"
+#include "core/json_syntax.h"
 
 namespace tsnitch {
 
@@ -145,6 +146,9 @@ Result<Rule> parse_rule(std::string_view text, std::string_view origin) {
     if (nested_too_deep(text)) {
         return make_error(std::string(origin) + ": nested more than 64 levels deep");
     }
+    // A JSON text is held to JSON (what OpenSnitch and tsnitch write), and its errors are told
+    // in JSON's words; YAML's reader would accept some broken JSON and word the rest as YAML.
+    if (auto json = json_syntax_message(text, origin)) return make_error(*json);
     try {
         const YAML::Node root = YAML::Load(std::string(text));
         if (!root.IsMap()) r.fail("rule", "expected an object, got " + Reader::kind(root));
@@ -335,7 +339,8 @@ std::string describe_operator(const RuleOperator& o) {
     std::string flag = o.sensitive ? " (case-sensitive)" : "";
     switch (o.type) {
         case OperatorType::simple:
-            if (o.operand == "true") return "always";
+            // Not "always", which reads as a duration beside the DURATION column.
+            if (o.operand == "true") return "true (every connection)";
             return o.operand + " == " + o.data + flag;
         case OperatorType::regexp:
             return o.operand + " =~ " + o.data + flag;

@@ -68,11 +68,21 @@ const std::string* lookup_text(MatchInput& in, Operand o, bool sensitive, std::s
 
 }  // namespace
 
-Status create_rules_dir(const std::string& dir) {
+Status create_rules_dir(const std::string& path) {
+    std::string dir = path;
+    while (dir.size() > 1 && dir.ends_with('/'))
+        dir.pop_back();
     for (size_t i = 1; i <= dir.size(); ++i) {
         if (i < dir.size() && dir[i] != '/') continue;
         const std::string part = dir.substr(0, i);
-        if (::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) {
+        // Only the rules directory itself is private: /etc/tsnitch made on the way stays
+        // readable, so that everyone's `tsnitch sockets` finds (or misses) the configuration.
+        // chmod, as the umask (the service's is 077) would narrow mkdir's mode.
+        const mode_t mode = i == dir.size() ? 0700 : 0755;
+        if (::mkdir(part.c_str(), mode) == 0) {
+            if (::chmod(part.c_str(), mode) != 0)
+                return make_error("chmod " + part + ": " + errno_text(errno), errno);
+        } else if (errno != EEXIST) {
             return make_error("creating " + part + ": " + errno_text(errno), errno);
         }
     }
