@@ -12,7 +12,8 @@ out="${1:-dist}"
 build=build-deb
 ./scripts/deps.sh
 if [ ! -f "$build/build.ninja" ]; then
-    meson setup "$build" --prefix=/usr --buildtype=release -Dsystemdunitdir=/lib/systemd/system \
+    # The project's tested build type (debugoptimized); the binary is stripped below.
+    meson setup "$build" --prefix=/usr -Dsystemdunitdir=/lib/systemd/system \
         >/dev/null
 fi
 ninja -C "$build" --quiet src/tsnitch

@@ -1,7 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -213,4 +216,42 @@ TEST_CASE("OpenSnitch's keys are still checked where tsnitch uses them") {
     CHECK(contains(error_of(R"({"Server": {"LogFile": []}})"), "Server.LogFile"));
     // Outside OpenSnitch's sections an unknown key is still an error.
     CHECK(contains(error_of(R"({"Colour": 1})"), "unknown key"));
+}
+
+TEST_CASE("a default location this user may not read is as good as absent") {
+    if (geteuid() != 0) {
+        MESSAGE("not root: cannot make a directory that another user may not read");
+        return;
+    }
+    char dir[] = "/tmp/tsnitch-config-XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    REQUIRE(chmod(dir, 0755) == 0);
+    const std::string etc = std::string(dir) + "/etc-tsnitch";
+    REQUIRE(mkdir(etc.c_str(), 0700) == 0);  // as an older root run left /etc/tsnitch
+    const std::string sys = etc + "/default-config.json";
+    std::ofstream(sys) << R"({"QueueNum": 5})";
+    const std::string open_file = std::string(dir) + "/private.json";
+    std::ofstream(open_file) << R"({"QueueNum": 6})";
+    REQUIRE(chmod(open_file.c_str(), 0600) == 0);
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        if (setgid(65534) != 0 || setuid(65534) != 0) _exit(10);
+        auto c = load_config("", sys);  // in a directory nobody may enter
+        if (!c || c->source != "built-in default") _exit(11);
+        c = load_config("", open_file);  // a file nobody may read
+        if (!c || c->source != "built-in default") _exit(12);
+        c = load_config(open_file, sys);  // asked for with -c: an error naming it
+        if (c || c.error().message.find("private.json") == std::string::npos) _exit(13);
+        _exit(0);
+    }
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    // root reads it.
+    auto c = load_config("", sys);
+    REQUIRE(c);
+    CHECK(c->queue_num == 5);
+    std::filesystem::remove_all(dir);
 }
