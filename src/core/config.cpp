@@ -168,9 +168,6 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
         if (dir.empty()) r.fail(n, k, "expected a directory, got an empty string");
         return dir;
     };
-    // A JSON text is held to JSON (what OpenSnitch and tsnitch write), and its errors are told
-    // in JSON's words; YAML's reader would accept some broken JSON and word the rest as YAML.
-    if (auto json = json_syntax_message(text, origin)) return make_error(*json);
     try {
         YAML::Node root = YAML::Load(std::string(text));
         if (!root.IsDefined() || root.IsNull()) return c;  // an empty file: all defaults
@@ -306,6 +303,8 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
     } catch (const ConfigError& e) {
         return make_error(e.message);
     } catch (const YAML::Exception& e) {
+        // A JSON file's error in JSON's words, not the YAML reader's ("end of map flow").
+        if (auto json = json_syntax_message(text, origin)) return make_error(*json);
         std::string where(origin);
         if (e.mark.line >= 0) where += ":" + std::to_string(e.mark.line + 1);
         return make_error(where + ": syntax error: " + e.msg);

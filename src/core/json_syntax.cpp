@@ -197,11 +197,19 @@ class Checker {
 }  // namespace
 
 bool looks_like_json(std::string_view text) {
-    for (char c : text) {
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
-        return c == '{' || c == '[';
-    }
-    return false;
+    // '{' then a quoted name (or '}'): YAML's flow style ({name: x}) starts with '{' too.
+    auto next = [&text](size_t from) {
+        while (from < text.size() && (text[from] == ' ' || text[from] == '\t' ||
+                                      text[from] == '\n' || text[from] == '\r'))
+            ++from;
+        return from;
+    };
+    const size_t first = next(0);
+    if (first >= text.size()) return false;
+    if (text[first] == '[') return true;
+    if (text[first] != '{') return false;
+    const size_t second = next(first + 1);
+    return second < text.size() && (text[second] == '"' || text[second] == '}');
 }
 
 std::optional<JsonSyntaxError> json_syntax_error(std::string_view text) {

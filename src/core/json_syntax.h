@@ -15,7 +15,8 @@ struct JsonSyntaxError {
     std::string message;
 };
 
-// True when the text, after leading white space, starts as JSON does ('{' or '[').
+// True when the text, after leading white space, starts as JSON does: '[', or '{' followed by a
+// quoted name or '}' (YAML's flow style, `{name: x}`, is not JSON).
 bool looks_like_json(std::string_view text);
 
 // The first error, or nullopt when the text is one valid JSON value (RFC 8259). Nesting deeper

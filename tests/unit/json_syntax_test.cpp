@@ -50,8 +50,11 @@ TEST_CASE("each JSON error is named in JSON's words, with line and column") {
 }
 
 TEST_CASE("only a text that starts as JSON gets JSON's words") {
-    CHECK(looks_like_json("  \n{"));
+    CHECK(looks_like_json("  \n{ \"a\""));
+    CHECK(looks_like_json("{}"));
     CHECK(looks_like_json("["));
+    CHECK_FALSE(looks_like_json("{name: x, action: allow}"));  // YAML's flow style
+    CHECK_FALSE(json_syntax_message("{name: x,", "r.yaml"));
     CHECK_FALSE(looks_like_json("DefaultAction: deny"));
     CHECK_FALSE(looks_like_json(""));
     CHECK_FALSE(json_syntax_message("a: [1", "c.yaml"));
@@ -61,11 +64,16 @@ TEST_CASE("only a text that starts as JSON gets JSON's words") {
 }
 
 TEST_CASE("configuration and rule files that are broken JSON say so in JSON's words") {
-    auto c = parse_config("{\n  \"DefaultAction\": \"deny\",\n}\n", "/etc/tsnitch/x.json");
+    auto c = parse_config("{\n  \"DefaultAction\": \"deny\"\n  \"QueueNum\": 1\n}\n",
+                          "/etc/tsnitch/x.json");
     REQUIRE_FALSE(c);
     CHECK(c.error().message ==
-          "/etc/tsnitch/x.json:3:1: JSON syntax error: expected a member name in double quotes, "
-          "found '}'");
+          "/etc/tsnitch/x.json:3:3: JSON syntax error: expected ',' or '}' after an object member, "
+          "found '\"'");
+    // YAML's flow style is still YAML: read as before.
+    auto flow = parse_config("{DefaultAction: allow, QueueNum: 3}", "c.yaml");
+    REQUIRE_MESSAGE(flow, flow.error().message);
+    CHECK(flow->queue_num == 3);
     auto bad_yaml = parse_config("DefaultAction: [deny\n", "c.yaml");
     REQUIRE_FALSE(bad_yaml);
     CHECK(bad_yaml.error().message.find("c.yaml:") == 0);

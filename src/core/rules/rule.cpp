@@ -146,9 +146,6 @@ Result<Rule> parse_rule(std::string_view text, std::string_view origin) {
     if (nested_too_deep(text)) {
         return make_error(std::string(origin) + ": nested more than 64 levels deep");
     }
-    // A JSON text is held to JSON (what OpenSnitch and tsnitch write), and its errors are told
-    // in JSON's words; YAML's reader would accept some broken JSON and word the rest as YAML.
-    if (auto json = json_syntax_message(text, origin)) return make_error(*json);
     try {
         const YAML::Node root = YAML::Load(std::string(text));
         if (!root.IsMap()) r.fail("rule", "expected an object, got " + Reader::kind(root));
@@ -181,6 +178,8 @@ Result<Rule> parse_rule(std::string_view text, std::string_view origin) {
     } catch (const RuleError& e) {
         return make_error(e.message);
     } catch (const YAML::Exception& e) {
+        // A JSON file's error in JSON's words, not the YAML reader's ("end of map flow").
+        if (auto json = json_syntax_message(text, origin)) return make_error(*json);
         std::string where(origin);
         if (e.mark.line >= 0) where += ":" + std::to_string(e.mark.line + 1);
         return make_error(where + ": syntax error: " + e.msg);
