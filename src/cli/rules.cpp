@@ -56,6 +56,11 @@ Operands: true, process.id, process.path, process.parent.path, process.command,
   source.port, source.network, dest.ip, dest.host, dest.port, dest.network, protocol, iface.in,
   iface.out, lists.domains, lists.domains_regexp, lists.ips, lists.nets, lists.hash.md5
 
+Exit status: 0 ok; 1 a runtime failure (a taken name, a file that cannot be written, import
+skipped files); 2 bad usage: a bad option, name, operand, data or regexp, a rules directory that
+does not exist (list, show, delete, enable, disable), or a broken rule file (list, after listing
+the others).
+
 Examples:
   tsnitch rules add allow-curl --action allow --operand process.path --data /usr/bin/curl
   tsnitch rules add deny-example --action deny --operand dest.host --type regexp \
