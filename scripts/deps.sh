@@ -3,7 +3,8 @@
 set -e
 PKGS="meson ninja-build pkg-config g++ clang llvm bpftool libbpf-dev libnetfilter-queue-dev
 libmnl-dev libyaml-cpp-dev libre2-dev libssl-dev doctest-dev libncurses-dev iptables nftables iproute2
-python3 procps tmux clang-format groff-base libclang-rt-14-dev git ca-certificates"
+python3 procps tmux clang-format groff-base libclang-rt-14-dev git ca-certificates
+systemd man-db dpkg-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -37,6 +37,12 @@ See tsnitch(8) and tsnitch-rules(5).
 
 }  // namespace
 
+namespace tsnitch::cli {
+void print_tsnitch_usage(FILE* f) {
+    std::fputs(kUsage, f);
+}
+}  // namespace tsnitch::cli
+
 int main(int argc, char** argv) {
     using namespace tsnitch::cli;
     if (argc >= 2) {

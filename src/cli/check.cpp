@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bpf/bpf_monitor.h"
@@ -60,7 +61,13 @@ void row(const char* what, const std::string& value) {
 }  // namespace
 
 int check(int argc, char** argv) {
-    (void)argv;
+    if (argc == 2 && (std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h")) {
+        std::fputs(
+            "Usage: tsnitch check\n\nWhat this kernel offers: the cgroup v2 root, the eBPF hooks,\n"
+            "NFQUEUE, iptables and nft, IPv6, and the firewall backend that Firewall auto picks.\n",
+            stdout);
+        return kExitOk;
+    }
     if (argc > 1) {
         print_error("check takes no arguments");
         return kExitUsage;

@@ -3,6 +3,8 @@
 // configuration.
 #pragma once
 
+#include <cstdio>
+
 namespace tsnitch::cli {
 
 inline constexpr int kExitOk = 0;
@@ -16,7 +18,10 @@ int sockets(int argc, char** argv);
 int rules(int argc, char** argv);
 int check(int argc, char** argv);
 
-// Prints "tsnitch: MESSAGE" on standard error.
+// tsnitch's usage text (`tsnitch --help`, `tsnitch run --help`).
+void print_tsnitch_usage(FILE* f);
+
+// Prints "tsnitch: MESSAGE" on standard error ("<3>MESSAGE" for systemd's journal).
 void print_error(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
 }  // namespace tsnitch::cli

@@ -1,7 +1,9 @@
 // `tsnitch rules`: the rule files of RulesPath, read and changed directly (DESIGN.md §3, §5).
 #include <dirent.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -54,6 +56,11 @@ Operands: true, process.id, process.path, process.parent.path, process.command,
   process.env.NAME, process.hash.md5, process.hash.sha1, user.id, user.name, source.ip,
   source.port, source.network, dest.ip, dest.host, dest.port, dest.network, protocol, iface.in,
   iface.out, lists.domains, lists.domains_regexp, lists.ips, lists.nets, lists.hash.md5
+
+Exit status: 0 ok; 1 a runtime failure (a taken name, a file that cannot be written, import
+skipped files); 2 bad usage: a bad option, name, operand, data or regexp, a rules directory that
+does not exist (list, show, delete, enable, disable), or a broken rule file (list, after listing
+the others).
 
 Examples:
   tsnitch rules add allow-curl --action allow --operand process.path --data /usr/bin/curl
@@ -182,6 +189,12 @@ int add(RuleStore& store, const std::vector<std::string>& args) {
         r.op.operand = "list";
         r.op.list = conditions;
     }
+    // A bad name, operand, data or regexp is bad usage (2); what fails after that (writing the
+    // file) is a runtime failure (1).
+    if (Status s = check_rule_name(r.name); !s)
+        return usage_error("add: name '" + r.name + "': " + s.error().message);
+    if (auto op = CompiledOperator::compile(r.op, default_compile_context(), "operator"); !op)
+        return usage_error("add: " + r.name + ": " + op.error().message);
     auto name = store.add(r, true);
     if (!name) {
         print_error("rules: %s: %s", r.name.c_str(), name.error().message.c_str());
@@ -294,6 +307,16 @@ int rules(int argc, char** argv) {
     while (dir.size() > 1 && dir.ends_with('/'))
         dir.pop_back();
 
+    // Reading commands need the directory: a mistyped -r or RulesPath is an error, not an empty
+    // table. add and import create it.
+    if (cmd != "add" && cmd != "import") {
+        struct stat st {};
+        if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+            print_error("rules: %s: %s", dir.c_str(),
+                        errno == ENOENT ? "no such rules directory" : std::strerror(errno));
+            return kExitUsage;
+        }
+    }
     RuleStore store({.dir = dir});
     const std::vector<Error> problems = store.load();
     auto one_name = [&]() -> const std::string* { return args.size() == 1 ? &args[0] : nullptr; };
@@ -301,7 +324,9 @@ int rules(int argc, char** argv) {
     if (cmd == "list") {
         if (!args.empty()) return usage_error("list takes no arguments");
         report(problems);
-        return list(store);
+        // Broken files are bad configuration (2), as for run; the good rules are still listed.
+        const int status = list(store);
+        return status == kExitOk && !problems.empty() ? kExitUsage : status;
     }
     if (cmd == "show" || cmd == "delete" || cmd == "enable" || cmd == "disable") {
         const std::string* name = one_name();

@@ -34,6 +34,8 @@
 #include "core/engine/engine.h"
 #include "core/engine/events_file.h"
 #include "core/fs.h"
+#include "core/log_line.h"
+#include "core/privileges.h"
 #include "core/rules/rule_store.h"
 #include "core/text.h"
 #include "core/unique_fd.h"
@@ -70,6 +72,7 @@ class RunLog {
     }
     void attach(EngineBackend* tui) { tui_ = tui; }
     void info(const std::string& text) { say(LogLevel::info, text); }
+    void warning(const std::string& text) { say(LogLevel::warning, text); }
     void error(const std::string& text) { say(LogLevel::error, text); }
 
   private:
@@ -87,10 +90,11 @@ class RunLog {
         if (tui_) {
             tui_->log(level, text);
         } else {
-            std::fprintf(stderr, "tsnitch: %s\n", safe.c_str());
+            std::fputs(stderr_log_line(style_, level, safe).c_str(), stderr);
         }
     }
     LogLevel level_;
+    LogStyle style_ = stderr_log_style();  // <N> priority prefixes under systemd
     UniqueFd file_;
     EngineBackend* tui_ = nullptr;
 };
@@ -272,6 +276,15 @@ int run_engine(const Config& config, bool headless) {
     UniqueFd signal_fd(signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
     signal(SIGPIPE, SIG_IGN);
 
+    if (geteuid() != 0) {
+        print_error(
+            "run: needs root (NFQUEUE, firewall rules, eBPF); `tsnitch monitor` and "
+            "`tsnitch sockets` work without");
+        return kExitFailure;
+    }
+    // A mistyped RulesPath would run the firewall with no rules: it is created, and said so.
+    const bool rules_dir_is_new = ::access(config.rules_path.c_str(), F_OK) != 0 && errno == ENOENT;
+
     // Everything that can be wrong with the configuration is found before anything is installed.
     RuleStoreOptions ro;
     ro.dir = config.rules_path;
@@ -285,28 +298,9 @@ int run_engine(const Config& config, bool headless) {
     // The events writer's problems (a full disk) go to the log once it exists (the TUI's log view
     // while the TUI owns the terminal), to standard error before and after.
     std::atomic<RunLog*> events_log{nullptr};
-    if (!config.events_file.empty()) {
-        auto ev = EventsFile::open(config.events_file, 65536, [&events_log](const std::string& m) {
-            if (RunLog* l = events_log.load()) {
-                l->error(m);
-            } else {
-                print_error("%s", m.c_str());
-            }
-        });
-        if (!ev) {
-            print_error("%s", ev.error().message.c_str());
-            return kExitUsage;
-        }
-        events = std::move(*ev);
-        events_ptr = events.get();
-    }
     if (!headless && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
         print_error("run: the prompt needs a terminal; use --headless without one");
         return kExitUsage;
-    }
-    if (geteuid() != 0) {
-        print_error("run: needs root (NFQUEUE and firewall rules)");
-        return kExitFailure;
     }
 
     UniqueFd log_file;
@@ -334,8 +328,12 @@ int run_engine(const Config& config, bool headless) {
     };
     // Headless, standard error is the log now; with the TUI, the lines wait for its log view.
     if (headless) report_rule_problems();
+    if (const std::string notice = config_notice(config); !notice.empty()) log.info(notice);
     if (auto s = rules.watch(); !s)
         log.error("rules: " + s.error().message + " (changes on disk need a restart)");
+    if (rules_dir_is_new && ::access(config.rules_path.c_str(), F_OK) == 0)
+        log.warning("RulesPath " + config.rules_path +
+                    " did not exist: created it, empty (is the path right?)");
     // With ebpf: the module's maps as the first rung (also tried on the queue thread, where a
     // rule can then decide at once), then sock_diag or /proc.
     bpf::AttributionStack attribution = bpf::make_attribution_stack(config.proc_monitor_method);
@@ -361,6 +359,31 @@ int run_engine(const Config& config, bool headless) {
     if (!firewall) {
         print_error("%s", firewall.error().message.c_str());
         return kExitFailure;
+    }
+
+    // Set up what needs more (mounting cgroup2, loading the eBPF programs, the nft probe in a
+    // namespace of its own): from here on only what the running firewall needs. Before any
+    // thread starts (the events writer is the first), as capabilities and NoNewPrivs are each
+    // thread's own.
+    if (auto kept = keep_only_capabilities(running_capability_mask())) {
+        log.info("privileges: kept only " + capability_names(*kept) + "; NoNewPrivs set");
+    } else {
+        log.warning("privileges: running with every capability: " + kept.error().message);
+    }
+    if (!config.events_file.empty()) {
+        auto ev = EventsFile::open(config.events_file, 65536, [&events_log](const std::string& m) {
+            if (RunLog* l = events_log.load()) {
+                l->error(m);
+            } else {
+                print_error("%s", m.c_str());
+            }
+        });
+        if (!ev) {
+            print_error("%s", ev.error().message.c_str());
+            return kExitUsage;
+        }
+        events = std::move(*ev);
+        events_ptr = events.get();
     }
 
     DnsNames names;
@@ -476,12 +499,16 @@ int run(int argc, char** argv) {
                                       {"method", required_argument, nullptr, kMethod},
                                       {"events", required_argument, nullptr, kEvents},
                                       {"queue", required_argument, nullptr, kQueue},
+                                      {"help", no_argument, nullptr, 'h'},
                                       {nullptr, 0, nullptr, 0}};
     optind = 1;
     opterr = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, "+c:r:", longopts, nullptr)) != -1) {
+    while ((ch = getopt_long(argc, argv, "+c:r:h", longopts, nullptr)) != -1) {
         switch (ch) {
+            case 'h':
+                print_tsnitch_usage(stdout);
+                return kExitOk;
             case 'c':
                 o.config_path = optarg;
                 break;

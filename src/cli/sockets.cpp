@@ -1,5 +1,6 @@
-// `tsnitch sockets [-p PID] [--json]`: the socket table of one process, or of every process, in
-// the socket line format of DESIGN.md §3. Without -p each process with sockets gets a header line
+// `tsnitch sockets [-p PID | --all] [--json]`: the socket table of one process, or of every process
+// of this network namespace (--all: of every namespace), in the socket line format of DESIGN.md
+// §3. Without -p each process with sockets gets a header line
 // `PID COMM (EXE)` ("(-)" when the exe can't be read) above its socket lines, and a blank line
 // after them. Sockets sock_diag does not list (netlink, packet, other network namespaces) print as
 // `FD -> socket[INODE] - other`. A process in another network namespace has its sockets looked up
@@ -45,6 +46,12 @@ class DirectoryByNetns {
         if (auto id = read_link(std::string(kProcRoot) + "/self/ns/net")) own_id_ = *id;
     }
 
+    // False only when the process's network namespace is known to be another one.
+    bool in_own_netns(int pid) const {
+        auto id = read_link(std::string(kProcRoot) + "/" + std::to_string(pid) + "/ns/net");
+        return !id || own_id_.empty() || *id == own_id_;
+    }
+
     const SocketDirectory& for_pid(int pid) {
         const std::string path = std::string(kProcRoot) + "/" + std::to_string(pid) + "/ns/net";
         auto id = read_link(path);
@@ -52,7 +59,7 @@ class DirectoryByNetns {
         if (auto it = others_.find(*id); it != others_.end()) return it->second;
         auto client = DiagClient::open_in(path);
         if (!client) return none_;  // not root: its sockets print as "other"
-        auto snap = client->sockets_dump(ipv6_);
+        auto snap = client->sockets_dump(ipv6_, true);
         if (!snap) return none_;
         return others_.emplace(*id, SocketDirectory(std::move(*snap))).first->second;
     }
@@ -112,11 +119,13 @@ class NamesByNetns {
 
 void print_usage(FILE* f) {
     std::fputs(
-        "Usage: tsnitch sockets [-p PID] [--json] [-c CONFIG] [--names FILE]\n"
+        "Usage: tsnitch sockets [-p PID | --all] [--json] [-c CONFIG] [--names FILE]\n"
         "\n"
         "One line per socket fd: FD -> socket[INODE] - SPORT:SRC -> HOST:DPORT, state: STATE\n"
-        "  -p, --pid PID      only this process (default: every process, each under a header)\n"
-        "      --json         the same fields as a JSON array\n"
+        "  -p, --pid PID      only this process (default: every process of this network\n"
+        "                     namespace, each under a header)\n"
+        "  -a, --all          every process of every network namespace\n"
+        "      --json         the same fields as a JSON array (with TCP's byte counters)\n"
         "  -c, --config FILE  configuration whose Control.Socket directory holds the running\n"
         "                     tsnitch's host names (default as for run)\n"
         "      --names FILE   read host names from this names file instead\n",
@@ -127,17 +136,21 @@ void print_usage(FILE* f) {
 
 int sockets(int argc, char** argv) {
     enum { kNames = 1000 };
-    static const option long_options[] = {
-        {"pid", required_argument, nullptr, 'p'},    {"json", no_argument, nullptr, 'j'},
-        {"config", required_argument, nullptr, 'c'}, {"names", required_argument, nullptr, kNames},
-        {"help", no_argument, nullptr, 'h'},         {nullptr, 0, nullptr, 0}};
+    static const option long_options[] = {{"pid", required_argument, nullptr, 'p'},
+                                          {"json", no_argument, nullptr, 'j'},
+                                          {"config", required_argument, nullptr, 'c'},
+                                          {"names", required_argument, nullptr, kNames},
+                                          {"all", no_argument, nullptr, 'a'},
+                                          {"help", no_argument, nullptr, 'h'},
+                                          {nullptr, 0, nullptr, 0}};
     std::optional<int> pid;
     bool json = false;
+    bool all_netns = false;
     std::string config_path, names_path;
     optind = 1;
     opterr = 0;
     for (;;) {
-        const int opt = getopt_long(argc, argv, ":p:c:jh", long_options, nullptr);
+        const int opt = getopt_long(argc, argv, ":p:c:jah", long_options, nullptr);
         if (opt == -1) break;
         switch (opt) {
             case 'p': {
@@ -153,6 +166,9 @@ int sockets(int argc, char** argv) {
             }
             case 'j':
                 json = true;
+                break;
+            case 'a':
+                all_netns = true;
                 break;
             case 'c':
                 config_path = optarg;
@@ -176,6 +192,10 @@ int sockets(int argc, char** argv) {
         print_error("sockets: unexpected argument '%s'", argv[optind]);
         return kExitUsage;
     }
+    if (pid && all_netns) {
+        print_error("sockets: -p and --all exclude each other");
+        return kExitUsage;
+    }
 
     auto config = load_config(config_path);
     if (!config) {
@@ -190,7 +210,7 @@ int sockets(int argc, char** argv) {
         return kExitFailure;
     }
     const bool ipv6 = ipv6_enabled(kProcRoot);
-    auto snapshot = client->sockets_dump(ipv6);
+    auto snapshot = client->sockets_dump(ipv6, true);
     if (!snapshot) {
         print_error("sockets: %s", snapshot.error().message.c_str());
         return kExitFailure;
@@ -216,6 +236,8 @@ int sockets(int argc, char** argv) {
         }
         std::sort(pids->begin(), pids->end());
         for (int n : *pids) {
+            // As the TUI and monitor: this namespace's processes, unless --all.
+            if (!all_netns && !dirs.in_own_netns(n)) continue;
             // Processes that end meanwhile or whose fds we may not read are left out.
             auto p = sockets_of_process(kProcRoot, n, dirs.for_pid(n));
             if (p && !p->sockets.empty()) procs.push_back(std::move(*p));

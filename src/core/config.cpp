@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 #include <cerrno>
 #include <cstring>
 #include <functional>
@@ -12,6 +13,7 @@
 
 #include "core/default_config.h"
 #include "core/fs.h"
+#include "core/json_syntax.h"
 #include "core/text.h"
 
 namespace tsnitch {
@@ -117,6 +119,23 @@ class Reader {
 
     using Handler = std::function<void(const YAML::Node&, const std::string& key)>;
 
+    // A key of OpenSnitch's that means nothing to tsnitch: accepted whatever it holds, and named.
+    Handler ignored(std::vector<std::string>& into) {
+        return [&into](const YAML::Node&, const std::string& key) { into.push_back(key); };
+    }
+
+    // An OpenSnitch section: `known` keys are read, every other key in it is ignored and named
+    // (later OpenSnitch versions add keys; they must not stop tsnitch).
+    void section(const YAML::Node& n, const std::string& path, std::map<std::string, Handler> known,
+                 std::vector<std::string>& ignored_keys) {
+        if (!n.IsMap()) fail(n, path, "expected an object, got " + kind(n));
+        for (const auto& kv : n) {
+            const std::string name = kv.first.IsScalar() ? kv.first.Scalar() : "?";
+            if (!known.count(name)) known.emplace(name, ignored(ignored_keys));
+        }
+        object(n, path, known);
+    }
+
     void object(const YAML::Node& n, const std::string& path,
                 const std::map<std::string, Handler>& keys) {
         if (!n.IsMap())
@@ -149,6 +168,14 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
     Config c;
     c.source = std::string(origin);
     Reader r(origin);
+    // A directory, without the trailing '/' that OpenSnitch's Rules.Path has.
+    const auto rules_dir = [&r](const YAML::Node& n, const std::string& k) {
+        std::string dir = r.string(n, k);
+        while (dir.size() > 1 && dir.ends_with('/'))
+            dir.pop_back();
+        if (dir.empty()) r.fail(n, k, "expected a directory, got an empty string");
+        return dir;
+    };
     try {
         YAML::Node root = YAML::Load(std::string(text));
         if (!root.IsDefined() || root.IsNull()) return c;  // an empty file: all defaults
@@ -177,6 +204,11 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
                  [&](auto& n, auto& k) { c.intercept_unknown = r.boolean(n, k); }},
                 {"ProcMonitorMethod",
                  [&](auto& n, auto& k) {
+                     // OpenSnitch's audit method (auditd) has no counterpart: the default stays.
+                     if (n.IsScalar() && n.Scalar() == "audit") {
+                         c.ignored_keys.push_back(k + " (audit)");
+                         return;
+                     }
                      c.proc_monitor_method =
                          r.choice(n, k,
                                   std::map<std::string, Method>{{"ebpf", Method::ebpf},
@@ -199,20 +231,52 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
                 {"QueueFailOpen", [&](auto& n, auto& k) { c.queue_fail_open = r.boolean(n, k); }},
                 {"InterceptLoopback",
                  [&](auto& n, auto& k) { c.intercept_loopback = r.boolean(n, k); }},
-                {"RulesPath",
+                {"RulesPath", [&](auto& n, auto& k) { c.rules_path = rules_dir(n, k); }},
+                // OpenSnitch's keys (its default-config.json).
+                {"Server",
                  [&](auto& n, auto& k) {
-                     c.rules_path = r.string(n, k);
-                     if (c.rules_path.empty())
-                         r.fail(n, k, "expected a directory, got an empty string");
+                     r.section(
+                         n, k,
+                         {{"LogFile", [&](auto& m, auto& kk) { c.log_file = r.string(m, kk); }}},
+                         c.ignored_keys);
                  }},
+                {"Rules",
+                 [&](auto& n, auto& k) {
+                     r.section(
+                         n, k,
+                         {{"Path", [&](auto& m, auto& kk) { c.rules_path = rules_dir(m, kk); }}},
+                         c.ignored_keys);
+                 }},
+                {"FwOptions",
+                 [&](auto& n, auto& k) {
+                     r.section(n, k,
+                               {{"QueueBypass",
+                                 [&](auto& m, auto& kk) { c.queue_bypass = r.boolean(m, kk); }}},
+                               c.ignored_keys);
+                 }},
+                {"Ebpf", [&](auto& n, auto& k) { r.section(n, k, {}, c.ignored_keys); }},
+                {"Internal", [&](auto& n, auto& k) { r.section(n, k, {}, c.ignored_keys); }},
+                {"LogUTC", r.ignored(c.ignored_keys)},
+                {"LogMicro", r.ignored(c.ignored_keys)},
                 {"LogLevel",
                  [&](auto& n, auto& k) {
-                     c.log_level =
-                         r.choice(n, k,
-                                  std::map<std::string, LogLevel>{{"debug", LogLevel::debug},
-                                                                  {"info", LogLevel::info},
-                                                                  {"warning", LogLevel::warning},
-                                                                  {"error", LogLevel::error}});
+                     // OpenSnitch writes a number: 0 debug, 1 info, 2 important, 3 warning,
+                     // 4 error.
+                     static const std::map<std::string, LogLevel> levels{
+                         {"debug", LogLevel::debug},     {"info", LogLevel::info},
+                         {"warning", LogLevel::warning}, {"error", LogLevel::error},
+                         {"0", LogLevel::debug},         {"1", LogLevel::info},
+                         {"2", LogLevel::info},          {"3", LogLevel::warning},
+                         {"4", LogLevel::error}};
+                     if (n.IsScalar()) {
+                         if (auto it = levels.find(n.Scalar()); it != levels.end()) {
+                             c.log_level = it->second;
+                             return;
+                         }
+                     }
+                     r.fail(n, k,
+                            "expected debug, info, warning, error (or OpenSnitch's 0 to 4), got '" +
+                                r.scalar_text(n) + "'");
                  }},
                 {"LogFile", [&](auto& n, auto& k) { c.log_file = r.string(n, k); }},
                 {"EventsFile", [&](auto& n, auto& k) { c.events_file = r.string(n, k); }},
@@ -224,10 +288,12 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
                                     c.stats_max_events =
                                         static_cast<unsigned>(r.number(m, kk, 1'000'000));
                                 }},
-                               {"MaxStats", [&](auto& m, auto& kk) {
+                               {"MaxStats",
+                                [&](auto& m, auto& kk) {
                                     c.stats_max_stats =
                                         static_cast<unsigned>(r.number(m, kk, 100'000));
-                                }}});
+                                }},
+                               {"Workers", r.ignored(c.ignored_keys)}});
                  }},
                 {"Control",
                  [&](auto& n, auto& k) {
@@ -245,11 +311,21 @@ Result<Config> parse_config(std::string_view text, std::string_view origin) {
     } catch (const ConfigError& e) {
         return make_error(e.message);
     } catch (const YAML::Exception& e) {
+        // A JSON file's error in JSON's words, not the YAML reader's ("end of map flow").
+        if (auto json = json_syntax_message(text, origin)) return make_error(*json);
         std::string where(origin);
         if (e.mark.line >= 0) where += ":" + std::to_string(e.mark.line + 1);
         return make_error(printable_text(where) + ": syntax error: " + printable_text(e.msg));
     }
     return c;
+}
+
+std::string config_notice(const Config& c) {
+    if (c.ignored_keys.empty()) return "";
+    std::string s = c.source + ": ignored, no meaning for tsnitch: ";
+    for (size_t i = 0; i < c.ignored_keys.size(); ++i)
+        s += (i ? ", " : "") + c.ignored_keys[i];
+    return s;
 }
 
 std::string_view builtin_config_text() {
@@ -267,10 +343,14 @@ Result<Config> load_config(const std::string& explicit_path, std::string_view sy
     std::string path = explicit_path;
     if (path.empty()) {
         struct stat st {};
+        // A location this user may not look into (/etc/tsnitch of an older root run, made 0700)
+        // is as good as absent: monitor and sockets work for everyone.
         if (::stat(std::string(system_path).c_str(), &st) != 0) {
-            if (errno == ENOENT) return builtin_config();
+            if (errno == ENOENT || errno == EACCES || errno == ENOTDIR) return builtin_config();
             return make_error(std::string(system_path) + ": " + std::strerror(errno), errno);
         }
+        if (::access(std::string(system_path).c_str(), R_OK) != 0 && errno == EACCES)
+            return builtin_config();
         path = system_path;
     }
     auto text = read_settings_file(path, kConfigFileLimit, trust);

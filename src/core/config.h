@@ -1,10 +1,14 @@
 // tsnitch's configuration (DESIGN.md §4): JSON or YAML, every key checked. A wrong type, an unknown
 // value, an unknown key or a key given twice is an error that names the file, the line and the key.
+// OpenSnitch's daemon configuration (/etc/opensnitchd/default-config.json) is read too: its keys
+// that mean the same are used (numeric LogLevel, Server.LogFile, Rules.Path,
+// FwOptions.QueueBypass), and those that mean nothing here are accepted and named in config_notice.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/connection.h"
 #include "core/duration.h"
@@ -40,7 +44,14 @@ struct Config {
     std::string control_group;  // empty: root only
 
     std::string source;  // the file it came from, or "built-in default"
+    // Keys read but without meaning for tsnitch (OpenSnitch's Server.Address, Ebpf.*, ...), in
+    // the order of the file; config_notice names them.
+    std::vector<std::string> ignored_keys;
 };
+
+// One line naming the ignored keys ("FILE: ignored, no meaning for tsnitch: A, B"), or "" when
+// there are none. Said once, when the configuration is loaded.
+std::string config_notice(const Config& c);
 
 inline constexpr std::string_view kSystemConfigPath = "/etc/tsnitch/default-config.json";
 
@@ -55,9 +66,9 @@ std::string_view builtin_config_text();
 // Config files are read up to 1 MiB, as rule files; a larger file is an error.
 inline constexpr size_t kConfigFileLimit = size_t{1} << 20;
 
-// `-c FILE` when given; else /etc/tsnitch/default-config.json when it exists; else the built-in.
-// The file must be a regular file of at most kConfigFileLimit bytes, owned by root or the running
-// user and not group or world writable (read_settings_file).
+// `-c FILE` when given; else /etc/tsnitch/default-config.json when it exists and this user may
+// read it; else the built-in. The file must be a regular file of at most kConfigFileLimit bytes,
+// owned by root or the running user and not group or world writable (read_settings_file).
 Result<Config> load_config(const std::string& explicit_path,
                            std::string_view system_path = kSystemConfigPath,
                            const FileTrust& trust = FileTrust::running_user());

@@ -1,10 +1,14 @@
 #include <doctest/doctest.h>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "core/config.h"
 
@@ -16,7 +20,7 @@ std::string error_of(const char* text) {
     REQUIRE_MESSAGE(!c, text);
     return c.error().message;
 }
-bool contains(const std::string& s, const char* part) {
+bool contains(const std::string& s, std::string_view part) {
     return s.find(part) != std::string::npos;
 }
 }  // namespace
@@ -198,4 +202,111 @@ TEST_CASE("a config file must be a regular file of at most 1 MiB that others can
     for (const std::string& f : {fifo, big, open})
         std::remove(f.c_str());
     rmdir(dir);
+}
+
+namespace {
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+}  // namespace
+
+TEST_CASE("OpenSnitch's default-config.json of Debian's opensnitch package loads") {
+    const std::string path = "tests/data/opensnitch-config/debian-1.5.8-default-config.json";
+    auto c = load_config(path);
+    REQUIRE_MESSAGE(c, c.error().message);
+    CHECK(c->default_action == Action::allow);
+    CHECK(c->proc_monitor_method == Method::ebpf);
+    CHECK(c->firewall == FirewallBackend::iptables);
+    CHECK(c->log_level == LogLevel::info);  // 2, OpenSnitch's "important"
+    CHECK(c->log_file == "/var/log/opensnitchd.log");
+    CHECK(c->stats_max_events == 150);
+    CHECK(c->stats_max_stats == 25);
+    CHECK(c->ignored_keys == std::vector<std::string>{"Server.Address"});
+    CHECK(config_notice(*c) == path + ": ignored, no meaning for tsnitch: Server.Address");
+    CHECK(contains(read_file(path), "\"Server\""));  // the fixture is the package's file
+}
+
+TEST_CASE("OpenSnitch's later keys: the ones that mean something are used, the rest named") {
+    auto c = parse_config(R"({
+        "Server": {"Address": "unix:///tmp/osui.sock", "Authentication": {"Type": "simple"},
+                   "LogFile": "/var/log/x.log"},
+        "DefaultAction": "deny", "LogLevel": 3, "LogUTC": true, "LogMicro": false,
+        "Firewall": "nftables",
+        "FwOptions": {"ConfigPath": "/etc/opensnitchd/system-fw.json", "MonitorInterval": "15s",
+                      "QueueBypass": false},
+        "Rules": {"Path": "/etc/opensnitchd/rules/", "EnableChecksums": false},
+        "Ebpf": {"EventsWorkers": 8, "QueueEventsSize": 0},
+        "Stats": {"MaxEvents": 250, "MaxStats": 25, "Workers": 6},
+        "Internal": {"GCPercent": 100, "FlushConnsOnStart": true},
+        "ProcMonitorMethod": "audit"
+    })",
+                          "os.json");
+    REQUIRE_MESSAGE(c, c.error().message);
+    CHECK(c->default_action == Action::deny);
+    CHECK(c->log_level == LogLevel::warning);
+    CHECK(c->log_file == "/var/log/x.log");
+    CHECK(c->firewall == FirewallBackend::nftables);
+    CHECK_FALSE(c->queue_bypass);
+    CHECK(c->rules_path == "/etc/opensnitchd/rules");
+    CHECK(c->proc_monitor_method == Method::ebpf);  // audit has no counterpart
+    CHECK(c->stats_max_events == 250);
+    CHECK(c->ignored_keys ==
+          std::vector<std::string>{"Server.Address", "Server.Authentication", "LogUTC", "LogMicro",
+                                   "FwOptions.ConfigPath", "FwOptions.MonitorInterval",
+                                   "Rules.EnableChecksums", "Ebpf.EventsWorkers",
+                                   "Ebpf.QueueEventsSize", "Stats.Workers", "Internal.GCPercent",
+                                   "Internal.FlushConnsOnStart", "ProcMonitorMethod (audit)"});
+    CHECK(config_notice(builtin_config()).empty());
+}
+
+TEST_CASE("OpenSnitch's keys are still checked where tsnitch uses them") {
+    CHECK(contains(error_of(R"({"LogLevel": 7})"), "0 to 4"));
+    CHECK(contains(error_of(R"({"LogLevel": "loud"})"), "LogLevel"));
+    CHECK(contains(error_of(R"({"Rules": {"Path": ""}})"), "Rules.Path"));
+    CHECK(contains(error_of(R"({"Rules": 3})"), "expected an object"));
+    CHECK(contains(error_of(R"({"FwOptions": {"QueueBypass": "yes"}})"), "FwOptions.QueueBypass"));
+    CHECK(contains(error_of(R"({"Server": {"LogFile": []}})"), "Server.LogFile"));
+    // Outside OpenSnitch's sections an unknown key is still an error.
+    CHECK(contains(error_of(R"({"Colour": 1})"), "unknown key"));
+}
+
+TEST_CASE("a default location this user may not read is as good as absent") {
+    if (geteuid() != 0) {
+        MESSAGE("not root: cannot make a directory that another user may not read");
+        return;
+    }
+    char dir[] = "/tmp/tsnitch-config-XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    REQUIRE(chmod(dir, 0755) == 0);
+    const std::string etc = std::string(dir) + "/etc-tsnitch";
+    REQUIRE(mkdir(etc.c_str(), 0700) == 0);  // as an older root run left /etc/tsnitch
+    const std::string sys = etc + "/default-config.json";
+    std::ofstream(sys) << R"({"QueueNum": 5})";
+    const std::string open_file = std::string(dir) + "/private.json";
+    std::ofstream(open_file) << R"({"QueueNum": 6})";
+    REQUIRE(chmod(open_file.c_str(), 0600) == 0);
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        if (setgid(65534) != 0 || setuid(65534) != 0) _exit(10);
+        auto c = load_config("", sys);  // in a directory nobody may enter
+        if (!c || c->source != "built-in default") _exit(11);
+        c = load_config("", open_file);  // a file nobody may read
+        if (!c || c->source != "built-in default") _exit(12);
+        c = load_config(open_file, sys);  // asked for with -c: an error naming it
+        if (c || c.error().message.find("private.json") == std::string::npos) _exit(13);
+        _exit(0);
+    }
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    // root reads it.
+    auto c = load_config("", sys);
+    REQUIRE(c);
+    CHECK(c->queue_num == 5);
+    std::filesystem::remove_all(dir);
 }

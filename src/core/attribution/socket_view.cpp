@@ -46,13 +46,27 @@ Result<ProcessSockets> sockets_of_process(const std::string& proc_root, int pid,
 }
 
 namespace {
+// An IPv6 address followed by a port is written in brackets, as ss and URLs do.
+std::string address_text(const IpAddress& a) {
+    return a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
+}
+
 // Names come from DNS answers, which anyone can send: the line shows them escaped, and in ASCII
 // (DNS names are ASCII on the wire; a look-alike letter shows as \uXXXX).
-std::string host_of(const IpAddress& a, const HostNameLookup& names) {
+std::string host_text(const IpAddress& a, const HostNameLookup& names) {
     if (names) {
         if (auto n = names(a)) return printable_text(*n, /*utf8=*/false);
     }
-    return a.to_string();
+    return address_text(a);
+}
+
+// A bound UDP socket with no peer: ss's UNCONN and `*:*`, not the kernel's CLOSE and 0.0.0.0:0.
+bool is_unconnected_datagram(const InetSocket& i) {
+    return (i.protocol == Protocol::udp || i.protocol == Protocol::udplite) && !i.has_peer();
+}
+
+std::string state_text(const InetSocket& i) {
+    return is_unconnected_datagram(i) ? "unconn" : std::string(socket_state_name(i.state));
 }
 
 std::string_view row_type(const SocketRow& row) {
@@ -66,9 +80,11 @@ std::string socket_line(const SocketRow& row, const HostNameLookup& names) {
     std::string s = std::to_string(row.fd) + " -> socket[" + std::to_string(row.inode) + "] - ";
     if (row.inet) {
         const InetSocket& i = *row.inet;
-        s += std::to_string(i.src_port) + ":" + i.src.to_string() + " -> " + host_of(i.dst, names) +
-             ":" + std::to_string(i.dst_port) +
-             ", state: " + std::string(socket_state_name(i.state));
+        s += std::to_string(i.src_port) + ":" + address_text(i.src) + " -> ";
+        s += is_unconnected_datagram(i)
+                 ? std::string("*:*")
+                 : host_text(i.dst, names) + ":" + std::to_string(i.dst_port);
+        s += ", state: " + state_text(i);
     } else if (row.unix_socket) {
         s += "unix " + (row.unix_socket->path.empty() ? std::string("-") : row.unix_socket->path);
     } else {
@@ -94,11 +110,17 @@ std::string socket_json(const ProcessSockets& p, const SocketRow& row,
         j += ",\"dst_port\":" + std::to_string(i.dst_port);
         auto name = names ? names(i.dst) : std::nullopt;
         j += ",\"dst_host\":" + (name ? json_quote(*name) : std::string("null"));
-        j += ",\"state\":" + json_quote(socket_state_name(i.state));
+        j += ",\"state\":" + json_quote(state_text(i));
         j += ",\"uid\":" + std::to_string(i.uid);
         j += ",\"cookie\":" + std::to_string(i.cookie);
         j += ",\"rqueue\":" + std::to_string(i.rqueue);
         j += ",\"wqueue\":" + std::to_string(i.wqueue);
+        // TCP's counters from tcp_info (bytes_acked counts the SYN and FIN, as the kernel does);
+        // sock_diag gives none for UDP: null.
+        const bool counted = i.protocol == Protocol::tcp;
+        j += ",\"bytes_acked\":" + (counted ? std::to_string(i.bytes_acked) : std::string("null"));
+        j += ",\"bytes_received\":" +
+             (counted ? std::to_string(i.bytes_received) : std::string("null"));
     } else if (row.unix_socket) {
         j += ",\"path\":" + json_quote(row.unix_socket->path);
         j += ",\"peer_inode\":" + std::to_string(row.unix_socket->peer_inode);

@@ -50,10 +50,13 @@ Result<ProcessSockets> sockets_of_process(const std::string& proc_root, int pid,
 // A DNS name for an address, when tsnitch knows one (raw, as the answer had it).
 using HostNameLookup = std::function<std::optional<std::string>(const IpAddress&)>;
 
-// HOST is the name escaped for display (printable_text, ASCII only), else the address.
+// HOST is the name escaped for display (printable_text, ASCII only), else the address; an IPv6
+// address is in brackets (`54321:[fd77::1] -> [fd77::2]:8081`), and a UDP socket without a peer
+// reads `-> *:*, state: unconn`, as in ss.
 std::string socket_line(const SocketRow& row, const HostNameLookup& names = {});
 // The same fields as one JSON object (with "pid", "comm", "exe" of the process); "dst_host" holds
-// the raw name (JSON-quoted) or null.
+// the raw name (JSON-quoted) or null; "bytes_acked" and "bytes_received" TCP's counters (0 unless
+// the snapshot asked for tcp_info), null for other protocols.
 std::string socket_json(const ProcessSockets& p, const SocketRow& row,
                         const HostNameLookup& names = {});
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "core/json.h"
+#include "core/json_syntax.h"
 
 namespace tsnitch {
 
@@ -177,6 +178,8 @@ Result<Rule> parse_rule(std::string_view text, std::string_view origin) {
     } catch (const RuleError& e) {
         return make_error(e.message);
     } catch (const YAML::Exception& e) {
+        // A JSON file's error in JSON's words, not the YAML reader's ("end of map flow").
+        if (auto json = json_syntax_message(text, origin)) return make_error(*json);
         std::string where(origin);
         if (e.mark.line >= 0) where += ":" + std::to_string(e.mark.line + 1);
         return make_error(where + ": syntax error: " + e.msg);
@@ -335,7 +338,8 @@ std::string describe_operator(const RuleOperator& o) {
     std::string flag = o.sensitive ? " (case-sensitive)" : "";
     switch (o.type) {
         case OperatorType::simple:
-            if (o.operand == "true") return "always";
+            // Not "always", which reads as a duration beside the DURATION column.
+            if (o.operand == "true") return "true (every connection)";
             return o.operand + " == " + o.data + flag;
         case OperatorType::regexp:
             return o.operand + " =~ " + o.data + flag;

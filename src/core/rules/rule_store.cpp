@@ -69,7 +69,14 @@ const std::string* lookup_text(MatchInput& in, Operand o, bool sensitive, std::s
 
 }  // namespace
 
-Status create_rules_dir(const std::string& dir) {
+Status create_rules_dir(const std::string& path) {
+    std::string dir = path;
+    while (dir.size() > 1 && dir.ends_with('/'))
+        dir.pop_back();
+    // Only the rules directory itself is private: /etc/tsnitch made on the way stays readable,
+    // so that everyone's `tsnitch sockets` finds (or misses) the configuration.
+    if (const size_t slash = dir.rfind('/'); slash != std::string::npos && slash > 0)
+        if (auto s = create_directories(dir.substr(0, slash), 0755); !s) return s;
     return create_directories(dir, 0700);
 }
 

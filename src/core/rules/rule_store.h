@@ -134,7 +134,8 @@ class RuleStore final : public RuleMatcher {
     std::atomic<uint64_t> generation_{0};
 };
 
-// mkdir -p; what it creates gets mode 0700, since rules are nobody else's business.
+// mkdir -p; the rules directory, when it creates it, gets mode 0700 (rules are nobody else's
+// business), the parents it creates 0755.
 Status create_rules_dir(const std::string& dir);
 
 // True for the names of files the store reads as rules (not temporary or hidden files).

@@ -37,7 +37,12 @@ def main():
         rules = os.path.join(tmp, "rules")
         r = ["-r", rules]
 
-        # An empty (even missing) directory lists no rules.
+        # A missing directory is an error (a mistyped -r or RulesPath), not an empty table;
+        # an empty one lists no rules.
+        missing = run(*r, "list", expect=2)
+        assert f"{rules}: no such rules directory" in missing.stderr, missing.stderr
+        run(*r, "show", "x", expect=2)
+        os.mkdir(rules, 0o700)
         assert names_in_list(run(*r, "list").stdout) == {}
 
         run(*r, "add", "allow-curl", "--action", "allow", "--operand", "process.path",
@@ -61,11 +66,21 @@ def main():
         shown = json.loads(run(*r, "show", "deny-example").stdout)
         assert shown["name"] == "deny-example" and shown["action"] == "deny", shown
 
-        # A taken name, a bad regexp and a missing action are refused and write nothing.
+        # A taken name (1), and bad usage (2): a bad regexp, operand, data or name, a missing
+        # action; none of them writes anything.
         run(*r, "add", "allow-curl", "--action", "deny", "--operand", "true", expect=1)
         bad = run(*r, "add", "bad", "--action", "deny", "--operand", "dest.host", "--type",
-                  "regexp", "--data", "(", expect=1)
+                  "regexp", "--data", "(", expect=2)
         assert "operator.data: bad regexp" in bad.stderr, bad.stderr
+        bad = run(*r, "add", "bad", "--action", "deny", "--operand", "dest.colour", "--data", "x",
+                  expect=2)
+        assert "unknown operand" in bad.stderr, bad.stderr
+        bad = run(*r, "add", "bad", "--action", "deny", "--operand", "dest.network", "--type",
+                  "network", "--data", "10.0.0.0/99", expect=2)
+        assert "expected a network" in bad.stderr, bad.stderr
+        run(*r, "add", "bad", "--action", "deny", "--operand", "dest.port", "--type", "range",
+            "--data", "nine", expect=2)
+        run(*r, "add", "../escape", "--action", "deny", "--operand", "true", expect=2)
         run(*r, "add", "no-action", "--operand", "true", expect=2)
         assert sorted(os.listdir(rules)) == ["allow-curl.json", "deny-example.json"]
 
@@ -114,7 +129,7 @@ def main():
         with open(os.path.join(rules, "zz-broken.json"), "w") as f:
             f.write('{"name": "zz", "action": "allow", "operator": {"type": "network", '
                     '"operand": "dest.network", "data": "10.0.0.0/99"}}')
-        out = run(*r, "list")
+        out = run(*r, "list", expect=2)
         assert "zz-broken.json: operator.data: expected a network" in out.stderr, out.stderr
         assert len(names_in_list(out.stdout)) == 8
 
@@ -147,7 +162,13 @@ def main():
         conf = os.path.join(tmp, "config.json")
         with open(conf, "w") as f:
             json.dump({"RulesPath": rules}, f)
-        assert len(names_in_list(run("-c", conf, "list").stdout)) == 8
+        assert len(names_in_list(run("-c", conf, "list", expect=2).stdout)) == 8
+        os.unlink(os.path.join(rules, "zz-broken.json"))
+
+        # The operand true reads as what it is, not as a duration.
+        run(*r, "add", "allow-all", "--action", "allow", "--operand", "true")
+        row = [l for l in run(*r, "list").stdout.splitlines() if l.startswith("allow-all ")]
+        assert row and row[0].rstrip().endswith("true (every connection)"), row
 
         help_text = run("--help").stdout
         for option in ["--action", "--duration", "--operand", "--data", "--type", "--sensitive",

@@ -30,7 +30,53 @@ TEST_CASE("inet socket lines: addresses, or the DNS name when one is known") {
     CHECK(socket_line(row, names) ==
           "25 -> socket[12345678] - 54321:10.0.2.2 -> github.com:443, state: established");
     SocketRow v6{3, 9, tcp("::", 8080, "::", 0, 10), std::nullopt};
-    CHECK(socket_line(v6) == "3 -> socket[9] - 8080::: -> :::0, state: listen");
+    CHECK(socket_line(v6) == "3 -> socket[9] - 8080:[::] -> [::]:0, state: listen");
+}
+
+TEST_CASE("IPv6 addresses followed by a port are in brackets; a DNS name is not") {
+    SocketRow row{7, 11, tcp("fd77::1", 54321, "fd77::2", 8081, 1), std::nullopt};
+    CHECK(socket_line(row) ==
+          "7 -> socket[11] - 54321:[fd77::1] -> [fd77::2]:8081, state: established");
+    HostNameLookup names = [](const IpAddress&) -> std::optional<std::string> { return "web"; };
+    CHECK(socket_line(row, names) ==
+          "7 -> socket[11] - 54321:[fd77::1] -> web:8081, state: established");
+    SocketRow mapped{7, 11, tcp("::ffff:10.0.0.1", 1, "::ffff:10.0.0.2", 2, 1), std::nullopt};
+    CHECK(socket_line(mapped) ==
+          "7 -> socket[11] - 1:[::ffff:10.0.0.1] -> [::ffff:10.0.0.2]:2, state: established");
+}
+
+TEST_CASE("a bound but unconnected UDP socket reads as ss has it: *:* and unconn") {
+    InetSocket u = tcp("0.0.0.0", 5353, "0.0.0.0", 0, 7);
+    u.protocol = Protocol::udp;
+    SocketRow row{6, 12, u, std::nullopt};
+    CHECK(socket_line(row) == "6 -> socket[12] - 5353:0.0.0.0 -> *:*, state: unconn");
+    CHECK(socket_json(ProcessSockets{}, row).find("\"state\":\"unconn\"") != std::string::npos);
+    InetSocket u6 = tcp("fd77::1", 5353, "::", 0, 7);
+    u6.protocol = Protocol::udp;
+    CHECK(socket_line(SocketRow{6, 12, u6, std::nullopt}) ==
+          "6 -> socket[12] - 5353:[fd77::1] -> *:*, state: unconn");
+    // A connected UDP socket has a peer and the kernel's state.
+    InetSocket c = tcp("10.0.0.1", 5000, "10.0.0.2", 53, 1);
+    c.protocol = Protocol::udp;
+    CHECK(socket_line(SocketRow{6, 12, c, std::nullopt}) ==
+          "6 -> socket[12] - 5000:10.0.0.1 -> 10.0.0.2:53, state: established");
+    // A TCP socket in CLOSE without a peer stays as the kernel says.
+    CHECK(socket_line(SocketRow{6, 12, tcp("0.0.0.0", 1, "0.0.0.0", 0, 7), std::nullopt}) ==
+          "6 -> socket[12] - 1:0.0.0.0 -> 0.0.0.0:0, state: close");
+}
+
+TEST_CASE("the JSON object has TCP's byte counters, null for UDP") {
+    InetSocket t = tcp("10.0.2.2", 54321, "140.82.121.4", 443, 1);
+    t.bytes_acked = 1201;
+    t.bytes_received = 5000;
+    const std::string j = socket_json(ProcessSockets{}, SocketRow{1, 2, t, std::nullopt});
+    CHECK(j.find("\"bytes_acked\":1201") != std::string::npos);
+    CHECK(j.find("\"bytes_received\":5000") != std::string::npos);
+    InetSocket u = t;
+    u.protocol = Protocol::udp;
+    const std::string ju = socket_json(ProcessSockets{}, SocketRow{1, 2, u, std::nullopt});
+    CHECK(ju.find("\"bytes_acked\":null") != std::string::npos);
+    CHECK(ju.find("\"bytes_received\":null") != std::string::npos);
 }
 
 TEST_CASE("unix socket lines: path, abstract, unnamed; unknown sockets") {

@@ -230,3 +230,17 @@ TEST_CASE("regexp_quote makes any name literal") {
     CHECK(regexp_quote("a.b*c") == "a\\.b\\*c");
     CHECK(regexp_quote("my-host_1") == "my-host_1");
 }
+
+TEST_CASE("the user scope shows the user's name beside the uid the rule compares") {
+    Connection c = curl_to("www.example.com", "93.184.216.34");
+    c.process->uid = 1000;
+    c.process->user = "alice";
+    CHECK(scope_value(c, {ScopeKind::user, {}}) == "1000 (alice)");
+    CHECK(build_rule(c, {ScopeKind::user, {}}, Action::allow, always()).op ==
+          simple("user.id", "1000"));
+    c.process->user.clear();  // a uid without a name
+    CHECK(scope_value(c, {ScopeKind::user, {}}) == "1000");
+    c.process->user = "alice";
+    c.uid = 0;  // the socket is root's: alice's name would be wrong
+    CHECK(scope_value(c, {ScopeKind::user, {}}) == "0");
+}

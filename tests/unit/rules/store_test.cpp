@@ -608,3 +608,23 @@ TEST_CASE("an imported rule file is copied unchanged, checked as load() checks i
     auto bad = s.import_file("/elsewhere/bad.json", "{\"name\": \"../x\"}", false);
     REQUIRE_FALSE(bad.ok());
 }
+
+TEST_CASE("only the rules directory itself is private; the parents it makes stay readable") {
+    ScratchDir d;
+    const mode_t old_umask = ::umask(077);  // the service's UMask
+    const std::string rules = d.path + "/etc/tsnitch/rules/";
+    REQUIRE(create_rules_dir(rules));
+    ::umask(old_umask);
+    auto mode = [](const std::string& p) {
+        struct stat st {};
+        REQUIRE(::stat(p.c_str(), &st) == 0);
+        return st.st_mode & 07777;
+    };
+    CHECK(mode(d.path + "/etc") == 0755);
+    CHECK(mode(d.path + "/etc/tsnitch") == 0755);
+    CHECK(mode(d.path + "/etc/tsnitch/rules") == 0700);
+    // An existing directory keeps its mode.
+    ::chmod((d.path + "/etc/tsnitch").c_str(), 0750);
+    REQUIRE(create_rules_dir(d.path + "/etc/tsnitch/rules"));
+    CHECK(mode(d.path + "/etc/tsnitch") == 0750);
+}
