@@ -22,7 +22,8 @@ void print_error(const char* fmt, ...) {
     va_end(again);
     // Under systemd the journal gets the error priority instead of the "tsnitch: " prefix.
     static const LogStyle style = stderr_log_style();
-    std::fputs(stderr_log_line(style, LogLevel::error, printable_text(text.data())).c_str(), stderr);
+    std::fputs(stderr_log_line(style, LogLevel::error, printable_text(text.data())).c_str(),
+               stderr);
 }
 
 }  // namespace tsnitch::cli
