@@ -1,7 +1,5 @@
-// What the terminal UI needs from the firewall, and nothing more. The engine (in this process) or
-// the control-socket client (`tsnitch attach`) implement it; the demo has a scripted fake.
-// Threading: every member is called from the UI thread only. The backend may work on other
-// threads; it makes wake_fd() readable when something changed, and the UI then calls drain().
+// The UI's own view of the daemon, built from the DaemonEvents it receives over its DaemonLink
+// (core/daemon/records.h): what the views draw, in the shape they draw it.
 #pragma once
 
 #include <chrono>
@@ -14,6 +12,7 @@
 #include "core/attribution/socket_view.h"
 #include "core/config.h"
 #include "core/connection.h"
+#include "core/daemon/records.h"
 #include "core/duration.h"
 #include "core/result.h"
 #include "core/rules/rule.h"
@@ -64,50 +63,18 @@ struct RuleSummary {
     uint64_t hits = 0;
 };
 
-// A message of the engine (rule file errors, fallbacks, ...): while the TUI owns the terminal,
-// the log goes here instead of standard error, which would garble the screen.
+// A message of the daemon (rule file errors, fallbacks, ...).
 struct LogLine {
     std::chrono::system_clock::time_point time;
     LogLevel level = LogLevel::info;
     std::string text;
 };
 
-// What changed since the previous drain(). Lists are whole (not deltas) when present.
-struct BackendUpdate {
-    std::vector<DecisionEvent> events;                  // new decisions, oldest first
-    std::vector<LogLine> log;                           // new log lines, oldest first
-    std::optional<std::vector<PendingPrompt>> pending;  // all pending prompts, when changed
-    std::optional<std::vector<RuleSummary>> rules;      // all rules, when changed
-    std::optional<EngineStatus> status;                 // when changed
-    bool stop = false;  // the engine is stopping (signal, fatal error): run_tui() returns
-};
-
-class Backend {
-  public:
-    virtual ~Backend() = default;
-    // A file descriptor that is readable while drain() has something (level-triggered, e.g. an
-    // eventfd that drain() reads); the UI polls it together with the terminal.
-    virtual int wake_fd() const = 0;
-    // Never blocks; clears the wake-up. The first call returns everything (lists and status).
-    virtual BackendUpdate drain() = 0;
-    // Answers a pending prompt (ignored with an error when it is no longer pending).
-    virtual Status answer(uint64_t prompt_id, const Answer& answer) = 0;
-    // Rules view: enable/disable, delete (after the person confirmed), change action/duration.
-    // Rules are named as in RuleSummary::name; the rule list comes back through drain().
-    virtual Status set_rule_enabled(const std::string& name, bool enabled) = 0;
-    virtual Status delete_rule(const std::string& name) = 0;
-    virtual Status change_rule(const std::string& name, Action action, RuleDuration duration) = 0;
-
-    // The live socket table of the Processes/Sockets views, started when first asked for (so
-    // that it costs nothing until the view is opened); nullptr when this backend has none.
-    virtual SocketMonitor* socket_monitor() { return nullptr; }
-    // Host names for socket lines (the engine's DNS cache); empty when none are known.
-    virtual HostNameLookup host_names() { return {}; }
-    // A rule made in the Sockets view (`a`/`d`: this process's executable), stored like an
-    // answered prompt's rule.
-    virtual Status add_rule(const Rule&) {
-        return make_error("rules can only be added while tsnitch intercepts (tsnitch run)");
-    }
-};
+// The daemon's records as the views hold them. A prompt's deadline is `remaining` from `now`, the
+// moment the record arrived (clocks of two machines cannot be compared).
+PendingPrompt pending_of(const PromptRecord& p, std::chrono::steady_clock::time_point now);
+EngineStatus status_of(const StatusRecord& s);
+RuleSummary summary_of(const RuleRecord& r);
+LogLine line_of(const LogRecord& l);
 
 }  // namespace tsnitch::tui
