@@ -153,8 +153,10 @@ std::string Daemon::update_socket_monitor() {
     if (!monitor_) {
         auto table = SocketTable::open(options_.proc_root);
         if (!table) return "the socket table: " + table.error().message;
-        monitor_ = std::make_unique<SocketMonitor>(std::move(*table), request.interval);
+        monitor_ = std::make_unique<SocketMonitor>(std::move(*table), request.interval,
+                                                   request.focus_pid, request.all_fds);
         add_socket_monitor_to_housekeeping(monitor_->wake_fd());
+        return "";
     }
     monitor_->set_paused(false);
     monitor_->set_focus(request.focus_pid, request.all_fds);

@@ -4,6 +4,7 @@ and held packets are bounded (beyond the bounds, DefaultAction at once, counted 
 connection that a rule allows still gets through while the flood waits for answers, every flow is
 decided once, and SIGTERM then ends tsnitch cleanly, with its firewall rules gone."""
 import subprocess
+import time
 
 from netns import require_root, wait_for
 from tsnitch_run import (NetnsPair, PYTHON, StderrLines, Tsnitch, V4_PEER, attempt, check, rule,
@@ -50,7 +51,10 @@ with NetnsPair() as ns:
     check(wait_for(lambda: any(e["reason"] == "default" for e in flood_events()), timeout=10),
           "flows beyond the bounds got DefaultAction at once (reason default)")
     check(t.proc.poll() is None, "tsnitch is still running")
-    code = t.stop()
+    began = time.monotonic()
+    code = t.stop()  # waits 5 s, then kills
+    print(f"SIGTERM to exit with {len(flood_events())} flood decisions made: "
+          f"{time.monotonic() - began:.2f} s")
     check(code == 0, f"SIGTERM ended tsnitch by itself (exit status {code}): {err.text()[-2000:]}")
     check("TSNITCH" not in ns.ruleset(), "no firewall rules are left")
     events = flood_events()
