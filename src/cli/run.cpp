@@ -88,7 +88,7 @@ class RunLog final : public LogSink {
         if (!terminal_owned_) std::fprintf(stderr, "tsnitch: %s\n", text.c_str());
     }
 
-  private:
+    // Through the daemon once attached, else straight to write().
     void say(LogLevel level, const std::string& text) {
         if (Daemon* d = daemon_.load()) {
             d->log(level, text);
@@ -96,6 +96,8 @@ class RunLog final : public LogSink {
             write(level, text);
         }
     }
+
+  private:
     LogLevel level_;
     UniqueFd file_;
     std::atomic<Daemon*> daemon_{nullptr};
