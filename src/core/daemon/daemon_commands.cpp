@@ -150,6 +150,9 @@ std::string Daemon::update_socket_monitor() {
         if (monitor_) monitor_->set_paused(true);
         return "";
     }
+    // One table for all subscribers: the newest request's focus and interval are its own. A new
+    // interval needs a new refresh thread (its old wake fd leaves the epoll set as it closes).
+    if (monitor_ && monitor_->interval() != request.interval) monitor_.reset();
     if (!monitor_) {
         auto table = SocketTable::open(options_.proc_root);
         if (!table) return "the socket table: " + table.error().message;
