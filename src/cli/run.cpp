@@ -3,6 +3,7 @@
 // their housekeeping) and the front ends that attach to it (the TUI in this terminal).
 #include <getopt.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <string>
@@ -297,6 +298,10 @@ int run_engine(const Config& config, bool headless) {
     DnsNames names;
     DaemonOptions dopt;
     dopt.engine = engine_options(config);
+    // Held packets stay well below what the kernel queue holds, so that a flood of new flows
+    // never fills it for the traffic behind them.
+    dopt.engine.max_pending_packets =
+        std::min<size_t>(dopt.engine.max_pending_packets, qo.max_len / 2);
     dopt.status.intercepting = true;
     dopt.status.queues = {config.queue_num};
     dopt.status.method = method;

@@ -125,6 +125,7 @@ class Daemon final : private EngineObserver {
 
     // With mu_ held.
     void broadcast_locked(const DaemonEvent& e);
+    void broadcast_status_locked();
     void reply_locked(SubscriberId to, DaemonEvent e);
     StatusRecord status_locked() const;
     std::vector<RuleRecord> rule_records_locked() const;
