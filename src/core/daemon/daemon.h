@@ -103,6 +103,9 @@ class Daemon final : private EngineObserver {
     void set_queue_drops(uint64_t n);
 
     EngineStats engine_stats() const { return engine_.stats(); }
+    // For the pieces of `tsnitch run` that act on the engine's flows (the FlowReaper). Front
+    // ends never get it: they go through subscribe()/execute().
+    Engine& engine() { return engine_; }
     size_t subscribers() const;
 
   private:
