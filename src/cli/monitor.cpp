@@ -75,7 +75,7 @@ class NamesFileHostNames final : public HostNames {
 // A monitor daemon has no queue: nothing is ever queued to its engine, so it decides nothing.
 class NoQueue final : public VerdictSink {
   public:
-    void set_verdict(uint32_t, Verdict, uint32_t) override {}
+    void set_verdict(uint16_t, uint32_t, Verdict, uint32_t) override {}
 };
 class NoAttribution final : public Attributor {
   public:

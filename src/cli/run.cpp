@@ -41,7 +41,7 @@
 #include "nfq/firewall.h"
 #include "nfq/firewall_guard.h"
 #include "nfq/flow_reaper.h"
-#include "nfq/nf_queue.h"
+#include "nfq/queue_set.h"
 #include "tui/tui.h"
 
 namespace tsnitch::cli {
@@ -126,11 +126,11 @@ void add_to_epoll(int ep, int fd, uint64_t tag) {
 // The firewall's housekeeping off the queue thread (spawning iptables-save there would hold every
 // queued packet for milliseconds): the firewall rules are re-added when another program changed
 // them (noticed at once through nf_tables' notifications, see FirewallGuard), closed UDP sockets'
-// flows are reaped (FlowReaper), and once a second the host names file is republished when the
-// DNS cache changed. (The rules' housekeeping is the Daemon's.) Runs until `stop_fd` (an eventfd)
-// is written.
-void firewall_housekeeping(nfq::Firewall& firewall, Engine& engine, NamesPublisher* names,
-                           RunLog& log, int stop_fd) {
+// flows are reaped (FlowReaper), the kernel queues' drop counters are read, and once a second the
+// host names file is republished when the DNS cache changed. (The rules' housekeeping is the
+// Daemon's.) Runs until `stop_fd` (an eventfd) is written.
+void firewall_housekeeping(nfq::Firewall& firewall, nfq::QueueSet& queues, Engine& engine,
+                           NamesPublisher* names, RunLog& log, int stop_fd) {
     UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
     UniqueFd timer(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
     if (ep.get() < 0 || timer.get() < 0) {
@@ -160,6 +160,7 @@ void firewall_housekeeping(nfq::Firewall& firewall, Engine& engine, NamesPublish
         if (!news.error.empty()) log.error(news.error);
     };
     std::string names_problem;  // said once, not every second
+    uint64_t dropped_said = 0;  // kernel queue drops already in the log
     for (;;) {
         epoll_event events[8];
         const int n = epoll_wait(ep.get(), events, 8, -1);
@@ -175,6 +176,15 @@ void firewall_housekeeping(nfq::Firewall& firewall, Engine& engine, NamesPublish
                 case kTimer: {
                     uint64_t expirations = 0;
                     (void)::read(timer.get(), &expirations, sizeof expirations);
+                    // The kernel drops what does not fit in a queue without telling the reader.
+                    if (auto c = queues.kernel_counters()) {
+                        engine.set_queue_drops(c->queue_dropped(), c->user_dropped());
+                        if (c->dropped() > dropped_said) {
+                            log.error("NFQUEUE " + queues.numbers() + ": " +
+                                      nfq::describe_drops(*c) + " so far");
+                            dropped_said = c->dropped();
+                        }
+                    }
                     if (names) {
                         auto published = names->publish();
                         const std::string problem = published ? "" : published.error().message;
@@ -197,19 +207,23 @@ void firewall_housekeeping(nfq::Firewall& firewall, Engine& engine, NamesPublish
     }
 }
 
-// The queue thread: reads packets until SIGINT, SIGTERM or SIGHUP, or until `stop_fd` (an
-// eventfd, -1 for none) is written.
-int serve(nfq::NfQueue& queue, Daemon& daemon, RunLog& log, int signal_fd, int stop_fd) {
+// The queue readers (one thread per queue) run until SIGINT, SIGTERM or SIGHUP, until `stop_fd`
+// (an eventfd, -1 for none) is written, or until a reader fails.
+int serve(nfq::QueueSet& queues, Daemon& daemon, RunLog& log, int signal_fd, int stop_fd) {
     UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
     if (ep.get() < 0) {
         log.error(std::string("epoll: ") + std::strerror(errno));
         return kExitFailure;
     }
-    enum : uint64_t { kQueue, kSignal, kStop };
-    add_to_epoll(ep.get(), queue.fd(), kQueue);
+    enum : uint64_t { kQueueFailed, kSignal, kStop };
+    add_to_epoll(ep.get(), queues.failed_fd(), kQueueFailed);
     add_to_epoll(ep.get(), signal_fd, kSignal);
     if (stop_fd >= 0) add_to_epoll(ep.get(), stop_fd, kStop);
-    const auto on_packet = [&daemon](const QueuedPacket& p) { daemon.on_packet(p); };
+    queues.start([&daemon](const QueuedPacket& p) { daemon.on_packet(p); });
+    struct StopReaders {
+        nfq::QueueSet& q;
+        ~StopReaders() { q.stop(); }
+    } stop_readers{queues};
     for (;;) {
         epoll_event events[3];
         const int n = epoll_wait(ep.get(), events, 3, -1);
@@ -227,10 +241,8 @@ int serve(nfq::NfQueue& queue, Daemon& daemon, RunLog& log, int signal_fd, int s
                              strsignal(static_cast<int>(si.ssi_signo)));
                 return kExitOk;
             }
-            if (auto s = queue.receive(on_packet); !s) {
-                log.error(s.error().message);
-                return kExitFailure;
-            }
+            log.error(queues.error());
+            return kExitFailure;
         }
     }
 }
@@ -303,16 +315,17 @@ int run_engine(const Config& config, bool headless) {
     AttributionLadder& ladder = *attribution.ladder;
     const Method method = attribution.ebpf ? Method::ebpf : ladder.method();
 
-    nfq::NfQueueOptions qo;
-    qo.queue_num = config.queue_num;
+    nfq::QueueSetOptions qo;
+    qo.first = config.queue_num;
     qo.fail_open = config.queue_fail_open;
-    auto queue = nfq::NfQueue::open(qo);
-    if (!queue) {
-        print_error("%s", queue.error().message.c_str());
+    auto queues = nfq::QueueSet::open(qo);
+    if (!queues) {
+        print_error("%s", queues.error().message.c_str());
         return kExitFailure;
     }
     nfq::FirewallSpec spec;
     spec.queue_num = config.queue_num;
+    spec.queue_count = (*queues)->count();
     spec.queue_bypass = config.queue_bypass;
     spec.intercept_loopback = config.intercept_loopback;
     spec.ipv6 = ipv6_enabled();
@@ -328,14 +341,15 @@ int run_engine(const Config& config, bool headless) {
     // Held packets stay well below what the kernel queue holds, so that a flood of new flows
     // never fills it for the traffic behind them.
     dopt.engine.max_pending_packets =
-        std::min<size_t>(dopt.engine.max_pending_packets, qo.max_len / 2);
+        std::min<size_t>(dopt.engine.max_pending_packets, nfq::NfQueueOptions{}.max_len / 2);
     dopt.status.intercepting = true;
-    dopt.status.queues = {config.queue_num};
+    for (unsigned i = 0; i < (*queues)->count(); ++i)
+        dopt.status.queues.push_back(static_cast<uint16_t>(config.queue_num + i));
     dopt.status.method = method;
     dopt.status.fallback_notice = attribution.notice;
     dopt.status.firewall = std::string((*firewall)->backend_name());
     dopt.recent_max = config.stats_max_events;
-    Daemon daemon(dopt, **queue, ladder, rules, &names, attribution.ebpf.get());
+    Daemon daemon(dopt, **queues, ladder, rules, &names, attribution.fast.get());
     if (events_ptr) daemon.add_observer(events_ptr);
     daemon.set_log_sink(&log);
     if (auto s = daemon.start(); !s) {
@@ -348,7 +362,7 @@ int run_engine(const Config& config, bool headless) {
         return kExitFailure;
     }
     log.attach(&daemon, !headless);  // from here on the terminal may belong to the TUI
-    log.info("intercepting: NFQUEUE " + std::to_string(config.queue_num) + ", " +
+    log.info("intercepting: NFQUEUE " + (*queues)->numbers() + " (one reader per CPU), " +
              std::string((*firewall)->backend_name()) +
              (spec.ipv6 ? " (IPv4 and IPv6)" : " (IPv4)") + ", attribution " +
              std::string(method_name(method)) + ", " + std::to_string(rules.rules().size()) +
@@ -369,8 +383,9 @@ int run_engine(const Config& config, bool headless) {
     }
 
     UniqueFd keeper_stop(eventfd(0, EFD_CLOEXEC));
-    std::thread keeper(firewall_housekeeping, std::ref(**firewall), std::ref(daemon.engine()),
-                       names_file.get(), std::ref(log), keeper_stop.get());
+    std::thread keeper(firewall_housekeeping, std::ref(**firewall), std::ref(**queues),
+                       std::ref(daemon.engine()), names_file.get(), std::ref(log),
+                       keeper_stop.get());
 
     // Front ends attach to the daemon: the TUI in this terminal (unless --headless) through an
     // in-process link; a control socket server (Control.Socket) would start here and serve
@@ -378,7 +393,7 @@ int run_engine(const Config& config, bool headless) {
     // rule decides waits PromptTimeout, then gets DefaultAction and is kept for review.
     int status = kExitOk;
     if (headless) {
-        status = serve(**queue, daemon, log, signal_fd.get(), -1);
+        status = serve(**queues, daemon, log, signal_fd.get(), -1);
     } else {
         // The TUI owns the terminal and runs on this thread; the queue thread is another one.
         // Whichever ends first (a signal, or the person quitting) ends the other: a signal
@@ -387,7 +402,7 @@ int run_engine(const Config& config, bool headless) {
         int queue_status = kExitOk;
         InProcessLink link(daemon);
         std::thread queue_thread([&] {
-            queue_status = serve(**queue, daemon, log, signal_fd.get(), queue_stop.get());
+            queue_status = serve(**queues, daemon, log, signal_fd.get(), queue_stop.get());
             daemon.close_front_ends("");
         });
         tui::TuiOptions to;
@@ -408,17 +423,22 @@ int run_engine(const Config& config, bool headless) {
         log.error("removing the firewall rules: " + s.error().message);
     // Packets queued before the rules went are decided rather than dropped with the queue; what
     // is still pending then gets DefaultAction from stop().
-    (void)(*queue)->receive([&daemon](const QueuedPacket& p) { daemon.on_packet(p); });
+    (*queues)->drain([&daemon](const QueuedPacket& p) { daemon.on_packet(p); });
     daemon.stop();
     log.attach(nullptr, false);
     const EngineStats st = daemon.engine_stats();
-    const nfq::NfQueueStats qs = (*queue)->stats();
+    const nfq::NfQueueStats qs = (*queues)->stats();
+    // Read while the queues are still bound: the kernel forgets a queue's counters with it.
+    auto kernel = (*queues)->kernel_counters();
     log.info(std::to_string(st.decisions) + " decisions (" + std::to_string(st.allowed) +
              " allowed, " + std::to_string(st.denied) + " denied, " + std::to_string(st.rejected) +
              " rejected), " + std::to_string(st.flow_hits) +
              " packets answered from the flow cache, " + std::to_string(st.dns_answers) +
-             " DNS answers read, " + std::to_string(qs.enobufs) + " queue overflows, " +
-             std::to_string(qs.verdict_errors) + " failed verdicts");
+             " DNS answers read, " + std::to_string(qs.enobufs) + " receive buffer overflows, " +
+             std::to_string(qs.verdict_errors) + " failed verdicts; NFQUEUE " +
+             (*queues)->numbers() + ": " +
+             (kernel ? nfq::describe_drops(*kernel)
+                     : "drop counters unreadable (" + kernel.error().message + ")"));
     return status;
 }
 

@@ -1,5 +1,7 @@
 #include "tui/ui_records.h"
 
+#include <algorithm>
+
 namespace tsnitch::tui {
 
 PendingPrompt pending_of(const PromptRecord& p, std::chrono::steady_clock::time_point now) {
@@ -18,6 +20,8 @@ EngineStatus status_of(const StatusRecord& s) {
     EngineStatus e;
     e.intercepting = s.intercepting;
     e.queue_num = s.queues.empty() ? 0 : s.queues.front();
+    e.queue_count = static_cast<unsigned>(std::max<size_t>(1, s.queues.size()));
+    e.queue_dropped = s.queue_drops;
     e.method = s.method;
     e.fallback_notice = s.fallback_notice;
     e.firewall = s.firewall;

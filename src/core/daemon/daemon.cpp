@@ -115,7 +115,9 @@ StatusRecord Daemon::status_locked() const {
     s.denied = st.denied;
     s.rejected = st.rejected;
     s.over_limit = st.over_limit;
-    s.queue_drops = queue_drops_;
+    // The kernel's counts as run's housekeeping reads them (Engine::set_queue_drops), else what
+    // set_queue_drops() said.
+    s.queue_drops = std::max(queue_drops_, st.queue_dropped + st.queue_user_dropped);
     return s;
 }
 

@@ -106,7 +106,12 @@ Script parse(const YAML::Node& root, const std::string& origin) {
     if (const YAML::Node st = root["status"]) {
         const std::string w = origin + ": status";
         s.status.intercepting = get<bool>(st, "intercepting", true, w);
-        s.status.queues = {get<uint16_t>(st, "queue", 0, w)};
+        const auto first = get<uint16_t>(st, "queue", 0, w);
+        const auto count = get<unsigned>(st, "queues", 1, w);
+        s.status.queues.clear();
+        for (unsigned i = 0; i < count; ++i)
+            s.status.queues.push_back(static_cast<uint16_t>(first + i));
+        s.status.queue_drops = get<uint64_t>(st, "dropped", 0, w);
         s.status.method = parse_method(st, w);
         s.status.fallback_notice = get<std::string>(st, "fallback", "", w);
         s.status.firewall = get<std::string>(st, "firewall", "iptables", w);

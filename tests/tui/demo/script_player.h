@@ -28,7 +28,7 @@ class ScriptPlayer {
 
   private:
     struct NoQueue final : VerdictSink {
-        void set_verdict(uint32_t, Verdict, uint32_t) override {}
+        void set_verdict(uint16_t, uint32_t, Verdict, uint32_t) override {}
     };
     // The script's processes by source port (each connection gets one of its own).
     struct ScriptAttributor final : Attributor {

@@ -72,7 +72,7 @@ struct FakeSink : VerdictSink {
     std::mutex mu;
     std::condition_variable cv;
     std::map<uint32_t, Verdict> verdicts;
-    void set_verdict(uint32_t id, Verdict v, uint32_t) override {
+    void set_verdict(uint16_t, uint32_t id, Verdict v, uint32_t) override {
         std::lock_guard l(mu);
         verdicts[id] = v;
         cv.notify_all();
