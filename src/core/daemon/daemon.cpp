@@ -117,7 +117,8 @@ StatusRecord Daemon::status_locked() const {
     s.over_limit = st.over_limit;
     // The kernel's counts as run's housekeeping reads them (Engine::set_queue_drops), else what
     // set_queue_drops() said.
-    s.queue_drops = std::max(queue_drops_, st.queue_dropped + st.queue_user_dropped);
+    s.queue_drops = std::max(
+        {options_.status.queue_drops, queue_drops_, st.queue_dropped + st.queue_user_dropped});
     return s;
 }
 
