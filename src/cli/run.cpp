@@ -1,7 +1,9 @@
-// `tsnitch [run]`: options, configuration, then the engine: the queue, the firewall rules and
-// the main loop (packets, signals, timers, rule changes).
+// `tsnitch [run]`: options, configuration, then the composition of a running firewall: the queue
+// (its reader thread), the firewall rules, the attribution stack, the Daemon (engine, rules and
+// their housekeeping) and the front ends that attach to it (the TUI in this terminal).
 #include <getopt.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <string>
@@ -24,11 +26,12 @@
 
 #include "bpf/attribution_stack.h"
 #include "cli/commands.h"
-#include "cli/engine_backend.h"
 #include "core/attribution/attribution_ladder.h"
 #include "core/attribution/diag_client.h"
 #include "core/attribution/proc_io.h"
 #include "core/config.h"
+#include "core/daemon/daemon.h"
+#include "core/daemon/in_process_link.h"
 #include "core/dns/names_file.h"
 #include "core/engine/dns_names.h"
 #include "core/engine/engine.h"
@@ -58,8 +61,10 @@ struct RunOptions {
     std::string queue;
 };
 
-// Where run's messages go: standard error, or the TUI's log view while it owns the terminal.
-class RunLog {
+// Where run's messages go: standard error (unless the TUI owns the terminal) and LogFile; once
+// the daemon runs, through the daemon, so that its front ends' log views have them too and the
+// daemon's own messages (rule files, floods) come here.
+class RunLog final : public LogSink {
   public:
     // Messages below `level` are dropped; each kept one also goes to `file` (LogFile) when open.
     explicit RunLog(LogLevel level = LogLevel::info, UniqueFd file = UniqueFd())
@@ -70,13 +75,18 @@ class RunLog {
         if (!fd) return make_error("LogFile " + path + ": " + std::strerror(errno), errno);
         return fd;
     }
-    void attach(EngineBackend* tui) { tui_ = tui; }
+    // From here on lines go through `daemon` (nullptr: no longer); with `terminal_owned` (the
+    // TUI runs in this terminal) not to standard error, which would garble the screen.
+    void attach(Daemon* daemon, bool terminal_owned) {
+        daemon_ = daemon;
+        terminal_owned_ = terminal_owned;
+    }
     void info(const std::string& text) { say(LogLevel::info, text); }
     void warning(const std::string& text) { say(LogLevel::warning, text); }
     void error(const std::string& text) { say(LogLevel::error, text); }
 
-  private:
-    void say(LogLevel level, const std::string& text) {
+    // LogSink: the daemon's lines, and ours that went through it.
+    void write(LogLevel level, const std::string& text) override {
         if (level < level_) return;
         // Messages carry names from outside (files, DNS, processes): escaped on the way out (the
         // TUI escapes what it draws itself).
@@ -87,16 +97,24 @@ class RunLog {
                                      std::string(log_level_name(level)) + " " + safe + "\n";
             (void)!::write(file_.get(), line.data(), line.size());
         }
-        if (tui_) {
-            tui_->log(level, text);
+        if (!terminal_owned_) std::fputs(stderr_log_line(style_, level, safe).c_str(), stderr);
+    }
+
+    // Through the daemon once attached, else straight to write().
+    void say(LogLevel level, const std::string& text) {
+        if (Daemon* d = daemon_.load()) {
+            d->log(level, text);
         } else {
-            std::fputs(stderr_log_line(style_, level, safe).c_str(), stderr);
+            write(level, text);
         }
     }
+
+  private:
     LogLevel level_;
     LogStyle style_ = stderr_log_style();  // <N> priority prefixes under systemd
     UniqueFd file_;
-    EngineBackend* tui_ = nullptr;
+    std::atomic<Daemon*> daemon_{nullptr};
+    std::atomic<bool> terminal_owned_{false};
 };
 
 EngineOptions engine_options(const Config& c) {
@@ -114,22 +132,14 @@ void add_to_epoll(int ep, int fd, uint64_t tag) {
     epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
-// Housekeeping off the queue thread (spawning iptables-save there would hold every queued packet
-// for milliseconds): a 1 s timer expires timed rules and republishes the host names file when the
-// DNS cache changed, the firewall rules are re-added when another program changed them (noticed
-// at once through nf_tables' notifications, see FirewallGuard), the kernel queues' drop counters
-// are read, and rule files changed on disk are reloaded. Runs until `stop_fd` (an eventfd) is
-// written.
-void housekeeping(nfq::Firewall& firewall, nfq::QueueSet& queues, RuleStore& rules, Engine& engine,
-                  NamesPublisher* names, EngineBackend* tui, RunLog& log, int stop_fd) {
-    // The TUI's backend tells the engine and the views; headless, the engine alone is told.
-    const auto rules_changed = [&] {
-        if (tui) {
-            tui->rules_changed();
-        } else {
-            engine.rules_changed();
-        }
-    };
+// The firewall's housekeeping off the queue thread (spawning iptables-save there would hold every
+// queued packet for milliseconds): the firewall rules are re-added when another program changed
+// them (noticed at once through nf_tables' notifications, see FirewallGuard), closed UDP sockets'
+// flows are reaped (FlowReaper), the kernel queues' drop counters are read, and once a second the
+// host names file is republished when the DNS cache changed. (The rules' housekeeping is the
+// Daemon's.) Runs until `stop_fd` (an eventfd) is written.
+void firewall_housekeeping(nfq::Firewall& firewall, nfq::QueueSet& queues, Engine& engine,
+                           NamesPublisher* names, RunLog& log, int stop_fd) {
     UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
     UniqueFd timer(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
     if (ep.get() < 0 || timer.get() < 0) {
@@ -138,10 +148,9 @@ void housekeeping(nfq::Firewall& firewall, nfq::QueueSet& queues, RuleStore& rul
     }
     const itimerspec every_second{{1, 0}, {1, 0}};
     timerfd_settime(timer.get(), 0, &every_second, nullptr);
-    enum : uint64_t { kStop, kTimer, kRules, kFirewall, kReaper };
+    enum : uint64_t { kStop, kTimer, kFirewall, kReaper };
     add_to_epoll(ep.get(), stop_fd, kStop);
     add_to_epoll(ep.get(), timer.get(), kTimer);
-    if (rules.watch_fd() >= 0) add_to_epoll(ep.get(), rules.watch_fd(), kRules);
     nfq::FirewallGuard guard(firewall);
     if (guard.fd() >= 0) {
         add_to_epoll(ep.get(), guard.fd(), kFirewall);
@@ -176,7 +185,6 @@ void housekeeping(nfq::Firewall& firewall, nfq::QueueSet& queues, RuleStore& rul
                 case kTimer: {
                     uint64_t expirations = 0;
                     (void)::read(timer.get(), &expirations, sizeof expirations);
-                    if (rules.expire() > 0) rules_changed();
                     // The kernel drops what does not fit in a queue without telling the reader.
                     if (auto c = queues.kernel_counters()) {
                         engine.set_queue_drops(c->queue_dropped(), c->user_dropped());
@@ -203,15 +211,6 @@ void housekeeping(nfq::Firewall& firewall, nfq::QueueSet& queues, RuleStore& rul
                     for (const std::string& e : reaper->on_readable())
                         log.error(e);
                     break;
-                case kRules: {
-                    // Other files beside the rules directory wake the watch too; the engine's
-                    // flow cache is only dropped when the rules really changed.
-                    const uint64_t before = rules.generation();
-                    for (const Error& e : rules.process_events())
-                        log.error("rules: " + e.message);
-                    if (rules.generation() != before) rules_changed();
-                    break;
-                }
             }
         }
     }
@@ -219,7 +218,7 @@ void housekeeping(nfq::Firewall& firewall, nfq::QueueSet& queues, RuleStore& rul
 
 // The queue readers (one thread per queue) run until SIGINT, SIGTERM or SIGHUP, until `stop_fd`
 // (an eventfd, -1 for none) is written, or until a reader fails.
-int serve(nfq::QueueSet& queues, Engine& engine, RunLog& log, int signal_fd, int stop_fd) {
+int serve(nfq::QueueSet& queues, Daemon& daemon, RunLog& log, int signal_fd, int stop_fd) {
     UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
     if (ep.get() < 0) {
         log.error(std::string("epoll: ") + std::strerror(errno));
@@ -229,7 +228,7 @@ int serve(nfq::QueueSet& queues, Engine& engine, RunLog& log, int signal_fd, int
     add_to_epoll(ep.get(), queues.failed_fd(), kQueueFailed);
     add_to_epoll(ep.get(), signal_fd, kSignal);
     if (stop_fd >= 0) add_to_epoll(ep.get(), stop_fd, kStop);
-    queues.start([&engine](const QueuedPacket& p) { engine.on_packet(p); });
+    queues.start([&daemon](const QueuedPacket& p) { daemon.on_packet(p); });
     struct StopReaders {
         nfq::QueueSet& q;
         ~StopReaders() { q.stop(); }
@@ -387,31 +386,33 @@ int run_engine(const Config& config, bool headless) {
     }
 
     DnsNames names;
-    EngineOptions eo = engine_options(config);
-    eo.interactive = !headless;  // headless: what no rule decides gets DefaultAction at once
-    Engine engine(eo, **queues, ladder, rules, &names, attribution.fast.get());
-    if (events_ptr) engine.add_observer(events_ptr);
-    std::unique_ptr<EngineBackend> tui;
-    if (!headless) {
-        tui::EngineStatus status;
-        status.intercepting = true;
-        status.queue_num = config.queue_num;
-        status.queue_count = (*queues)->count();
-        status.method = method;
-        status.fallback_notice = attribution.notice;
-        status.firewall = std::string((*firewall)->backend_name());
-        tui = std::make_unique<EngineBackend>(engine, rules, status, config.default_action,
-                                              config.stats_max_events);
-        engine.add_observer(tui.get());
-        tui->set_host_names([&names](const IpAddress& a) { return names.host_for(a); });
+    DaemonOptions dopt;
+    dopt.engine = engine_options(config);
+    // Held packets stay well below what the kernel queue holds, so that a flood of new flows
+    // never fills it for the traffic behind them.
+    dopt.engine.max_pending_packets =
+        std::min<size_t>(dopt.engine.max_pending_packets, nfq::NfQueueOptions{}.max_len / 2);
+    dopt.status.intercepting = true;
+    for (unsigned i = 0; i < (*queues)->count(); ++i)
+        dopt.status.queues.push_back(static_cast<uint16_t>(config.queue_num + i));
+    dopt.status.method = method;
+    dopt.status.fallback_notice = attribution.notice;
+    dopt.status.firewall = std::string((*firewall)->backend_name());
+    dopt.recent_max = config.stats_max_events;
+    Daemon daemon(dopt, **queues, ladder, rules, &names, attribution.fast.get());
+    if (events_ptr) daemon.add_observer(events_ptr);
+    daemon.set_log_sink(&log);
+    daemon.set_broken_rule_files(rules.broken_files().size());
+    if (auto s = daemon.start(); !s) {
+        print_error("%s", s.error().message.c_str());
+        return kExitFailure;
     }
-    engine.start();
     if (auto s = (*firewall)->install(); !s) {
         print_error("installing the firewall rules: %s", s.error().message.c_str());
         (void)(*firewall)->remove();
         return kExitFailure;
     }
-    log.attach(tui.get());  // from here on the terminal may belong to the TUI
+    log.attach(&daemon, !headless);  // from here on the terminal may belong to the TUI
     if (!headless) report_rule_problems();
     log.info("intercepting: NFQUEUE " + (*queues)->numbers() + " (one reader per CPU), " +
              std::string((*firewall)->backend_name()) +
@@ -434,30 +435,36 @@ int run_engine(const Config& config, bool headless) {
     }
 
     UniqueFd keeper_stop(eventfd(0, EFD_CLOEXEC));
-    std::thread keeper(housekeeping, std::ref(**firewall), std::ref(**queues), std::ref(rules),
-                       std::ref(engine), names_file.get(), tui.get(), std::ref(log),
+    std::thread keeper(firewall_housekeeping, std::ref(**firewall), std::ref(**queues),
+                       std::ref(daemon.engine()), names_file.get(), std::ref(log),
                        keeper_stop.get());
+
+    // Front ends attach to the daemon: the TUI in this terminal (unless --headless) through an
+    // in-process link; a control socket server (Control.Socket) would start here and serve
+    // daemon.subscribe() / daemon.execute() to its clients. With no front end attached, what no
+    // rule decides waits PromptTimeout, then gets DefaultAction and is kept for review.
     int status = kExitOk;
     if (headless) {
-        status = serve(**queues, engine, log, signal_fd.get(), -1);
+        status = serve(**queues, daemon, log, signal_fd.get(), -1);
     } else {
         // The TUI owns the terminal and runs on this thread; the queue thread is another one.
-        // Whichever ends first (a signal, or the person quitting) ends the other.
+        // Whichever ends first (a signal, or the person quitting) ends the other: a signal
+        // stops the daemon, whose Stopping ends the TUI.
         UniqueFd queue_stop(eventfd(0, EFD_CLOEXEC));
         int queue_status = kExitOk;
+        InProcessLink link(daemon);
         std::thread queue_thread([&] {
-            queue_status = serve(**queues, engine, log, signal_fd.get(), queue_stop.get());
-            tui->stop();
+            queue_status = serve(**queues, daemon, log, signal_fd.get(), queue_stop.get());
+            daemon.close_front_ends("");
         });
-        tui->publish_all();
         tui::TuiOptions to;
         to.default_duration = config.default_duration;
         to.max_events = config.stats_max_events;
         to.max_stats = config.stats_max_stats;
-        const int tui_status = tui::run_tui(*tui, to);
+        const int tui_status = tui::run_tui(link, to);
         wake(queue_stop.get());
         queue_thread.join();
-        log.attach(nullptr);
+        log.attach(&daemon, false);
         status = tui_status != 0 ? kExitFailure : queue_status;
     }
     wake(keeper_stop.get());
@@ -468,9 +475,10 @@ int run_engine(const Config& config, bool headless) {
         log.error("removing the firewall rules: " + s.error().message);
     // Packets queued before the rules went are decided rather than dropped with the queue; what
     // is still pending then gets DefaultAction from stop().
-    (*queues)->drain([&engine](const QueuedPacket& p) { engine.on_packet(p); });
-    engine.stop();
-    const EngineStats st = engine.stats();
+    (*queues)->drain([&daemon](const QueuedPacket& p) { daemon.on_packet(p); });
+    daemon.stop();
+    log.attach(nullptr, false);
+    const EngineStats st = daemon.engine_stats();
     const nfq::NfQueueStats qs = (*queues)->stats();
     // Read while the queues are still bound: the kernel forgets a queue's counters with it.
     auto kernel = (*queues)->kernel_counters();
