@@ -5,6 +5,11 @@ bench/nfq_floor (the same rules and queue, a loop that accepts every packet at o
 the cost that is NFQUEUE's own round trip on this machine.
 
     sudo python3 bench/connect_bench.py [BUILD_DIR] [--count N] [--rounds R] [--method diag|proc]
+                                        [--clients N]
+
+With --clients N (default 2), each round measures tsnitch a second time with N front ends
+attached over the control socket: the first reads every event, the others never read (a stalled
+terminal); an attached client must not slow the firewall.
 
 Runs inside its own namespace pair (tests/integration/netns.py); nothing touches the machine's own
 network namespace.
@@ -13,10 +18,12 @@ import argparse
 import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -41,6 +48,26 @@ def run_client(ns, client, count):
     return samples, count / (total_ns / 1e9)
 
 
+def attach_clients(path, n):
+    """n front ends over the control socket: the first reads everything (on a thread), the others
+    only say hello and then never read."""
+    socks = []
+    for i in range(n):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(path)
+        s.sendall(b'{"hello":"tsnitch","version":1,"role":"client","program":"bench"}\n')
+        socks.append(s)
+
+    def read_all(s):
+        try:
+            while s.recv(1 << 16):
+                pass
+        except OSError:
+            pass
+    threading.Thread(target=read_all, args=(socks[0],), daemon=True).start()
+    return socks
+
+
 def pct(samples, p):
     s = sorted(samples)
     return s[min(len(s) - 1, int(len(s) * p / 100))]
@@ -52,6 +79,7 @@ def main():
     ap.add_argument("--count", type=int, default=5000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--method", default="ebpf")
+    ap.add_argument("--clients", type=int, default=2)
     a = ap.parse_args()
     require_root()
     tsnitch = os.path.abspath(os.path.join(a.build, "src", "tsnitch"))
@@ -72,10 +100,14 @@ def main():
                                     "sensitive": False, "data": client}}, f)
         config = os.path.join(work, "config.json")
         with open(config, "w") as f:
-            json.dump({"DefaultAction": "deny", "ProcMonitorMethod": a.method}, f)
+            json.dump({"DefaultAction": "deny", "ProcMonitorMethod": a.method,
+                       "Control": {"Socket": os.path.join(work, "control.sock")}}, f)
         events = os.path.join(work, "events.jsonl")
 
+        attached = f"tsnitch+{a.clients}"
         results = {"none": ([], []), "nfqueue": ([], []), "tsnitch": ([], [])}
+        if a.clients:
+            results[attached] = ([], [])
         with NetnsPair(ipv6=False) as ns:
             peer = ns.popen(ns.peer, [sys.executable, "-c", PEER, str(PORT)], text=True)
             assert peer.stdout.readline().strip() == "ready"
@@ -104,11 +136,23 @@ def main():
                 s, r = run_client(ns, client, a.count)
                 results["tsnitch"][0].extend(s)
                 results["tsnitch"][1].append(r)
+                if a.clients:
+                    clients = attach_clients(os.path.join(work, "control.sock"), a.clients)
+                    run_client(ns, client, 200)
+                    s, r = run_client(ns, client, a.count)
+                    results[attached][0].extend(s)
+                    results[attached][1].append(r)
                 t.terminate()
                 t.wait(timeout=10)
+                if a.clients:
+                    for c in clients:
+                        c.close()
         with open(events) as f:
             decided = [json.loads(line) for line in f]
         allowed = sum(1 for e in decided if e["action"] == "allow" and e["rule"] == "bench-client")
+        if a.clients:
+            print(f"  ({attached}: {a.clients} control clients attached, "
+                  f"{a.clients - 1} of them not reading)")
         attr = [e["attribution_us"] for e in decided]
 
         print(f"{a.rounds} rounds x {a.count} sequential TCP connects over veth, IPv4, "
@@ -120,10 +164,10 @@ def main():
             base.setdefault("p50", p50)
             base.setdefault("rate", rate)
             slow = sum(1 for x in samples if x > 100000)
-            print(f"  {name:8s} p50 {p50:8.1f} us  p99 {p99:8.1f} us  mean "
+            print(f"  {name:10s} p50 {p50:8.1f} us  p99 {p99:8.1f} us  mean "
                   f"{statistics.mean(samples):8.1f} us  max {max(samples) / 1000:7.1f} ms  "
                   f"{rate:9.0f} conn/s  ({slow} over 100 ms)")
-        for name in ("nfqueue", "tsnitch"):
+        for name in [n for n in results if n != "none"]:
             p50_added = pct(results[name][0], 50) - base["p50"]
             ratio = statistics.median(results[name][1]) / base["rate"]
             print(f"  {name}: added p50 {p50_added:.1f} us; rate {ratio * 100:.0f}% of no firewall")
