@@ -30,7 +30,8 @@ Options of run:
   -c, --config FILE          configuration (default /etc/tsnitch/default-config.json, else the
                              built-in default)
   -r, --rules DIR            rules directory (overrides RulesPath)
-      --headless             no TUI: rules, then DefaultAction
+      --headless             no TUI: rules, then prompts for attached front ends, then
+                             DefaultAction after PromptTimeout
       --method ebpf|diag|proc  attribution method (overrides ProcMonitorMethod)
       --events FILE          append each decision as a JSON line ("-": standard output)
       --queue N              NFQUEUE number (overrides QueueNum)

@@ -51,10 +51,12 @@ std::string shell_quote(const std::string& s) {
 
 // The TUI over a link; the reason the link ended (when it did) goes to standard error.
 int attached_tui(DaemonLink& link, const Config& config) {
-    (void)link;
-    (void)config;
-    print_error("attach: the terminal UI over a stream comes with the Daemon's TUI");
-    return kExitFailure;
+    tui::TuiOptions options;
+    options.default_duration = config.default_duration;
+    options.max_events = config.stats_max_events;
+    options.max_stats = config.stats_max_stats;
+    options.attached = true;
+    return tui::run_tui(link, options) == 0 ? kExitOk : kExitFailure;
 }
 
 int attach_stdio(const std::string& socket) {
@@ -74,7 +76,9 @@ int attach_stdio(const std::string& socket) {
     return kExitOk;
 }
 
-int attach_socket(const std::string& socket, const Config& config) {
+}  // namespace
+
+int attach_to_daemon(const std::string& socket, const Config& config) {
     auto fd = connect_control_socket(socket);
     if (!fd) {
         print_error("attach: %s", fd.error().message.c_str());
@@ -89,12 +93,16 @@ int attach_socket(const std::string& socket, const Config& config) {
     return attached_tui(link, config);
 }
 
+namespace {
+
 // ssh's standard error while the TUI owns the terminal: kept (bounded) and printed afterwards.
 class CapturedOutput {
   public:
     explicit CapturedOutput(UniqueFd read_end)
         : fd_(std::move(read_end)), thread_([this] { collect(); }) {}
-    ~CapturedOutput() { thread_.join(); }
+    ~CapturedOutput() {
+        if (thread_.joinable()) thread_.join();
+    }
     // Waits until the writer closed its end.
     std::string text() {
         if (thread_.joinable()) thread_.join();
@@ -227,7 +235,7 @@ int attach(int argc, char** argv) {
     if (!ssh_host.empty()) return attach_ssh(ssh_host, ssh_options, socket, *config);
     if (socket.empty()) socket = config->control_socket;
     if (stdio) return attach_stdio(socket);
-    return attach_socket(socket, *config);
+    return attach_to_daemon(socket, *config);
 }
 
 }  // namespace tsnitch::cli

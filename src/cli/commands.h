@@ -3,6 +3,10 @@
 // configuration.
 #pragma once
 
+#include <string>
+
+#include "core/config.h"
+
 namespace tsnitch::cli {
 
 inline constexpr int kExitOk = 0;
@@ -11,6 +15,9 @@ inline constexpr int kExitUsage = 2;
 
 int run(int argc, char** argv);
 int attach(int argc, char** argv);
+// The TUI over the daemon's control socket at `socket` (`tsnitch attach`, and `tsnitch run` when
+// a daemon runs already).
+int attach_to_daemon(const std::string& socket, const Config& config);
 int monitor(int argc, char** argv);
 int sockets(int argc, char** argv);
 int rules(int argc, char** argv);

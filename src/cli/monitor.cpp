@@ -1,5 +1,6 @@
 // `tsnitch monitor [--interval MS] [-c CONFIG]`: the TUI's Processes/Sockets views alone, over a
-// socket table refreshed on its own thread; no interception, no firewall rules, no prompts.
+// Daemon without a queue whose socket table refreshes on its own thread; no interception, no
+// firewall rules, no prompts.
 // Without root it shows the processes of this user (the kernel lists every socket, but only our
 // /proc/*/fd can be read); root sees all. Host names come from the names file of the tsnitch
 // running in this network namespace, if any (core/dns/names_file.h), re-read once a second.
@@ -9,12 +10,15 @@
 #include <charconv>
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <string_view>
 
 #include "cli/commands.h"
 #include "core/attribution/proc_io.h"
 #include "core/attribution/socket_table.h"
 #include "core/config.h"
+#include "core/daemon/daemon.h"
+#include "core/daemon/in_process_link.h"
 #include "core/dns/names_file.h"
 #include "tui/tui.h"
 
@@ -53,53 +57,30 @@ class NamesReader {
     NameTable table_;
 };
 
-class MonitorBackend final : public tui::Backend {
+// The monitor's host names: the running tsnitch's names file (it has no DNS of its own).
+class NamesFileHostNames final : public HostNames {
   public:
-    MonitorBackend(std::chrono::milliseconds interval, std::string names_file)
-        : interval_(interval), names_(std::make_shared<NamesReader>(std::move(names_file))) {}
-
-    HostNameLookup host_names() override {
-        return [names = names_](const IpAddress& a) { return names->lookup(a); };
-    }
-
-    int wake_fd() const override { return -1; }
-    tui::BackendUpdate drain() override {
-        tui::BackendUpdate u;
-        if (first_) {
-            u.status = tui::EngineStatus{};
-            u.pending = std::vector<tui::PendingPrompt>{};
-            u.rules = std::vector<tui::RuleSummary>{};
-            first_ = false;
-        }
-        return u;
-    }
-    Status answer(uint64_t, const tui::Answer&) override { return not_here(); }
-    Status set_rule_enabled(const std::string&, bool) override { return not_here(); }
-    Status delete_rule(const std::string&) override { return not_here(); }
-    Status change_rule(const std::string&, Action, RuleDuration) override { return not_here(); }
-
-    SocketMonitor* socket_monitor() override {
-        if (!monitor_ && !failed_) {
-            auto table = SocketTable::open();
-            if (!table) {
-                failed_ = true;
-                return nullptr;
-            }
-            monitor_ = std::make_unique<SocketMonitor>(std::move(*table), interval_);
-        }
-        return monitor_.get();
+    explicit NamesFileHostNames(std::string path) : reader_(std::move(path)) {}
+    void learn(const PacketInfo&, std::span<const uint8_t>) override {}
+    std::optional<std::string> host_for(const IpAddress& a) override {
+        std::lock_guard lock(mu_);
+        return reader_.lookup(a);
     }
 
   private:
-    static Status not_here() {
-        return make_error("the monitor has no firewall rules (use tsnitch run)");
-    }
+    std::mutex mu_;
+    NamesReader reader_;
+};
 
-    std::chrono::milliseconds interval_;
-    std::shared_ptr<NamesReader> names_;
-    bool first_ = true;
-    bool failed_ = false;
-    std::unique_ptr<SocketMonitor> monitor_;
+// A monitor daemon has no queue: nothing is ever queued to its engine, so it decides nothing.
+class NoQueue final : public VerdictSink {
+  public:
+    void set_verdict(uint32_t, Verdict, uint32_t) override {}
+};
+class NoAttribution final : public Attributor {
+  public:
+    Attribution attribute(const Connection&) override { return {}; }
+    Method method() const override { return Method::none; }
 };
 
 void print_usage(FILE* f) {
@@ -172,10 +153,24 @@ int monitor(int argc, char** argv) {
         if (auto inode = netns_inode_from_link(*link))
             names_file = names_file_path(config->control_socket, *inode);
     }
-    MonitorBackend backend{std::chrono::milliseconds(interval_ms), names_file};
+    // The same Daemon as `tsnitch run`'s, without a queue: the TUI reaches the socket table
+    // through the same DaemonLink (SubscribeSockets), and rule commands are refused.
+    NoQueue no_queue;
+    NoAttribution no_attribution;
+    RuleStore no_rules(RuleStoreOptions{});
+    NamesFileHostNames names(names_file);
+    DaemonOptions dopt;
+    dopt.status.intercepting = false;
+    Daemon daemon(dopt, no_queue, no_attribution, no_rules, &names);
+    if (auto s = daemon.start(); !s) {
+        print_error("monitor: %s", s.error().message.c_str());
+        return kExitFailure;
+    }
+    InProcessLink link(daemon);
     tui::TuiOptions options;
     options.monitor = true;
-    return tui::run_tui(backend, options) == 0 ? kExitOk : kExitFailure;
+    options.socket_interval = std::chrono::milliseconds(interval_ms);
+    return tui::run_tui(link, options) == 0 ? kExitOk : kExitFailure;
 }
 
 }  // namespace tsnitch::cli

@@ -1,5 +1,6 @@
-// `tsnitch [run]`: options, configuration, then the engine: the queue, the firewall rules and
-// the main loop (packets, signals, timers, rule changes).
+// `tsnitch [run]`: options, configuration, then the composition of a running firewall: the queue
+// (its reader thread), the firewall rules, the attribution stack, the Daemon (engine, rules and
+// their housekeeping) and the front ends that attach to it (the TUI in this terminal).
 #include <getopt.h>
 
 #include <cerrno>
@@ -23,10 +24,13 @@
 
 #include "bpf/attribution_stack.h"
 #include "cli/commands.h"
-#include "cli/engine_backend.h"
+#include "control/control_server.h"
+#include "control/control_socket.h"
 #include "core/attribution/attribution_ladder.h"
 #include "core/attribution/proc_io.h"
 #include "core/config.h"
+#include "core/daemon/daemon.h"
+#include "core/daemon/in_process_link.h"
 #include "core/dns/names_file.h"
 #include "core/engine/dns_names.h"
 #include "core/engine/engine.h"
@@ -35,6 +39,7 @@
 #include "core/unique_fd.h"
 #include "nfq/firewall.h"
 #include "nfq/nf_queue.h"
+#include "tsnitch_version.h"
 #include "tui/tui.h"
 
 namespace tsnitch::cli {
@@ -50,7 +55,8 @@ struct RunOptions {
     std::string queue;
 };
 
-// Where run's messages go: standard error, or the TUI's log view while it owns the terminal.
+// Where run's messages go: the daemon's log (every front end's log view), and standard error
+// unless the TUI owns the terminal.
 class RunLog {
   public:
     // Messages below `level` are dropped; each kept one also goes to `file` (LogFile) when open.
@@ -62,11 +68,14 @@ class RunLog {
         if (!fd) return make_error("LogFile " + path + ": " + std::strerror(errno), errno);
         return fd;
     }
-    void attach(EngineBackend* tui) { tui_ = tui; }
+    // From here on lines also go to the daemon's front ends; with `terminal_owned` (the TUI runs
+    // in this terminal) no longer to standard error, which would garble the screen.
+    void attach(Daemon* daemon, bool terminal_owned) {
+        daemon_ = daemon;
+        terminal_owned_ = terminal_owned;
+    }
     void info(const std::string& text) { say(LogLevel::info, text); }
     void error(const std::string& text) { say(LogLevel::error, text); }
-
-  private:
     void say(LogLevel level, const std::string& text) {
         if (level < level_) return;
         if (file_) {
@@ -75,15 +84,15 @@ class RunLog {
                                      std::string(log_level_name(level)) + " " + text + "\n";
             (void)!::write(file_.get(), line.data(), line.size());
         }
-        if (tui_) {
-            tui_->log(level, text);
-        } else {
-            std::fprintf(stderr, "tsnitch: %s\n", text.c_str());
-        }
+        if (daemon_) daemon_->log(level, text);
+        if (!terminal_owned_) std::fprintf(stderr, "tsnitch: %s\n", text.c_str());
     }
+
+  private:
     LogLevel level_;
     UniqueFd file_;
-    EngineBackend* tui_ = nullptr;
+    Daemon* daemon_ = nullptr;
+    bool terminal_owned_ = false;
 };
 
 EngineOptions engine_options(const Config& c) {
@@ -101,21 +110,13 @@ void add_to_epoll(int ep, int fd, uint64_t tag) {
     epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
-// Housekeeping off the queue thread (spawning iptables-save there would hold every queued packet
-// for milliseconds): a 1 s timer expires timed rules and republishes the host names file when the
-// DNS cache changed, every 5 s the firewall rules are checked and re-added when another program
-// removed them, and rule files changed on disk are reloaded. Runs until `stop_fd` (an eventfd) is
-// written.
-void housekeeping(nfq::Firewall& firewall, RuleStore& rules, Engine& engine, NamesPublisher* names,
-                  EngineBackend* tui, RunLog& log, int stop_fd) {
-    // The TUI's backend tells the engine and the views; headless, the engine alone is told.
-    const auto rules_changed = [&] {
-        if (tui) {
-            tui->rules_changed();
-        } else {
-            engine.rules_changed();
-        }
-    };
+// The firewall's housekeeping off the queue thread (spawning iptables-save there would hold every
+// queued packet for milliseconds): every 5 s the firewall rules are checked and re-added when
+// another program removed them, and once a second the host names file is republished when the
+// DNS cache changed. (The rules' housekeeping is the Daemon's.) Runs until `stop_fd` (an eventfd)
+// is written.
+void firewall_housekeeping(nfq::Firewall& firewall, NamesPublisher* names, RunLog& log,
+                           int stop_fd) {
     UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
     UniqueFd timer(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
     if (ep.get() < 0 || timer.get() < 0) {
@@ -124,54 +125,36 @@ void housekeeping(nfq::Firewall& firewall, RuleStore& rules, Engine& engine, Nam
     }
     const itimerspec every_second{{1, 0}, {1, 0}};
     timerfd_settime(timer.get(), 0, &every_second, nullptr);
-    enum : uint64_t { kStop, kTimer, kRules };
+    enum : uint64_t { kStop, kTimer };
     add_to_epoll(ep.get(), stop_fd, kStop);
     add_to_epoll(ep.get(), timer.get(), kTimer);
-    if (rules.watch_fd() >= 0) add_to_epoll(ep.get(), rules.watch_fd(), kRules);
     unsigned ticks = 0;
     std::string names_problem;  // said once, not every second
     for (;;) {
-        epoll_event events[4];
-        const int n = epoll_wait(ep.get(), events, 4, -1);
+        epoll_event events[2];
+        const int n = epoll_wait(ep.get(), events, 2, -1);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
             log.error(std::string("housekeeping: epoll_wait: ") + std::strerror(errno));
             return;
         }
         for (int i = 0; i < n; ++i) {
-            switch (events[i].data.u64) {
-                case kStop:
-                    return;
-                case kTimer: {
-                    uint64_t expirations = 0;
-                    (void)::read(timer.get(), &expirations, sizeof expirations);
-                    if (rules.expire() > 0) rules_changed();
-                    if (names) {
-                        auto published = names->publish();
-                        const std::string problem = published ? "" : published.error().message;
-                        if (!problem.empty() && problem != names_problem)
-                            log.error("host names for `tsnitch sockets`: " + problem);
-                        names_problem = problem;
-                    }
-                    if (++ticks % 5 != 0) break;
-                    auto repaired = firewall.repair();
-                    if (!repaired) {
-                        log.error("checking the firewall rules: " + repaired.error().message);
-                    } else if (*repaired) {
-                        log.info(
-                            "the firewall rules were changed by another program; re-added them");
-                    }
-                    break;
-                }
-                case kRules: {
-                    // Other files beside the rules directory wake the watch too; the engine's
-                    // flow cache is only dropped when the rules really changed.
-                    const uint64_t before = rules.generation();
-                    for (const Error& e : rules.process_events())
-                        log.error("rules: " + e.message);
-                    if (rules.generation() != before) rules_changed();
-                    break;
-                }
+            if (events[i].data.u64 == kStop) return;
+            uint64_t expirations = 0;
+            (void)::read(timer.get(), &expirations, sizeof expirations);
+            if (names) {
+                auto published = names->publish();
+                const std::string problem = published ? "" : published.error().message;
+                if (!problem.empty() && problem != names_problem)
+                    log.error("host names for `tsnitch sockets`: " + problem);
+                names_problem = problem;
+            }
+            if (++ticks % 5 != 0) continue;
+            auto repaired = firewall.repair();
+            if (!repaired) {
+                log.error("checking the firewall rules: " + repaired.error().message);
+            } else if (*repaired) {
+                log.info("the firewall rules were changed by another program; re-added them");
             }
         }
     }
@@ -179,7 +162,7 @@ void housekeeping(nfq::Firewall& firewall, RuleStore& rules, Engine& engine, Nam
 
 // The queue thread: reads packets until SIGINT, SIGTERM or SIGHUP, or until `stop_fd` (an
 // eventfd, -1 for none) is written.
-int serve(nfq::NfQueue& queue, Engine& engine, RunLog& log, int signal_fd, int stop_fd) {
+int serve(nfq::NfQueue& queue, Daemon& daemon, RunLog& log, int signal_fd, int stop_fd) {
     UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
     if (ep.get() < 0) {
         log.error(std::string("epoll: ") + std::strerror(errno));
@@ -189,7 +172,7 @@ int serve(nfq::NfQueue& queue, Engine& engine, RunLog& log, int signal_fd, int s
     add_to_epoll(ep.get(), queue.fd(), kQueue);
     add_to_epoll(ep.get(), signal_fd, kSignal);
     if (stop_fd >= 0) add_to_epoll(ep.get(), stop_fd, kStop);
-    const auto on_packet = [&engine](const QueuedPacket& p) { engine.on_packet(p); };
+    const auto on_packet = [&daemon](const QueuedPacket& p) { daemon.on_packet(p); };
     for (;;) {
         epoll_event events[3];
         const int n = epoll_wait(ep.get(), events, 3, -1);
@@ -303,30 +286,39 @@ int run_engine(const Config& config, bool headless) {
     }
 
     DnsNames names;
-    EngineOptions eo = engine_options(config);
-    eo.interactive = !headless;  // headless: what no rule decides gets DefaultAction at once
-    Engine engine(eo, **queue, ladder, rules, &names, attribution.ebpf.get());
-    if (events_ptr) engine.add_observer(events_ptr);
-    std::unique_ptr<EngineBackend> tui;
-    if (!headless) {
-        tui::EngineStatus status;
-        status.intercepting = true;
-        status.queue_num = config.queue_num;
-        status.method = method;
-        status.fallback_notice = attribution.notice;
-        status.firewall = std::string((*firewall)->backend_name());
-        tui = std::make_unique<EngineBackend>(engine, rules, status, config.default_action,
-                                              config.stats_max_events);
-        engine.add_observer(tui.get());
-        tui->set_host_names([&names](const IpAddress& a) { return names.host_for(a); });
+    DaemonOptions dopt;
+    dopt.engine = engine_options(config);
+    dopt.status.intercepting = true;
+    dopt.status.queues = {config.queue_num};
+    dopt.status.method = method;
+    dopt.status.fallback_notice = attribution.notice;
+    dopt.status.firewall = std::string((*firewall)->backend_name());
+    dopt.recent_max = config.stats_max_events;
+    Daemon daemon(dopt, **queue, ladder, rules, &names, attribution.ebpf.get());
+    if (events_ptr) daemon.add_observer(events_ptr);
+    if (auto s = daemon.start(); !s) {
+        print_error("%s", s.error().message.c_str());
+        return kExitFailure;
     }
-    engine.start();
+    // The control socket before anything is installed: it is also the lock that says a daemon
+    // runs here. Clients get the daemon through links of their own (subscribe / execute).
+    ControlServerOptions co;
+    co.socket_path = config.control_socket;
+    co.group = config.control_group;
+    co.program = std::string("tsnitch ") + TSNITCH_VERSION;
+    auto control = ControlServer::start(
+        co, [&daemon] { return std::make_unique<InProcessLink>(daemon); },
+        [&log](LogLevel level, const std::string& text) { log.say(level, text); });
+    if (!control) {
+        print_error("control socket: %s", control.error().message.c_str());
+        return kExitFailure;
+    }
     if (auto s = (*firewall)->install(); !s) {
         print_error("installing the firewall rules: %s", s.error().message.c_str());
         (void)(*firewall)->remove();
         return kExitFailure;
     }
-    log.attach(tui.get());  // from here on the terminal may belong to the TUI
+    log.attach(&daemon, !headless);  // from here on the terminal may belong to the TUI
     log.info("intercepting: NFQUEUE " + std::to_string(config.queue_num) + ", " +
              std::string((*firewall)->backend_name()) +
              (spec.ipv6 ? " (IPv4 and IPv6)" : " (IPv4)") + ", attribution " +
@@ -348,29 +340,34 @@ int run_engine(const Config& config, bool headless) {
     }
 
     UniqueFd keeper_stop(eventfd(0, EFD_CLOEXEC));
-    std::thread keeper(housekeeping, std::ref(**firewall), std::ref(rules), std::ref(engine),
-                       names_file.get(), tui.get(), std::ref(log), keeper_stop.get());
+    std::thread keeper(firewall_housekeeping, std::ref(**firewall), names_file.get(), std::ref(log),
+                       keeper_stop.get());
+
+    // Front ends attach to the daemon: the TUI in this terminal (unless --headless) through an
+    // in-process link, and any number over the control socket. With no front end attached, what
+    // no rule decides waits PromptTimeout, then gets DefaultAction and is kept for review.
     int status = kExitOk;
     if (headless) {
-        status = serve(**queue, engine, log, signal_fd.get(), -1);
+        status = serve(**queue, daemon, log, signal_fd.get(), -1);
     } else {
         // The TUI owns the terminal and runs on this thread; the queue thread is another one.
-        // Whichever ends first (a signal, or the person quitting) ends the other.
+        // Whichever ends first (a signal, or the person quitting) ends the other: a signal
+        // stops the daemon, whose Stopping ends the TUI.
         UniqueFd queue_stop(eventfd(0, EFD_CLOEXEC));
         int queue_status = kExitOk;
+        InProcessLink link(daemon);
         std::thread queue_thread([&] {
-            queue_status = serve(**queue, engine, log, signal_fd.get(), queue_stop.get());
-            tui->stop();
+            queue_status = serve(**queue, daemon, log, signal_fd.get(), queue_stop.get());
+            daemon.close_front_ends("");
         });
-        tui->publish_all();
         tui::TuiOptions to;
         to.default_duration = config.default_duration;
         to.max_events = config.stats_max_events;
         to.max_stats = config.stats_max_stats;
-        const int tui_status = tui::run_tui(*tui, to);
+        const int tui_status = tui::run_tui(link, to);
         wake(queue_stop.get());
         queue_thread.join();
-        log.attach(nullptr);
+        log.attach(&daemon, false);
         status = tui_status != 0 ? kExitFailure : queue_status;
     }
     wake(keeper_stop.get());
@@ -381,9 +378,11 @@ int run_engine(const Config& config, bool headless) {
         log.error("removing the firewall rules: " + s.error().message);
     // Packets queued before the rules went are decided rather than dropped with the queue; what
     // is still pending then gets DefaultAction from stop().
-    (void)(*queue)->receive([&engine](const QueuedPacket& p) { engine.on_packet(p); });
-    engine.stop();
-    const EngineStats st = engine.stats();
+    (void)(*queue)->receive([&daemon](const QueuedPacket& p) { daemon.on_packet(p); });
+    daemon.stop();
+    control->reset();  // after the daemon's Stopping reached the clients; before the daemon goes
+    log.attach(nullptr, false);
+    const EngineStats st = daemon.engine_stats();
     const nfq::NfQueueStats qs = (*queue)->stats();
     log.info(std::to_string(st.decisions) + " decisions (" + std::to_string(st.allowed) +
              " allowed, " + std::to_string(st.denied) + " denied, " + std::to_string(st.rejected) +
@@ -461,6 +460,17 @@ int run(int argc, char** argv) {
     }
     if (!o.rules_dir.empty()) config->rules_path = o.rules_dir;
     if (!o.events.empty()) config->events_file = o.events;
+    // One daemon per Control.Socket: a second `tsnitch run` becomes a front end of the first
+    // instead of failing on the busy queue (DESIGN.md §3).
+    if (control_daemon_running(config->control_socket)) {
+        if (o.headless) {
+            print_error("run: a tsnitch daemon already runs (%s)", config->control_socket.c_str());
+            return kExitFailure;
+        }
+        print_error("a tsnitch daemon already runs (%s): attaching to it",
+                    config->control_socket.c_str());
+        return attach_to_daemon(config->control_socket, *config);
+    }
     return run_engine(*config, o.headless);
 }
 

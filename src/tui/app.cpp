@@ -1,5 +1,6 @@
-// The UI loop: wait on the terminal and the backend's wake-up fd together, apply what the backend
-// drained, hand keys to the prompt or the current view, draw. One thread; curses only here.
+// The UI loop: wait on the terminal and the DaemonLink's wake-up fd together, apply the daemon's
+// events to the UI's own view of it, hand keys to the prompt or the current view (which send
+// commands back), draw. One thread; curses only here.
 #include <poll.h>
 #include <unistd.h>
 
@@ -8,6 +9,8 @@
 #include <cstdio>
 #include <cstring>
 #include <cwchar>
+#include <map>
+#include <type_traits>
 
 #include "core/rules/rule_for_connection.h"
 #include "tui/keys.h"
@@ -25,13 +28,28 @@ using namespace std::chrono_literals;
 
 class App {
   public:
-    App(Backend& backend, const TuiOptions& options, Screen& screen)
-        : backend_(backend), screen_(screen), st_(options) {}
+    App(DaemonLink& link, const TuiOptions& options, Screen& screen)
+        : link_(link), screen_(screen), st_(options) {}
 
     int run();
+    // Why the daemon went away, when it did (told on standard error once curses is gone).
+    const std::string& stop_reason() const { return stop_reason_; }
 
   private:
-    void apply(BackendUpdate u, Clock::time_point now);
+    // A command on its way; its CommandResult says how it went.
+    struct Sent {
+        std::string what;        // for an error: "answering the prompt: ..."
+        std::string on_success;  // said in the bottom line when done; empty: nothing
+    };
+    template <class Body>
+    void send(Body body, std::string what, std::string on_success = "");
+    void apply(std::vector<DaemonEvent> events, Clock::time_point now);
+    void apply_event(DaemonEvent& e, Clock::time_point now);
+    void apply_snapshot(Snapshot& s, Clock::time_point now);
+    void apply_decisions(std::vector<DecisionEvent> events);
+    void apply_table(SocketTableUpdate& u);
+    void prompts_changed(Clock::time_point now);
+    void update_socket_subscription();
     void sync_form(Clock::time_point now);
     void handle_key(int k, Clock::time_point now);
     void handle_prompt_key(int k, Clock::time_point now);
@@ -41,25 +59,66 @@ class App {
     void handle_edit_key(int k);
     bool handle_sockets_key(int k);
     void open_process(std::optional<int> pid, const std::string& name);
-    void apply_table();
     void report(const Status& s, const std::string& what);
+    void say(std::string text);
 
-    Backend& backend_;
+    DaemonLink& link_;
     Screen& screen_;
     UiState st_;
-    SocketMonitor* monitor_ = nullptr;  // started when the Sockets tab is first shown
+    uint64_t next_request_ = 1;
+    std::map<uint64_t, Sent> sent_;
+    // The socket table is asked for while the Sockets tab is on screen (and costs nothing else).
+    bool sockets_on_ = false;
+    std::optional<int> sockets_focus_;
+    bool sockets_all_fds_ = false;
     bool quit_ = false;
+    std::string stop_reason_;
 };
 
-void App::apply_table() {
-    std::string error;
-    auto snap = monitor_->take(&error);
-    st_.table_error = error;
-    if (!snap) return;
+template <class Body>
+void App::send(Body body, std::string what, std::string on_success) {
+    const uint64_t request = next_request_++;
+    sent_[request] = Sent{std::move(what), std::move(on_success)};
+    link_.send(DaemonCommand{request, std::move(body)});
+}
+
+void App::say(std::string text) {
+    st_.message = std::move(text);
+    st_.message_until = Clock::now() + 5s;
+}
+
+void App::apply_table(SocketTableUpdate& u) {
+    st_.table_error = u.error;
+    if (!u.error.empty() && u.table.taken == std::chrono::system_clock::time_point{}) return;
+    auto names =
+        std::make_shared<std::vector<std::pair<IpAddress, std::string>>>(std::move(u.host_names));
+    st_.host_names = [names](const IpAddress& a) -> std::optional<std::string> {
+        for (const auto& [addr, name] : *names)
+            if (addr == a) return name;
+        return std::nullopt;
+    };
+    auto snap = std::make_shared<const SocketTableSnapshot>(std::move(u.table));
     // A process that ended has no sockets left: its lines fade out like closed ones.
     if (st_.open_pid && snap->focus_pid == st_.open_pid)
         st_.socket_list.update(snap->focus ? snap->focus->sockets : std::vector<SocketRow>{});
     st_.table = std::move(snap);
+}
+
+// Asks for the socket table while the Sockets tab shows, with the opened process in full.
+void App::update_socket_subscription() {
+    const bool want = st_.view == View::sockets;
+    if (want == sockets_on_ &&
+        (!want || (sockets_focus_ == st_.open_pid && sockets_all_fds_ == st_.all_fds)))
+        return;
+    sockets_on_ = want;
+    sockets_focus_ = st_.open_pid;
+    sockets_all_fds_ = st_.all_fds;
+    SubscribeSockets s;
+    s.on = want;
+    s.interval = st_.options.socket_interval;
+    s.focus_pid = st_.open_pid;
+    s.all_fds = st_.all_fds;
+    send(s, "the socket table");
 }
 
 void App::open_process(std::optional<int> pid, const std::string& name) {
@@ -67,7 +126,7 @@ void App::open_process(std::optional<int> pid, const std::string& name) {
     st_.open_name = name;
     st_.socket_list.clear();
     st_.sock_selected = st_.sock_top = 0;
-    if (monitor_) monitor_->set_focus(pid, st_.all_fds);
+    update_socket_subscription();
 }
 
 // Keys of the Sockets tab that mean something else elsewhere; true when used.
@@ -107,7 +166,7 @@ bool App::handle_sockets_key(int k) {
             return true;
         case 'f':
             st_.all_fds = !st_.all_fds;
-            if (monitor_) monitor_->set_focus(st_.open_pid, st_.all_fds);
+            update_socket_subscription();
             return true;
         case 'K': {
             const auto lines = socket_view_lines(st_);
@@ -155,39 +214,123 @@ void App::report(const Status& s, const std::string& what) {
     st_.message_until = Clock::now() + 5s;
 }
 
-void App::apply(BackendUpdate u, Clock::time_point now) {
-    if (u.stop) quit_ = true;
-    if (!u.events.empty()) {
-        // Keep the selected event selected while new ones arrive above it (unless following).
-        if (st_.conn_selected > 0) {
-            size_t added = 0;
-            for (const auto& e : u.events)
-                added += event_matches(e, st_.filter) ? 1 : 0;
-            st_.conn_selected += added;
-            st_.conn_top += added;
+void App::apply(std::vector<DaemonEvent> events, Clock::time_point now) {
+    // Decisions come in floods: the log takes them in one go.
+    std::vector<DecisionEvent> decisions;
+    bool prompts = false;
+    for (DaemonEvent& e : events) {
+        if (auto* d = std::get_if<DecisionMade>(&e)) {
+            decisions.push_back(std::move(d->event));
+            continue;
         }
-        st_.log.add(std::move(u.events));
+        if (!decisions.empty()) apply_decisions(std::move(decisions));
+        decisions.clear();
+        prompts = prompts || std::holds_alternative<Snapshot>(e) ||
+                  std::holds_alternative<PromptOpened>(e) ||
+                  std::holds_alternative<PromptClosed>(e) ||
+                  std::holds_alternative<PromptJoined>(e);
+        apply_event(e, now);
     }
-    for (auto& line : u.log) {
-        // Warnings and errors also show in the bottom line for a moment, whatever the view.
-        if (line.level >= LogLevel::warning) {
-            st_.message = line.text;
-            st_.message_until = Clock::now() + 5s;
-        }
-        st_.log_lines.push_back(std::move(line));
+    if (!decisions.empty()) apply_decisions(std::move(decisions));
+    if (prompts) prompts_changed(now);
+}
+
+void App::apply_decisions(std::vector<DecisionEvent> events) {
+    // Keep the selected event selected while new ones arrive above it (unless following).
+    if (st_.conn_selected > 0) {
+        size_t added = 0;
+        for (const auto& e : events)
+            added += event_matches(e, st_.filter) ? 1 : 0;
+        st_.conn_selected += added;
+        st_.conn_top += added;
+    }
+    // Hits are counted here as the daemon counts them, from the Snapshot's numbers on.
+    bool hit = false;
+    for (const auto& e : events) {
+        if (e.reason != Reason::rule || !e.rule) continue;
+        for (RuleSummary& r : st_.rules)
+            if (r.name == *e.rule) ++r.hits, hit = true;
+    }
+    if (hit && st_.rule_order == RuleOrder::hits)
+        st_.rules = sorted_rules(std::move(st_.rules), st_.rule_order);
+    st_.log.add(std::move(events));
+}
+
+void App::apply_snapshot(Snapshot& s, Clock::time_point now) {
+    st_.status = status_of(s.status);
+    std::vector<RuleSummary> rules;
+    for (const RuleRecord& r : s.rules)
+        rules.push_back(summary_of(r));
+    st_.rules = sorted_rules(std::move(rules), st_.rule_order);
+    st_.pending.clear();
+    for (const PromptRecord& p : s.prompts)
+        st_.pending.push_back(pending_of(p, now));
+    apply_decisions(std::move(s.recent));
+    for (const LogRecord& l : s.log) {
+        st_.log_lines.push_back(line_of(l));
         if (st_.log_lines.size() > kMaxLogLines) st_.log_lines.pop_front();
     }
-    if (u.status) st_.status = std::move(*u.status);
-    if (u.rules) st_.rules = sorted_rules(std::move(*u.rules), st_.rule_order);
-    if (u.pending) {
-        // Forget answered ids the backend no longer lists: they are done.
-        std::erase_if(st_.answered, [&](uint64_t id) {
-            return std::none_of(u.pending->begin(), u.pending->end(),
-                                [&](const PendingPrompt& p) { return p.id == id; });
-        });
-        st_.pending = prompt_queue(std::move(*u.pending), st_.answered);
-        sync_form(now);
+    if (!s.review.empty()) {
+        say(std::to_string(s.review.size()) +
+            " decisions were made while nobody was attached: see the Connections view");
     }
+    std::vector<DecisionEvent> review;
+    for (ReviewRecord& r : s.review)
+        review.push_back(std::move(r.event));
+    apply_decisions(std::move(review));
+}
+
+void App::apply_event(DaemonEvent& event, Clock::time_point now) {
+    std::visit(
+        [&](auto& e) {
+            using T = std::decay_t<decltype(e)>;
+            if constexpr (std::is_same_v<T, Snapshot>) {
+                apply_snapshot(e, now);
+            } else if constexpr (std::is_same_v<T, PromptOpened>) {
+                st_.pending.push_back(pending_of(e.prompt, now));
+            } else if constexpr (std::is_same_v<T, PromptJoined>) {
+                for (PendingPrompt& p : st_.pending)
+                    if (p.id == e.id) p.joined = e.joined;
+            } else if constexpr (std::is_same_v<T, PromptClosed>) {
+                std::erase_if(st_.pending, [&](const PendingPrompt& p) { return p.id == e.id; });
+                std::erase(st_.answered, e.id);
+            } else if constexpr (std::is_same_v<T, RulesChanged>) {
+                std::vector<RuleSummary> rules;
+                for (const RuleRecord& r : e.rules)
+                    rules.push_back(summary_of(r));
+                st_.rules = sorted_rules(std::move(rules), st_.rule_order);
+            } else if constexpr (std::is_same_v<T, StatusChanged>) {
+                st_.status = status_of(e.status);
+            } else if constexpr (std::is_same_v<T, LogAppended>) {
+                // Warnings and errors also show in the bottom line for a moment, whatever the
+                // view.
+                if (e.line.level >= LogLevel::warning) say(e.line.text);
+                st_.log_lines.push_back(line_of(e.line));
+                if (st_.log_lines.size() > kMaxLogLines) st_.log_lines.pop_front();
+            } else if constexpr (std::is_same_v<T, SocketTableUpdate>) {
+                apply_table(e);
+            } else if constexpr (std::is_same_v<T, CommandResult>) {
+                auto it = sent_.find(e.request);
+                if (it == sent_.end()) return;
+                if (!e.error.empty()) {
+                    say(it->second.what + ": " + e.error);
+                } else if (!it->second.on_success.empty()) {
+                    say(it->second.on_success);
+                }
+                sent_.erase(it);
+            } else if constexpr (std::is_same_v<T, Stopping>) {
+                stop_reason_ = e.reason;
+                quit_ = true;
+            }
+            // DecisionMade is batched by apply(); ReviewAdded/Removed, ProcessDetailsReply:
+            // nothing to show yet.
+        },
+        event);
+}
+
+void App::prompts_changed(Clock::time_point now) {
+    st_.pending = prompt_queue(std::move(st_.pending), st_.answered);
+    sync_form(now);
 }
 
 // The prompt on screen is always the oldest pending one; a new one starts its key delay.
@@ -208,7 +351,7 @@ void App::handle_prompt_key(int k, Clock::time_point now) {
     const auto answer = st_.form->handle_key(k, now);
     if (!answer) return;
     const uint64_t id = st_.form->prompt_id();
-    report(backend_.answer(id, *answer), "answering the prompt");
+    send(AnswerPrompt{id, answer->action, answer->duration, answer->rule}, "answering the prompt");
     st_.answered.push_back(id);
     st_.pending = prompt_queue(std::move(st_.pending), st_.answered);
     st_.form.reset();
@@ -252,8 +395,8 @@ void App::handle_edit_key(int k) {
             st_.edit.reset();
             return;
         case key::enter:
-            report(backend_.change_rule(e.name, e.action, standard_durations()[e.duration]),
-                   "changing rule " + e.name);
+            send(ChangeRule{e.name, e.action, standard_durations()[e.duration]},
+                 "changing rule " + e.name);
             st_.edit.reset();
             return;
         case key::tab:
@@ -289,8 +432,7 @@ void App::handle_rules_key(int k) {
     const RuleSummary& r = st_.rules[st_.rule_selected];
     switch (k) {
         case ' ':
-            report(backend_.set_rule_enabled(r.name, !r.enabled),
-                   (r.enabled ? "disabling " : "enabling ") + r.name);
+            send(EnableRule{r.name, !r.enabled}, (r.enabled ? "disabling " : "enabling ") + r.name);
             break;
         case 'x':
         case key::del:
@@ -455,29 +597,21 @@ void App::handle_key(int k, Clock::time_point now) {
         return;
     }
     if (st_.confirm_kill) {
-        if (k == 'y' || k == 'Y') {
-            report(destroy_socket(st_.confirm_kill->socket), "closing the socket");
-            if (monitor_) monitor_->set_focus(st_.open_pid, st_.all_fds);
-        }
+        if (k == 'y' || k == 'Y') send(CloseSocket{st_.confirm_kill->socket}, "closing the socket");
         st_.confirm_kill.reset();
         return;
     }
     if (st_.confirm_rule) {
         if (k == 'y' || k == 'Y') {
             const std::string name = st_.confirm_rule->rule.name;
-            const Status s = backend_.add_rule(st_.confirm_rule->rule);
-            report(s, "adding rule " + name);
-            if (s) {
-                st_.message = "added rule " + name;
-                st_.message_until = Clock::now() + 5s;
-            }
+            send(AddRule{st_.confirm_rule->rule}, "adding rule " + name, "added rule " + name);
         }
         st_.confirm_rule.reset();
         return;
     }
     if (st_.confirm_delete) {
         if (k == 'y' || k == 'Y') {
-            report(backend_.delete_rule(*st_.confirm_delete), "deleting " + *st_.confirm_delete);
+            send(DeleteRule{*st_.confirm_delete}, "deleting " + *st_.confirm_delete);
         }
         st_.confirm_delete.reset();
         return;
@@ -497,17 +631,12 @@ int App::run() {
     // Keys redraw at once; backend updates at most every kFrame, so that a flood of events costs
     // a bounded amount of drawing.
     constexpr auto kFrame = 33ms;
-    apply(backend_.drain(), Clock::now());
+    apply(link_.drain(), Clock::now());
     bool dirty = true;
     Clock::time_point last_draw{};
     if (st_.options.monitor) st_.view = View::sockets;
     while (!quit_) {
-        if (st_.view == View::sockets && !monitor_) {
-            monitor_ = backend_.socket_monitor();
-            st_.host_names = backend_.host_names();
-            if (!monitor_) st_.table_error = "the socket table is not available here";
-        }
-        if (monitor_) monitor_->set_paused(st_.view != View::sockets);
+        update_socket_subscription();
         auto now = Clock::now();
         if (dirty && now - last_draw >= kFrame) {
             draw_ui(screen_, st_, now);
@@ -521,18 +650,15 @@ int App::run() {
                 std::chrono::ceil<std::chrono::milliseconds>(last_draw + kFrame - now).count());
         }
         // A negative fd is ignored by poll().
-        pollfd fds[3] = {{STDIN_FILENO, POLLIN, 0},
-                         {backend_.wake_fd(), POLLIN, 0},
-                         {monitor_ ? monitor_->wake_fd() : -1, POLLIN, 0}};
-        const int n = ::poll(fds, 3, std::max(timeout_ms, 0));
+        pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {link_.wake_fd(), POLLIN, 0}};
+        const int n = ::poll(fds, 2, std::max(timeout_ms, 0));
         if (n < 0 && errno != EINTR) {
             std::fprintf(stderr, "tsnitch: waiting for keys: %s\n", std::strerror(errno));
             return 1;
         }
         dirty = true;  // a tick, an update, a key or a resize: the screen changes
         if (n > 0 && (fds[0].revents & (POLLHUP | POLLERR))) return 1;  // the terminal is gone
-        if (n > 0 && (fds[1].revents & POLLIN)) apply(backend_.drain(), Clock::now());
-        if (n > 0 && (fds[2].revents & POLLIN)) apply_table();
+        if (n > 0 && (fds[1].revents & POLLIN)) apply(link_.drain(), Clock::now());
         // SIGWINCH interrupts poll (EINTR) and curses then returns KEY_RESIZE.
         for (int k; !quit_ && (k = screen_.read_key()) != -1;) {
             handle_key(k, Clock::now());
@@ -544,7 +670,7 @@ int App::run() {
 
 }  // namespace
 
-int run_tui(Backend& backend, const TuiOptions& options) {
+int run_tui(DaemonLink& link, const TuiOptions& options) {
     if (!::isatty(STDIN_FILENO) || !::isatty(STDOUT_FILENO)) {
         std::fprintf(stderr, "tsnitch: the terminal UI needs a terminal (use --headless)\n");
         return 1;
@@ -555,8 +681,16 @@ int run_tui(Backend& backend, const TuiOptions& options) {
         std::fprintf(stderr, "tsnitch: %s\n", screen.error().message.c_str());
         return 1;
     }
-    App app(backend, options, **screen);
-    return app.run();
+    int rc = 0;
+    std::string reason;
+    {
+        App app(link, options, **screen);
+        rc = app.run();
+        reason = app.stop_reason();
+    }
+    (*screen).reset();  // the terminal is the shell's again
+    if (!reason.empty()) std::fprintf(stderr, "tsnitch: %s\n", reason.c_str());
+    return rc;
 }
 
 }  // namespace tsnitch::tui

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/rules/rule_for_connection.h"
-#include "tui/backend.h"
+#include "tui/ui_records.h"
 
 namespace tsnitch::tui {
 

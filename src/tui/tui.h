@@ -4,8 +4,9 @@
 #include <chrono>
 #include <cstddef>
 
+#include "core/daemon/records.h"
 #include "core/duration.h"
-#include "tui/backend.h"
+#include "tui/ui_records.h"
 
 namespace tsnitch::tui {
 
@@ -18,10 +19,14 @@ struct TuiOptions {
     // `tsnitch monitor`: no interception and no prompts; opens on the Processes view and quits
     // without asking (no firewall to remove).
     bool monitor = false;
+    // `tsnitch attach`: the daemon runs elsewhere; quitting detaches and leaves its firewall on.
+    bool attached = false;
+    std::chrono::milliseconds socket_interval{1000};  // the Sockets view's refresh
 };
 
-// Takes over the terminal (curses) until the person quits; returns 0 then, 1 when the terminal
-// could not be used (message on standard error). Must run on the thread that owns the terminal.
-int run_tui(Backend& backend, const TuiOptions& options);
+// Takes over the terminal (curses) until the person quits or the daemon stops (its reason then
+// goes to standard error); returns 0 then, 1 when the terminal could not be used (message on
+// standard error). Must run on the thread that owns the terminal.
+int run_tui(DaemonLink& link, const TuiOptions& options);
 
 }  // namespace tsnitch::tui

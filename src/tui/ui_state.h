@@ -9,9 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "tui/backend.h"
+#include "tui/process_list.h"
 #include "tui/prompt_form.h"
 #include "tui/tui.h"
+#include "tui/ui_records.h"
 #include "tui/view_model.h"
 
 namespace tsnitch::tui {

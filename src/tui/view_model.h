@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "tui/backend.h"
+#include "tui/ui_records.h"
 
 namespace tsnitch::tui {
 

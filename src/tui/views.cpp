@@ -545,7 +545,12 @@ void draw_ui(Screen& s, UiState& st, Clock::time_point now) {
     if (st.form) {
         draw_prompt(s, *st.form, st.pending.empty() ? 0 : st.pending.size() - 1, now);
     }
-    if (st.confirm_quit) {
+    if (st.confirm_quit && st.options.attached) {
+        draw_dialog(s, "Detach from the daemon?",
+                    {"The daemon keeps running and keeps its firewall;",
+                     "its prompts wait for another front end, then PromptTimeout.", "",
+                     "y detach   any other key: stay"});
+    } else if (st.confirm_quit) {
         draw_dialog(s, "Quit tsnitch?",
                     {"Quitting removes the firewall rules:", "connections are no longer checked.",
                      "", "y quit   any other key: stay"});

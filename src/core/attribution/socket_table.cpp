@@ -61,83 +61,6 @@ std::vector<ProcessSummary> summarize_processes(
     return out;
 }
 
-std::string_view process_order_name(ProcessOrder o) {
-    switch (o) {
-        case ProcessOrder::sockets:
-            return "sockets";
-        case ProcessOrder::pid:
-            return "pid";
-        case ProcessOrder::user:
-            return "user";
-        case ProcessOrder::name:
-            return "name";
-        case ProcessOrder::established:
-            return "established";
-        case ProcessOrder::listening:
-            return "listening";
-        case ProcessOrder::udp:
-            return "udp";
-        case ProcessOrder::unix_sockets:
-            return "unix";
-        case ProcessOrder::traffic:
-            return "traffic";
-    }
-    return "?";
-}
-
-void sort_processes(std::vector<ProcessSummary>& procs, ProcessOrder order, bool reverse) {
-    auto user = [](const ProcessSummary& p) {
-        return p.user.empty() ? std::to_string(p.uid) : p.user;
-    };
-    auto less = [&](const ProcessSummary& a, const ProcessSummary& b) {
-        switch (order) {
-            case ProcessOrder::sockets:
-                if (a.total() != b.total()) return a.total() > b.total();
-                break;
-            case ProcessOrder::pid:
-                break;
-            case ProcessOrder::user:
-                if (user(a) != user(b)) return user(a) < user(b);
-                break;
-            case ProcessOrder::name:
-                if (a.comm != b.comm) return a.comm < b.comm;
-                break;
-            case ProcessOrder::established:
-                if (a.tcp_established != b.tcp_established)
-                    return a.tcp_established > b.tcp_established;
-                break;
-            case ProcessOrder::listening:
-                if (a.tcp_listen != b.tcp_listen) return a.tcp_listen > b.tcp_listen;
-                break;
-            case ProcessOrder::udp:
-                if (a.udp != b.udp) return a.udp > b.udp;
-                break;
-            case ProcessOrder::unix_sockets:
-                if (a.unix_sockets != b.unix_sockets) return a.unix_sockets > b.unix_sockets;
-                break;
-            case ProcessOrder::traffic: {
-                const uint64_t ta = a.bytes_sent + a.bytes_received;
-                const uint64_t tb = b.bytes_sent + b.bytes_received;
-                if (ta != tb) return ta > tb;
-                break;
-            }
-        }
-        return a.pid < b.pid;
-    };
-    std::sort(procs.begin(), procs.end(), less);
-    if (reverse) std::reverse(procs.begin(), procs.end());
-}
-
-bool process_matches(const ProcessSummary& p, std::string_view filter) {
-    if (filter.empty()) return true;
-    const std::string f = ascii_lower(filter);
-    for (const std::string& field :
-         {std::to_string(p.pid), p.user, std::to_string(p.uid), p.comm, p.exe}) {
-        if (ascii_lower(field).find(f) != std::string::npos) return true;
-    }
-    return false;
-}
-
 Result<std::vector<FdLink>> list_fd_links(const std::string& proc_root, int pid) {
     const std::string dir = proc_root + "/" + std::to_string(pid) + "/fd";
     std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
@@ -157,39 +80,6 @@ Result<std::vector<FdLink>> list_fd_links(const std::string& proc_root, int pid)
     }
     std::sort(out.begin(), out.end(), [](const FdLink& a, const FdLink& b) { return a.fd < b.fd; });
     return out;
-}
-
-void SocketList::update(std::vector<SocketRow> rows) {
-    auto key = [](const SocketRow& r) { return std::make_pair(r.fd, r.inode); };
-    std::map<std::pair<int, uint64_t>, Entry> next;
-    for (Entry& e : entries_) {
-        if (e.change == Change::closed) {
-            if (++e.age <= fade_) next.emplace(key(e.row), std::move(e));
-            continue;
-        }
-        e.change = Change::closed;
-        e.age = 1;
-        if (fade_ > 0) next.emplace(key(e.row), std::move(e));
-    }
-    for (SocketRow& r : rows) {
-        // Still open: the new row carries the current state and addresses.
-        auto it = next.find(key(r));
-        if (it != next.end()) {
-            it->second = Entry{std::move(r), Change::steady, 0};
-            continue;
-        }
-        const auto k = key(r);
-        next.emplace(k, Entry{std::move(r), first_ ? Change::steady : Change::added, 0});
-    }
-    entries_.clear();
-    for (auto& [k, e] : next)
-        entries_.push_back(std::move(e));
-    first_ = false;
-}
-
-void SocketList::clear() {
-    entries_.clear();
-    first_ = true;
 }
 
 SocketTable::SocketTable(DiagClient client, std::string proc_root)
@@ -263,71 +153,6 @@ Result<SocketTableSnapshot> SocketTable::refresh(std::optional<int> focus, bool 
     }
     out.cpu = thread_cpu_now() - cpu_start;
     return out;
-}
-
-SocketMonitor::SocketMonitor(SocketTable table, std::chrono::milliseconds interval)
-    : table_(std::move(table)),
-      interval_(interval),
-      wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
-      thread_([this] { loop(); }) {}
-
-SocketMonitor::~SocketMonitor() {
-    {
-        std::lock_guard lock(mu_);
-        stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-}
-
-void SocketMonitor::loop() {
-    std::unique_lock lock(mu_);
-    while (!stop_) {
-        const auto focus = focus_;
-        const bool all = all_fds_;
-        now_ = false;
-        lock.unlock();
-        auto r = table_.refresh(focus, all);
-        lock.lock();
-        if (r) {
-            latest_ = std::make_shared<const SocketTableSnapshot>(std::move(*r));
-            error_.clear();
-        } else {
-            error_ = r.error().message;
-        }
-        const uint64_t one = 1;
-        (void)!::write(wake_.get(), &one, sizeof one);
-        cv_.wait_for(lock, interval_, [this] { return stop_ || now_; });
-        cv_.wait(lock, [this] { return stop_ || !paused_; });
-    }
-}
-
-std::shared_ptr<const SocketTableSnapshot> SocketMonitor::take(std::string* error) {
-    uint64_t n = 0;
-    (void)!::read(wake_.get(), &n, sizeof n);
-    std::lock_guard lock(mu_);
-    if (error) *error = error_;
-    return std::exchange(latest_, nullptr);
-}
-
-void SocketMonitor::set_paused(bool paused) {
-    {
-        std::lock_guard lock(mu_);
-        if (paused_ == paused) return;
-        paused_ = paused;
-        now_ = !paused;  // back in view: fresh numbers at once
-    }
-    cv_.notify_all();
-}
-
-void SocketMonitor::set_focus(std::optional<int> pid, bool all_fds) {
-    {
-        std::lock_guard lock(mu_);
-        focus_ = pid;
-        all_fds_ = all_fds;
-        now_ = true;
-    }
-    cv_.notify_all();
 }
 
 Status destroy_socket(const InetSocket& s) {

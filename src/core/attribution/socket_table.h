@@ -1,18 +1,16 @@
 // The live socket table behind `tsnitch monitor` and the TUI's Processes/Sockets views: each
 // refresh is one SocketsDump plus InodeIndex::sync() (not a walk of every /proc/*/fd), grouped by
 // process; the process a person opened is read in full with sockets_of_process(), so that its
-// lines are exactly those of `tsnitch sockets -p PID`. No curses here: views read snapshots.
+// lines are exactly those of `tsnitch sockets -p PID`. No curses here: views read snapshots (their
+// order, filter and fading are src/tui/process_list.h; the refresh thread is socket_monitor.h).
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -51,25 +49,6 @@ struct ProcessSummary {
 std::vector<ProcessSummary> summarize_processes(
     const SocketsSnapshot& snap, const std::unordered_map<uint64_t, InodeIndex::Owner>& owners);
 
-enum class ProcessOrder {
-    sockets,
-    pid,
-    user,
-    name,
-    established,
-    listening,
-    udp,
-    unix_sockets,
-    traffic
-};
-inline constexpr int kProcessOrders = 9;
-std::string_view process_order_name(ProcessOrder o);
-// Sorted by `order` (counts: most first; pid, user, name: ascending), then by pid; `reverse`
-// turns it around.
-void sort_processes(std::vector<ProcessSummary>& procs, ProcessOrder order, bool reverse);
-// Case-insensitive: the filter occurs in the pid, user, uid, comm or exe.
-bool process_matches(const ProcessSummary& p, std::string_view filter);
-
 // An fd of the opened process that is not a socket (`1 -> /dev/pts/0`).
 struct FdLink {
     int fd = 0;
@@ -77,28 +56,6 @@ struct FdLink {
 };
 // Every fd of `pid` with its link target, in fd order.
 Result<std::vector<FdLink>> list_fd_links(const std::string& proc_root, int pid);
-
-// The socket lines of the opened process across refreshes: new ones are marked for the refresh
-// they appear in; closed ones stay, marked closed, for `fade` refreshes and then go.
-class SocketList {
-  public:
-    enum class Change { steady, added, closed };
-    struct Entry {
-        SocketRow row;
-        Change change = Change::steady;
-        int age = 0;  // refreshes since it closed
-    };
-    explicit SocketList(int fade = 1) : fade_(fade) {}
-    // The rows of the new refresh (fd order). The first update marks nothing as added.
-    void update(std::vector<SocketRow> rows);
-    void clear();
-    const std::vector<Entry>& entries() const { return entries_; }
-
-  private:
-    int fade_;
-    bool first_ = true;
-    std::vector<Entry> entries_;
-};
 
 // What one refresh saw.
 struct SocketTableSnapshot {
@@ -128,44 +85,6 @@ class SocketTable {
     InodeIndex index_;
     ProcessReader reader_;
     std::unordered_map<int, ProcessSummary> identities_;  // pid -> user/comm/exe (no counts)
-};
-
-// Runs SocketTable::refresh() on its own thread every `interval` (and at once when the opened
-// process changes), so that the UI never waits for /proc or netlink. wake_fd() is readable while
-// a snapshot is waiting for take().
-class SocketMonitor {
-  public:
-    SocketMonitor(SocketTable table, std::chrono::milliseconds interval);
-    ~SocketMonitor();
-    SocketMonitor(const SocketMonitor&) = delete;
-    SocketMonitor& operator=(const SocketMonitor&) = delete;
-
-    int wake_fd() const { return wake_.get(); }
-    // The newest snapshot since the last call (nullptr when none), and the refresh's error if it
-    // failed (empty when not).
-    std::shared_ptr<const SocketTableSnapshot> take(std::string* error = nullptr);
-    // The process whose sockets each snapshot carries in full; refreshes now.
-    void set_focus(std::optional<int> pid, bool all_fds);
-    // While paused (the view is not on screen) no refresh runs.
-    void set_paused(bool paused);
-    std::chrono::milliseconds interval() const { return interval_; }
-
-  private:
-    void loop();
-
-    SocketTable table_;
-    std::chrono::milliseconds interval_;
-    UniqueFd wake_;
-    std::mutex mu_;
-    std::condition_variable cv_;
-    bool stop_ = false;
-    bool now_ = true;
-    bool paused_ = false;
-    std::optional<int> focus_;
-    bool all_fds_ = false;
-    std::shared_ptr<const SocketTableSnapshot> latest_;
-    std::string error_;
-    std::thread thread_;
 };
 
 // Closes a TCP or UDP socket from outside (SOCK_DESTROY): needs CAP_NET_ADMIN and a kernel with

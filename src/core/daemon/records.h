@@ -62,7 +62,10 @@ struct StatusRecord {
 // One rule as the daemon holds it.
 struct RuleRecord {
     Rule rule;
-    uint64_t hits = 0;  // decisions it made since the daemon started
+    // Decisions it made since the daemon started. Sent whole in Snapshot and RulesChanged only;
+    // in between, a front end adds one for each DecisionMade whose reason is rule and whose rule
+    // is this one (the daemon counts the same way), so hits cost no message of their own.
+    uint64_t hits = 0;
     std::optional<std::chrono::system_clock::time_point> expires;  // timed rules
 };
 
@@ -193,7 +196,8 @@ struct DaemonCommand {
 
 // What a front end holds: the daemon in this process, or a stream to one (`tsnitch attach`). The
 // TUI cannot tell them apart. wake_fd() is readable (level-triggered) while drain() has events;
-// drain() never blocks; send() never blocks (a stream client queues).
+// drain() never blocks; send() never blocks (a stream client queues). A Stopping is the last
+// event: the daemon went away, or dropped this front end because it fell behind.
 class DaemonLink {
   public:
     virtual ~DaemonLink() = default;

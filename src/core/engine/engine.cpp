@@ -9,20 +9,6 @@
 
 namespace tsnitch {
 
-std::string_view verdict_name(Verdict v) {
-    switch (v) {
-        case Verdict::pass:
-            return "pass";
-        case Verdict::allow:
-            return "allow";
-        case Verdict::deny:
-            return "deny";
-        case Verdict::reject:
-            return "reject";
-    }
-    return "deny";
-}
-
 namespace {
 
 Verdict verdict_of(Action a) {
@@ -125,11 +111,8 @@ void Engine::on_packet(const QueuedPacket& qp) {
             ++stats_.joined;
             return;
         }
-        lock.unlock();
-        sink_.set_verdict(qp.id, verdict_of(options_.default_action), qp.mark);
-        return;
-    }
-    if (held_packets_ >= options_.max_pending_packets) {
+        // A packet of a flow already waiting: its decision comes with the flow's.
+        ++stats_.over_limit;
         lock.unlock();
         sink_.set_verdict(qp.id, verdict_of(options_.default_action), qp.mark);
         return;
@@ -144,11 +127,13 @@ void Engine::on_packet(const QueuedPacket& qp) {
     c.uid = qp.uid;
     c.iface_in = interface_name_locked(qp.ifindex_in);
     c.iface_out = interface_name_locked(qp.ifindex_out);
+    const bool over_limit = held_packets_ >= options_.max_pending_packets;
     lock.unlock();
 
     // The fast rung (a map lookup, never a /proc walk) answers on this thread; when a rule then
     // decides, the packet needs no trip through the decision thread. Rules that read the process
-    // environment need /proc/PID/environ: that read belongs on the decision thread.
+    // environment need /proc/PID/environ: that read belongs on the decision thread. Over the
+    // limit a rule may still decide; only what would wait gets DefaultAction.
     std::optional<Attribution> early;
     if (fast_attributor_ && !rules_.needs_env()) {
         Attribution a = fast_attributor_->attribute(c);
@@ -160,6 +145,10 @@ void Engine::on_packet(const QueuedPacket& qp) {
             }
             early = a;
         }
+    }
+    if (over_limit) {
+        refuse_over_limit(qp, std::move(c));
+        return;
     }
 
     lock.lock();
@@ -177,9 +166,27 @@ void Engine::on_packet(const QueuedPacket& qp) {
     }
     pending_flows_[key] = id;
     to_attribute_.push_back(id);
-    stats_.pending = pending_.size();
     lock.unlock();
     cv_.notify_one();
+}
+
+void Engine::refuse_over_limit(const QueuedPacket& qp, Connection c) {
+    sink_.set_verdict(qp.id, verdict_of(options_.default_action), qp.mark);
+    uint64_t total = 0;
+    {
+        std::lock_guard lock(mu_);
+        count_locked(options_.default_action);
+        total = ++stats_.over_limit;
+    }
+    DecisionEvent e;
+    e.time = std::chrono::system_clock::now();
+    e.action = options_.default_action;
+    e.reason = Reason::default_action;
+    e.connection = std::move(c);
+    for (EngineObserver* o : observers_) {
+        o->on_over_limit(total);
+        o->on_decision(e, false);
+    }
 }
 
 void Engine::complete(Connection& c, const Attribution& a) {
@@ -233,6 +240,8 @@ void Engine::count_locked(Action a) {
 void Engine::decision_loop() {
     std::unique_lock lock(mu_);
     while (!stopping_) {
+        // Deadlines first: a prompt's time is kept even while new flows wait for attribution.
+        expire_prompts_locked(lock);
         if (!to_attribute_.empty()) {
             const uint64_t id = to_attribute_.front();
             to_attribute_.pop_front();
@@ -241,28 +250,20 @@ void Engine::decision_loop() {
             lock.lock();
             continue;
         }
-        // Prompts whose time is up get DefaultAction.
-        const auto now = std::chrono::system_clock::now();
-        std::optional<std::chrono::system_clock::time_point> next;
-        std::vector<uint64_t> expired;
-        for (const auto& [id, pd] : pending_) {
-            if (!pd.prompting || !pd.deadline) continue;
-            if (*pd.deadline <= now) {
-                expired.push_back(id);
-            } else if (!next || *pd.deadline < *next) {
-                next = pd.deadline;
-            }
-        }
-        if (!expired.empty()) {
-            for (uint64_t id : expired)
-                finish(lock, id, {options_.default_action, Reason::timeout, std::nullopt});
-            continue;
-        }
-        if (next) {
-            cv_.wait_until(lock, *next);
+        if (!deadlines_.empty()) {
+            cv_.wait_until(lock, deadlines_.begin()->first);
         } else {
             cv_.wait(lock);
         }
+    }
+}
+
+void Engine::expire_prompts_locked(std::unique_lock<std::mutex>& lock) {
+    const auto now = std::chrono::steady_clock::now();
+    while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+        const uint64_t id = deadlines_.begin()->second;
+        deadlines_.erase(deadlines_.begin());
+        finish(lock, id, {options_.default_action, Reason::timeout, std::nullopt});
     }
 }
 
@@ -312,18 +313,32 @@ void Engine::attribute_and_decide(uint64_t id) {
             pending_flows_[f] = target.id;
         target.flows.insert(target.flows.end(), pd.flows.begin(), pd.flows.end());
         target.packets.insert(target.packets.end(), pd.packets.begin(), pd.packets.end());
+        const uint64_t target_id = target.id;
+        const size_t flows = target.flows.size();
         pending_.erase(it);
-        stats_.pending = pending_.size();
+        lock.unlock();
+        for (EngineObserver* o : observers_)
+            o->on_prompt_joined(target_id, flows);
+        return;
+    }
+    if (open_prompts_.size() >= options_.max_open_prompts) {
+        const uint64_t total = ++stats_.over_limit;
+        finish(lock, id, {options_.default_action, Reason::default_action, std::nullopt});
+        lock.unlock();
+        for (EngineObserver* o : observers_)
+            o->on_over_limit(total);
         return;
     }
     pd.prompting = true;
     pd.prompt_key = pk;
     pd.opened = std::chrono::system_clock::now();
-    if (options_.prompt_timeout_s > 0)
-        pd.deadline = pd.opened + std::chrono::seconds(options_.prompt_timeout_s);
+    if (options_.prompt_timeout_s > 0) {
+        pd.deadline =
+            std::chrono::steady_clock::now() + std::chrono::seconds(options_.prompt_timeout_s);
+        deadlines_.emplace(*pd.deadline, id);
+    }
     open_prompts_[pk] = id;
     ++stats_.prompts_opened;
-    stats_.prompts_open = open_prompts_.size();
     const Prompt prompt = prompt_of(pd);
     lock.unlock();
     for (EngineObserver* o : observers_)
@@ -342,10 +357,9 @@ void Engine::finish(std::unique_lock<std::mutex>& lock, uint64_t id, const Outco
         remember_flow(f, outcome.action, now);
     }
     if (pd.prompting) open_prompts_.erase(pd.prompt_key);
-    stats_.prompts_open = open_prompts_.size();
+    if (pd.deadline) deadlines_.erase({*pd.deadline, pd.id});
     held_packets_ -= std::min(held_packets_, pd.packets.size());
     count_locked(outcome.action);
-    stats_.pending = pending_.size();
     lock.unlock();
 
     const Verdict v = verdict_of(outcome.action);
@@ -360,7 +374,7 @@ void Engine::finish(std::unique_lock<std::mutex>& lock, uint64_t id, const Outco
     e.method = pd.method;
     e.attribution_us = pd.attribution_us;
     for (EngineObserver* o : observers_) {
-        if (pd.prompting) o->on_prompt_closed(pd.id, outcome.action, outcome.reason);
+        if (pd.prompting) o->on_prompt_closed(pd.id, outcome.action, outcome.reason, outcome.rule);
         o->on_decision(e, outcome.nolog);
     }
     lock.lock();
@@ -453,7 +467,10 @@ std::vector<Prompt> Engine::prompts() const {
 
 EngineStats Engine::stats() const {
     std::lock_guard lock(mu_);
-    return stats_;
+    EngineStats s = stats_;
+    s.pending = pending_.size();
+    s.prompts_open = open_prompts_.size();
+    return s;
 }
 
 }  // namespace tsnitch

@@ -15,6 +15,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -41,8 +42,13 @@ struct EngineOptions {
     // hold get the same verdict without a new decision.
     std::chrono::seconds flow_ttl{60};
     size_t flow_cache_max = 65536;
-    size_t max_pending_packets = 16384;  // held packets beyond this get DefaultAction at once
-    std::string proc_root = "/proc";     // where process environments are read (process.env rules)
+    // Bounds that keep a flood of new connections (thousands of ports in a second) from holding
+    // the queue: held packets stay below the kernel queue length (NfQueueOptions::max_len, 8192)
+    // and open prompts below what a person can answer. Beyond either, DefaultAction at once,
+    // counted in EngineStats::over_limit and told to EngineObserver::on_over_limit.
+    size_t max_pending_packets = 4096;
+    size_t max_open_prompts = 256;
+    std::string proc_root = "/proc";  // where process environments are read (process.env rules)
 };
 
 // A pending decision that waits for a person.
@@ -51,8 +57,8 @@ struct Prompt {
     Connection connection;  // the first connection that opened it
     Method method = Method::none;
     uint64_t attribution_us = 0;
-    std::chrono::system_clock::time_point opened;
-    std::optional<std::chrono::system_clock::time_point> deadline;  // PromptTimeout
+    std::chrono::system_clock::time_point opened;                   // shown to the person
+    std::optional<std::chrono::steady_clock::time_point> deadline;  // PromptTimeout
     size_t flows = 0;                                               // connections waiting on it
     size_t packets = 0;                                             // packets held by it
 };
@@ -70,6 +76,7 @@ struct EngineStats {
     uint64_t rejected = 0;
     uint64_t unknown_process = 0;
     uint64_t prompts_opened = 0;
+    uint64_t over_limit = 0;  // decisions given DefaultAction because too much was pending
     size_t pending = 0;       // decisions not made yet (attributing or prompting)
     size_t prompts_open = 0;  // of them, questions waiting for a person
 };
@@ -83,7 +90,13 @@ class EngineObserver {
     // `nolog`: the rule asked not to log it (the --events file skips it).
     virtual void on_decision(const DecisionEvent& /*e*/, bool /*nolog*/) {}
     virtual void on_prompt_opened(const Prompt& /*p*/) {}
-    virtual void on_prompt_closed(uint64_t /*prompt_id*/, Action /*action*/, Reason /*reason*/) {}
+    // More connections of the same process and destination joined an open prompt.
+    virtual void on_prompt_joined(uint64_t /*prompt_id*/, size_t /*flows*/) {}
+    // `rule`: the rule that decided it, or the one the answer made.
+    virtual void on_prompt_closed(uint64_t /*prompt_id*/, Action /*action*/, Reason /*reason*/,
+                                  const std::optional<std::string>& /*rule*/) {}
+    // A decision was given DefaultAction because too much was pending; `total` since the start.
+    virtual void on_over_limit(uint64_t /*total*/) {}
 };
 
 class Engine {
@@ -136,7 +149,7 @@ class Engine {
         bool attributed = false;  // by the fast rung on the queue thread
         bool prompting = false;
         std::chrono::system_clock::time_point opened;
-        std::optional<std::chrono::system_clock::time_point> deadline;
+        std::optional<std::chrono::steady_clock::time_point> deadline;
         PromptKey prompt_key;
     };
     struct Cached {
@@ -151,6 +164,10 @@ class Engine {
     };
 
     void decision_loop();
+    // Gives DefaultAction to the prompts whose deadline has passed; with mu_ held.
+    void expire_prompts_locked(std::unique_lock<std::mutex>& lock);
+    // A new flow that cannot be held (a bound is reached): DefaultAction now, and an event.
+    void refuse_over_limit(const QueuedPacket& qp, Connection c);
     // Fills in what attribution found and the host name.
     void complete(Connection& c, const Attribution& a);
     void decide_at_once(const QueuedPacket& qp, const FlowKey& key, Connection c,
@@ -183,6 +200,8 @@ class Engine {
     std::unordered_map<FlowKey, uint64_t, FlowKeyHash> pending_flows_;
     std::unordered_map<PromptKey, uint64_t, PromptKeyHash> open_prompts_;
     std::unordered_map<FlowKey, Cached, FlowKeyHash> flows_;
+    // The open prompts' deadlines, soonest first: what the decision thread waits on.
+    std::set<std::pair<std::chrono::steady_clock::time_point, uint64_t>> deadlines_;
     size_t held_packets_ = 0;
     EngineStats stats_;
     std::unordered_map<uint32_t, std::string> if_names_;

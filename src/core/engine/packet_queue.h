@@ -18,7 +18,6 @@ enum class Verdict : uint8_t {
     deny,    // drop
     reject,  // accept with the reject mark: a firewall rule answers with a TCP RST / ICMP error
 };
-std::string_view verdict_name(Verdict v);
 
 struct QueuedPacket {
     uint32_t id = 0;                 // the kernel's packet id, for the verdict

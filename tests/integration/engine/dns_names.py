@@ -52,7 +52,7 @@ with NetnsPair() as ns:
               f"event for [{host}]:{NAMED} names example.test and the rule")
         other = [e for e in events if e["dst_ip"] == host and e["dst_port"] == OTHER]
         check(len(other) == 1 and other[0]["dst_host"] == "example.test"
-              and other[0]["action"] == "deny" and other[0]["reason"] == "default",
+              and other[0]["action"] == "deny" and other[0]["reason"] == "timeout",
               f"denied connection to [{host}]:{OTHER} is named too")
     first = [e for e in events if e["dst_port"] == NAMED and e["action"] == "deny"]
     check(len(first) == 1 and first[0]["dst_host"] is None,

@@ -117,7 +117,9 @@ class Tsnitch:
             with open(os.path.join(self.rules_dir, r["name"] + ".json"), "w") as f:
                 json.dump(r, f)
         # Control.Socket in the test's directory: the names file goes beside it, not to /run.
-        cfg = {"DefaultAction": "deny", "ProcMonitorMethod": "diag", "QueueNum": 7,
+        # PromptTimeout 1: with nobody attached, what no rule decides waits that long for a front
+        # end, then gets DefaultAction (reason timeout).
+        cfg = {"DefaultAction": "deny", "ProcMonitorMethod": "diag", "QueueNum": 7, "PromptTimeout": 1,
                "Control": {"Socket": os.path.join(self.dir, "control.sock")}}
         cfg.update(config or {})
         self.config = os.path.join(self.dir, "config.json")

@@ -14,7 +14,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/attribution/socket_monitor.h"
 #include "core/attribution/socket_table.h"
+#include "tui/process_list.h"
 
 using namespace tsnitch;
 namespace fs = std::filesystem;

@@ -127,7 +127,7 @@ struct Recorder : EngineObserver {
         opened.push_back(p);
         cv.notify_all();
     }
-    void on_prompt_closed(uint64_t id, Action, Reason) override {
+    void on_prompt_closed(uint64_t id, Action, Reason, const std::optional<std::string>&) override {
         std::lock_guard l(mu);
         closed.push_back(id);
     }

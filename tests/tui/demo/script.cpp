@@ -1,4 +1,4 @@
-#include "tui/demo/script.h"
+#include "tests/tui/demo/script.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -102,10 +102,11 @@ Script parse(const YAML::Node& root, const std::string& origin) {
     s.status.intercepting = true;
     s.status.method = Method::ebpf;
     s.status.firewall = "iptables";
+    s.status.queues = {0};
     if (const YAML::Node st = root["status"]) {
         const std::string w = origin + ": status";
         s.status.intercepting = get<bool>(st, "intercepting", true, w);
-        s.status.queue_num = get<uint16_t>(st, "queue", 0, w);
+        s.status.queues = {get<uint16_t>(st, "queue", 0, w)};
         s.status.method = parse_method(st, w);
         s.status.fallback_notice = get<std::string>(st, "fallback", "", w);
         s.status.firewall = get<std::string>(st, "firewall", "iptables", w);
@@ -119,18 +120,11 @@ Script parse(const YAML::Node& root, const std::string& origin) {
     if (const YAML::Node rules = root["rules"]) {
         for (size_t i = 0; i < rules.size(); ++i) {
             const std::string w = origin + ": rules[" + std::to_string(i) + "]";
-            // An OpenSnitch rule (name, action, duration, enabled, operator) plus its hits; the
-            // line shows what the real backend shows, describe_operator of the operator.
+            // An OpenSnitch rule (name, action, duration, enabled, operator); the daemon counts
+            // its hits.
             auto rule = parse_rule(YAML::Dump(rules[i]), w);
             if (!rule) throw ScriptError{rule.error().message};
-            RuleSummary r;
-            r.name = rule->name;
-            r.enabled = rule->enabled;
-            r.action = rule->action;
-            r.duration = rule->duration;
-            r.summary = describe_operator(rule->op);
-            r.hits = get<uint64_t>(rules[i], "hits", 0, w);
-            s.rules.push_back(std::move(r));
+            s.rules.push_back(std::move(*rule));
         }
     }
     if (const YAML::Node steps = root["steps"]) {
@@ -139,22 +133,16 @@ Script parse(const YAML::Node& root, const std::string& origin) {
             Step step;
             step.at = std::chrono::milliseconds(
                 static_cast<long long>(get<double>(steps[i], "at", 0.0, w) * 1000));
-            if (const YAML::Node p = steps[i]["prompt"]) {
-                PendingPrompt pp;
-                pp.connection = parse_connection(p, w + ".prompt");
-                pp.method = pp.connection.process ? parse_method(p, w + ".prompt") : Method::none;
-                step.prompt = std::move(pp);
-            } else if (const YAML::Node e = steps[i]["event"]) {
-                DecisionEvent ev;
-                ev.connection = parse_connection(e, w + ".event");
-                ev.action = parse_action(e, "action", Action::allow, w + ".event");
-                ev.method = ev.connection.process ? parse_method(e, w + ".event") : Method::none;
-                const std::string rule = get<std::string>(e, "rule", "", w + ".event");
-                if (!rule.empty()) ev.rule = rule;
-                ev.reason = rule.empty() ? Reason::default_action : Reason::rule;
-                step.event = std::move(ev);
+            // "prompt" (no rule decides it) and "event" (a rule does) are both a connection: the
+            // daemon's rules decide which it is. An event's "action" and "rule" say what the
+            // script expects and are not read.
+            const char* kind = steps[i]["prompt"] ? "prompt" : "event";
+            if (const YAML::Node c = steps[i][kind]) {
+                const std::string wc = w + "." + kind;
+                step.connection = parse_connection(c, wc);
+                step.method = step.connection->process ? parse_method(c, wc) : Method::none;
             } else if (const YAML::Node l = steps[i]["log"]) {
-                LogLine line;
+                LogRecord line;
                 const std::string level = get<std::string>(l, "level", "info", w + ".log");
                 static const std::pair<const char*, LogLevel> levels[] = {
                     {"debug", LogLevel::debug},
@@ -204,10 +192,9 @@ rules:
     operator: {type: list, operand: list, list: [
         {type: simple, operand: process.path, data: /usr/lib/systemd/systemd-resolved},
         {type: simple, operand: dest.port, data: "53"}]}
-    hits: 41
-  - {name: allow-always-simple-usrbinapt, action: allow, hits: 3,
-     operator: {type: simple, operand: process.path, data: /usr/bin/apt}}
-  - {name: deny-always-regexp-tracker.example, action: deny, hits: 7,
+  - {name: allow-always-simple-apt-http, action: allow,
+     operator: {type: simple, operand: process.path, data: /usr/lib/apt/methods/http}}
+  - {name: deny-always-regexp-tracker.example, action: deny,
      operator: {type: regexp, operand: dest.host, data: '^(|.*\.)tracker\.example$'}}
 steps:
   - at: 0.1
@@ -221,7 +208,7 @@ steps:
     event: {action: deny, rule: deny-always-regexp-tracker.example, host: ads.tracker.example, dst: 203.0.113.9, dst_port: 443,
             process: {pid: 2210, comm: firefox, path: /usr/lib/firefox/firefox, user: alice, uid: 1000}}
   - at: 0.6
-    event: {action: allow, rule: allow-always-simple-usrbinapt, host: deb.debian.org, dst: 151.101.2.132, dst_port: 80,
+    event: {action: allow, rule: allow-always-simple-apt-http, host: deb.debian.org, dst: 151.101.2.132, dst_port: 80,
             process: {pid: 5120, comm: http, path: /usr/lib/apt/methods/http, user: _apt, uid: 42}}
   - at: 1
     prompt:

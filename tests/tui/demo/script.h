@@ -1,5 +1,6 @@
-// The demo's script: what the fake backend shows and when (YAML or JSON, see demo_main.cpp's
-// usage text for the format).
+// The demo's script: the rules, and which connections (with their processes) and log lines come
+// when (YAML or JSON, see demo_main.cpp's usage text for the format). The Daemon decides them as it
+// would decide real ones.
 #pragma once
 
 #include <chrono>
@@ -8,24 +9,24 @@
 #include <string_view>
 #include <vector>
 
+#include "core/daemon/records.h"
 #include "core/result.h"
-#include "tui/backend.h"
 
 namespace tsnitch::tui::demo {
 
 struct Step {
-    std::chrono::milliseconds at{0};      // after the start
-    std::optional<PendingPrompt> prompt;  // a connection that waits for an answer
-    std::optional<DecisionEvent> event;   // a decision already taken (by a rule)
-    std::optional<LogLine> log;           // a message of the engine
+    std::chrono::milliseconds at{0};       // after the start
+    std::optional<Connection> connection;  // a new connection ("prompt:" or "event:")
+    Method method = Method::none;          // how its process is found
+    std::optional<LogRecord> log;          // a message of the daemon
 };
 
 struct Script {
-    EngineStatus status;
+    StatusRecord status;
     Action default_action = Action::deny;
     RuleDuration default_duration;
     unsigned timeout_s = 30;  // PromptTimeout; 0: no deadline
-    std::vector<RuleSummary> rules;
+    std::vector<Rule> rules;
     std::vector<Step> steps;  // in time order
 };
 
