@@ -14,6 +14,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -55,9 +56,10 @@ struct RunOptions {
     std::string queue;
 };
 
-// Where run's messages go: the daemon's log (every front end's log view), and standard error
-// unless the TUI owns the terminal.
-class RunLog {
+// Where run's messages go: standard error (unless the TUI owns the terminal) and LogFile; once
+// the daemon runs, through the daemon, so that its front ends' log views have them too and the
+// daemon's own messages (rule files, floods) come here.
+class RunLog final : public LogSink {
   public:
     // Messages below `level` are dropped; each kept one also goes to `file` (LogFile) when open.
     explicit RunLog(LogLevel level = LogLevel::info, UniqueFd file = UniqueFd())
@@ -68,15 +70,17 @@ class RunLog {
         if (!fd) return make_error("LogFile " + path + ": " + std::strerror(errno), errno);
         return fd;
     }
-    // From here on lines also go to the daemon's front ends; with `terminal_owned` (the TUI runs
-    // in this terminal) no longer to standard error, which would garble the screen.
+    // From here on lines go through `daemon` (nullptr: no longer); with `terminal_owned` (the
+    // TUI runs in this terminal) not to standard error, which would garble the screen.
     void attach(Daemon* daemon, bool terminal_owned) {
         daemon_ = daemon;
         terminal_owned_ = terminal_owned;
     }
     void info(const std::string& text) { say(LogLevel::info, text); }
     void error(const std::string& text) { say(LogLevel::error, text); }
-    void say(LogLevel level, const std::string& text) {
+
+    // LogSink: the daemon's lines, and ours that went through it.
+    void write(LogLevel level, const std::string& text) override {
         if (level < level_) return;
         if (file_) {
             // One write per line, so that lines of several threads never interleave.
@@ -84,15 +88,23 @@ class RunLog {
                                      std::string(log_level_name(level)) + " " + text + "\n";
             (void)!::write(file_.get(), line.data(), line.size());
         }
-        if (daemon_) daemon_->log(level, text);
         if (!terminal_owned_) std::fprintf(stderr, "tsnitch: %s\n", text.c_str());
+    }
+
+    // Through the daemon once attached, else straight to write().
+    void say(LogLevel level, const std::string& text) {
+        if (Daemon* d = daemon_.load()) {
+            d->log(level, text);
+        } else {
+            write(level, text);
+        }
     }
 
   private:
     LogLevel level_;
     UniqueFd file_;
-    Daemon* daemon_ = nullptr;
-    bool terminal_owned_ = false;
+    std::atomic<Daemon*> daemon_{nullptr};
+    std::atomic<bool> terminal_owned_{false};
 };
 
 EngineOptions engine_options(const Config& c) {
@@ -296,6 +308,7 @@ int run_engine(const Config& config, bool headless) {
     dopt.recent_max = config.stats_max_events;
     Daemon daemon(dopt, **queue, ladder, rules, &names, attribution.ebpf.get());
     if (events_ptr) daemon.add_observer(events_ptr);
+    daemon.set_log_sink(&log);
     if (auto s = daemon.start(); !s) {
         print_error("%s", s.error().message.c_str());
         return kExitFailure;

@@ -421,6 +421,29 @@ def rules_toggle_edit_delete(tmp):
         t.close()
 
 
+def rule_hits_and_sort(tmp):
+    # The daemon's rules decide these connections: one DNS query, four to the tracker. The Rules
+    # view counts each rule's decisions (Snapshot, then one per decision) and sorts by them.
+    tracker = """{action: deny, host: ads.tracker.example, dst: 203.0.113.9, dst_port: 443,
+            process: {pid: 2210, comm: firefox, path: /usr/lib/firefox/firefox, user: alice}}"""
+    extra = RULES_AND_EVENTS + "".join(
+        "  - at: %s\n    event: %s\n" % (at, tracker) for at in (0.2, 0.3, 2.5))
+    t = Tui(tmp, script_with(extra=extra))
+    try:
+        t.wait_for("firefox")
+        t.keys("2")
+        t.wait_for(r"\b1\s+000-allow-dns")
+        s = t.wait_for(r"\b3\s+deny-always-regexp-tracker")
+        # One more decision while the view is open: counted from its DecisionMade.
+        s = t.wait_for(r"\b4\s+deny-always-regexp-tracker")
+        check(s.index("000-allow-dns") < s.index("deny-always-regexp"), "not by name", s)
+        t.keys("s")
+        s = t.wait_for("Hits.*Name")
+        s = t.wait_for(r"(?s)deny-always-regexp-tracker.*000-allow-dns")
+    finally:
+        t.close()
+
+
 def quit_asks_first(tmp):
     t = Tui(tmp, script_with(extra=RULES_AND_EVENTS))
     try:
@@ -446,7 +469,7 @@ SCENARIOS = {f.__name__: f for f in [
     essentials_on_80x24_and_40x10, no_color_and_monochrome, unusable_terminal_is_refused,
     ascii_locale,
     hostile_argv_is_escaped, views_and_filter, log_view, rules_toggle_edit_delete,
-    quit_asks_first]}
+    rule_hits_and_sort, quit_asks_first]}
 
 
 def main():

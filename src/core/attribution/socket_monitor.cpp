@@ -7,10 +7,13 @@
 
 namespace tsnitch {
 
-SocketMonitor::SocketMonitor(SocketTable table, std::chrono::milliseconds interval)
+SocketMonitor::SocketMonitor(SocketTable table, std::chrono::milliseconds interval,
+                             std::optional<int> focus, bool all_fds)
     : table_(std::move(table)),
       interval_(interval),
       wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      focus_(focus),
+      all_fds_(all_fds),
       thread_([this] { loop(); }) {}
 
 SocketMonitor::~SocketMonitor() {

@@ -20,7 +20,9 @@ namespace tsnitch {
 // a snapshot is waiting for take().
 class SocketMonitor {
   public:
-    SocketMonitor(SocketTable table, std::chrono::milliseconds interval);
+    // `focus`, `all_fds`: as set_focus(), from the first refresh on.
+    SocketMonitor(SocketTable table, std::chrono::milliseconds interval,
+                  std::optional<int> focus = std::nullopt, bool all_fds = false);
     ~SocketMonitor();
     SocketMonitor(const SocketMonitor&) = delete;
     SocketMonitor& operator=(const SocketMonitor&) = delete;

@@ -137,11 +137,8 @@ PromptRecord Daemon::prompt_record_locked(const OpenPrompt& p) const {
 }
 
 void Daemon::log(LogLevel level, std::string text) {
+    if (sink_) sink_->write(level, text);
     std::lock_guard lock(mu_);
-    log_locked(level, std::move(text));
-}
-
-void Daemon::log_locked(LogLevel level, std::string text) {
     LogRecord line{std::chrono::system_clock::now(), level, std::move(text)};
     push_bounded(log_, line, options_.log_max);
     broadcast_locked(LogAppended{std::move(line)});
@@ -210,16 +207,18 @@ void Daemon::on_prompt_closed(uint64_t prompt_id, Action action, Reason reason,
 }
 
 void Daemon::on_over_limit(uint64_t total) {
-    std::lock_guard lock(mu_);
-    // Said at most once a second: a flood must not flood the log too.
-    const auto now = std::chrono::steady_clock::now();
-    if (now - over_limit_said_ < std::chrono::seconds(1)) return;
-    over_limit_said_ = now;
-    log_locked(LogLevel::warning,
-               std::to_string(total) +
-                   " connections got DefaultAction at once because too many were waiting (" +
-                   std::to_string(options_.engine.max_open_prompts) + " prompts or " +
-                   std::to_string(options_.engine.max_pending_packets) + " held packets)");
+    {
+        std::lock_guard lock(mu_);
+        // Said at most once a second: a flood must not flood the log too.
+        const auto now = std::chrono::steady_clock::now();
+        if (now - over_limit_said_ < std::chrono::seconds(1)) return;
+        over_limit_said_ = now;
+    }
+    log(LogLevel::warning,
+        std::to_string(total) +
+            " connections got DefaultAction at once because too many were waiting (" +
+            std::to_string(options_.engine.max_open_prompts) + " prompts or " +
+            std::to_string(options_.engine.max_pending_packets) + " held packets)");
 }
 
 }  // namespace tsnitch

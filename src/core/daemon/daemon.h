@@ -35,6 +35,14 @@
 
 namespace tsnitch {
 
+// Where the daemon's log lines go besides its front ends (standard error, LogFile, the journal).
+// Called from any thread, never with the daemon's lock held; must not wait long.
+class LogSink {
+  public:
+    virtual ~LogSink() = default;
+    virtual void write(LogLevel level, const std::string& text) = 0;
+};
+
 struct DaemonOptions {
     EngineOptions engine;
     // What does not change while running: intercepting, queues, method, notice, firewall,
@@ -84,8 +92,11 @@ class Daemon final : private EngineObserver {
     // that subscriber's outbox. Rule changes reach every subscriber as RulesChanged.
     void execute(SubscriberId from, const DaemonCommand& command);
 
-    // A message for the log view of every front end (and the Snapshot of later ones).
+    // A message for the log view of every front end (and the Snapshot of later ones), and for
+    // the log sink.
     void log(LogLevel level, std::string text);
+    // Before start().
+    void set_log_sink(LogSink* sink) { sink_ = sink; }
     // The number of rule files that could not be read (StatusRecord::broken_rule_files).
     void set_broken_rule_files(size_t n);
     // Packets the kernel queue dropped so far (StatusRecord::queue_drops), when known.
@@ -118,7 +129,6 @@ class Daemon final : private EngineObserver {
     StatusRecord status_locked() const;
     std::vector<RuleRecord> rule_records_locked() const;
     PromptRecord prompt_record_locked(const OpenPrompt& p) const;
-    void log_locked(LogLevel level, std::string text);
 
     // Commands (daemon_commands.cpp); each returns the error text, empty when done.
     std::string answer(const AnswerPrompt& a);
@@ -147,6 +157,7 @@ class Daemon final : private EngineObserver {
     DaemonOptions options_;
     RuleStore& rules_;
     HostNames* names_;
+    LogSink* sink_ = nullptr;
     Engine engine_;
 
     mutable std::mutex mu_;

@@ -150,11 +150,16 @@ std::string Daemon::update_socket_monitor() {
         if (monitor_) monitor_->set_paused(true);
         return "";
     }
+    // One table for all subscribers: the newest request's focus and interval are its own. A new
+    // interval needs a new refresh thread (its old wake fd leaves the epoll set as it closes).
+    if (monitor_ && monitor_->interval() != request.interval) monitor_.reset();
     if (!monitor_) {
         auto table = SocketTable::open(options_.proc_root);
         if (!table) return "the socket table: " + table.error().message;
-        monitor_ = std::make_unique<SocketMonitor>(std::move(*table), request.interval);
+        monitor_ = std::make_unique<SocketMonitor>(std::move(*table), request.interval,
+                                                   request.focus_pid, request.all_fds);
         add_socket_monitor_to_housekeeping(monitor_->wake_fd());
+        return "";
     }
     monitor_->set_paused(false);
     monitor_->set_focus(request.focus_pid, request.all_fds);

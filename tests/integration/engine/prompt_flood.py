@@ -4,6 +4,7 @@ and held packets are bounded (beyond the bounds, DefaultAction at once, counted 
 connection that a rule allows still gets through while the flood waits for answers, every flow is
 decided once, and SIGTERM then ends tsnitch cleanly, with its firewall rules gone."""
 import subprocess
+import time
 
 from netns import require_root, wait_for
 from tsnitch_run import (NetnsPair, PYTHON, StderrLines, Tsnitch, V4_PEER, attempt, check, rule,
@@ -13,15 +14,19 @@ require_root()
 
 TCP_PORT, FIRST, COUNT = 8080, 20000, 20000
 
-# Unconnected UDP from one socket, one datagram per destination port, as fast as it can.
+# Unconnected UDP from one socket, one datagram per destination port, as fast as it can. A held
+# datagram keeps its memory charged to the socket, so the send buffer is made large enough for
+# all of them (SO_SNDBUFFORCE, we are root) and sends never wait: the flood is not slowed down by
+# tsnitch holding it.
 FLOOD = r"""
 import socket, sys
 host, first, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_SNDBUFFORCE", 32), 256 << 20)
 sent = 0
 for i in range(n):
     try:
-        s.sendto(b"f", (host, first + i)); sent += 1
+        s.sendto(b"f", socket.MSG_DONTWAIT, (host, first + i)); sent += 1
     except OSError:
         pass
 print(sent, flush=True)
@@ -46,7 +51,10 @@ with NetnsPair() as ns:
     check(wait_for(lambda: any(e["reason"] == "default" for e in flood_events()), timeout=10),
           "flows beyond the bounds got DefaultAction at once (reason default)")
     check(t.proc.poll() is None, "tsnitch is still running")
-    code = t.stop()
+    began = time.monotonic()
+    code = t.stop()  # waits 5 s, then kills
+    print(f"SIGTERM to exit with {len(flood_events())} flood decisions made: "
+          f"{time.monotonic() - began:.2f} s")
     check(code == 0, f"SIGTERM ended tsnitch by itself (exit status {code}): {err.text()[-2000:]}")
     check("TSNITCH" not in ns.ruleset(), "no firewall rules are left")
     events = flood_events()

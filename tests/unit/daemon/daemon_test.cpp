@@ -4,16 +4,20 @@
 #include <doctest/doctest.h>
 
 #include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <vector>
 
 #include "core/daemon/daemon.h"
 #include "core/daemon/in_process_link.h"
+#include "core/rules/rule.h"
 
 using namespace tsnitch;
 using namespace std::chrono_literals;
@@ -354,4 +358,63 @@ TEST_CASE("rule commands are refused by a daemon that does not intercept") {
     REQUIRE(c.has<CommandResult>());
     CHECK(c.all<CommandResult>()[0].error.find("intercepts") != std::string::npos);
     CHECK(f.rules.rules().empty());
+}
+
+TEST_CASE("a timed rule expires on time by itself; every front end gets the shorter list") {
+    Fixture f;
+    Client c(*f.daemon);
+    Rule r = port_rule("allow-80-1s", Action::allow, 80);
+    r.duration = {RuleDuration::Kind::timed, std::chrono::seconds(1)};
+    c.link.send({1, AddRule{r}});
+    REQUIRE(c.has<RulesChanged>());
+    REQUIRE(c.all<RulesChanged>()[0].rules.size() == 1);
+    CHECK(c.all<RulesChanged>()[0].rules[0].expires.has_value());
+    // Nothing else happens: the expiry timer alone brings the next change.
+    REQUIRE(c.has<RulesChanged>(2));
+    CHECK(c.all<RulesChanged>()[1].rules.empty());
+    f.packet(1, 1000, 80);  // no rule now: a prompt
+    REQUIRE(c.has<PromptOpened>());
+}
+
+TEST_CASE("a rule file written into the rules directory is picked up without a restart") {
+    char dir_template[] = "/tmp/tsnitch-daemon-test-XXXXXX";
+    REQUIRE(::mkdtemp(dir_template));
+    const std::string dir = dir_template;
+    {
+        RuleStoreOptions ro;
+        ro.dir = dir;
+        RuleStore rules(ro);
+        REQUIRE(rules.load().empty());
+        REQUIRE(rules.watch());
+        FakeSink sink;
+        FakeAttributor attributor;
+        Daemon daemon(Fixture::options(), sink, attributor, rules, nullptr);
+        REQUIRE(daemon.start());
+        Client c(daemon);
+        Rule r = port_rule("deny-25", Action::deny, 25);
+        r.duration = {RuleDuration::Kind::always, {}};
+        REQUIRE(write_file_atomically(dir + "/deny-25.json", rule_to_json(r)));
+        REQUIRE(c.has<RulesChanged>());
+        REQUIRE(c.all<RulesChanged>()[0].rules.size() == 1);
+        CHECK(c.all<RulesChanged>()[0].rules[0].rule.name == "deny-25");
+    }
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("the socket table comes only to front ends that asked, with the focus process in full") {
+    Fixture f;
+    Client asked(*f.daemon), other(*f.daemon);
+    SubscribeSockets s;
+    s.interval = 200ms;
+    s.focus_pid = static_cast<int>(::getpid());
+    asked.link.send({1, s});
+    REQUIRE(asked.has<SocketTableUpdate>());
+    const SocketTableUpdate u = asked.all<SocketTableUpdate>()[0];
+    REQUIRE(u.error.empty());
+    CHECK(u.table.focus_pid == ::getpid());
+    CHECK(u.table.focus.has_value());
+    // A decision after it reaches both; the table reached only the one that asked.
+    f.packet(1, 1000, 443);
+    REQUIRE(other.has<PromptOpened>());
+    CHECK(other.all<SocketTableUpdate>().empty());
 }

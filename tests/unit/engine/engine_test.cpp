@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "core/engine/engine.h"
@@ -504,4 +505,43 @@ TEST_CASE("the events file gets one line per decision, nolog ones left out, all 
     std::remove(path);
     CHECK(lines == 1000);
     CHECK(all_reject);
+}
+
+TEST_CASE("a prompt's deadline is kept while many new flows wait for a slow attribution") {
+    // Port 1001 is found at once; every other flow takes 200 ms to attribute (a slow /proc).
+    struct SlowForOthers : Attributor {
+        Attribution attribute(const Connection& c) override {
+            Attribution a;
+            if (c.src_port != 1001) {
+                std::this_thread::sleep_for(200ms);
+                return a;
+            }
+            ProcessInfo p;
+            p.pid = 42;
+            p.path = "/usr/bin/curl";
+            a.process = p;
+            return a;
+        }
+        Method method() const override { return Method::proc; }
+    } slow;
+    FakeSink sink;
+    FakeRules rules;
+    EngineOptions o;
+    o.interactive = true;
+    o.prompt_timeout_s = 1;
+    Engine engine(o, sink, slow, rules, nullptr);
+    engine.start();
+    const auto first = tcp(1001, 443);
+    engine.on_packet(QueuedPacket{1, first, false, {}, {}, 0, 0, 0});
+    for (uint32_t i = 0; i < 20; ++i) {
+        const auto b = tcp(uint16_t(3000 + i), 443);
+        engine.on_packet(QueuedPacket{100 + i, b, false, {}, {}, 0, 0, 0});
+    }
+    // 20 flows take 4 s to attribute; the prompt's 1 s deadline passes long before that.
+    REQUIRE(sink.wait(1) == Verdict::deny);
+    size_t still_waiting = 0;
+    for (uint32_t i = 0; i < 20; ++i)
+        still_waiting += sink.has(100 + i) ? 0 : 1;
+    CHECK(still_waiting > 0);
+    engine.stop();
 }
