@@ -189,7 +189,7 @@ int attach(int argc, char** argv) {
         {"help", no_argument, nullptr, 'h'},         {nullptr, 0, nullptr, 0}};
     optind = 1;
     opterr = 0;
-    for (int c; (c = getopt_long(argc, argv, "+c:h", longopts, nullptr)) != -1;) {
+    for (int c; (c = getopt_long(argc, argv, "+:c:h", longopts, nullptr)) != -1;) {
         switch (c) {
             case 's':
                 socket = optarg;
@@ -206,6 +206,9 @@ int attach(int argc, char** argv) {
             case 'h':
                 std::fputs(kAttachUsage, stdout);
                 return kExitOk;
+            case ':':
+                print_error("attach: %s needs an argument\n%s", argv[optind - 1], kAttachUsage);
+                return kExitUsage;
             default:
                 print_error("attach: unknown option '%s'\n%s", argv[optind - 1], kAttachUsage);
                 return kExitUsage;
