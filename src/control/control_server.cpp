@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <vector>
 
@@ -18,6 +19,7 @@ namespace {
 
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kReadsPerWake = 4;  // so that one busy client cannot starve the others
+constexpr std::chrono::milliseconds kBatchInterval{10};
 
 // The supplementary groups of the peer as they were at connect() (SO_PEERGROUPS).
 std::vector<gid_t> peer_groups(int fd) {
@@ -38,6 +40,9 @@ std::vector<gid_t> peer_groups(int fd) {
 
 struct ControlServer::Client {
     UniqueFd fd;
+    // The link is not looked at again before then: events are sent in batches, so that a busy
+    // firewall wakes this thread a hundred times a second per client, not once per decision.
+    std::chrono::steady_clock::time_point quiet_until;
     ::ucred cred{};
     std::string in;   // bytes of a line not yet complete
     std::string out;  // bytes not yet written, from out_sent on
@@ -273,18 +278,25 @@ void ControlServer::loop() {
     for (;;) {
         fds.assign({{stop_.get(), POLLIN, 0}, {listener_.fd(), POLLIN, 0}});
         owner.clear();
+        const auto now = std::chrono::steady_clock::now();
+        int timeout_ms = -1;
         for (size_t i = 0; i < clients.size(); ++i) {
             Client& c = *clients[i];
             short events = c.last_event_sent ? 0 : POLLIN;
             if (c.waiting() > 0) events |= POLLOUT;
             fds.push_back({c.fd.get(), events, 0});
             owner.emplace_back(i, Role::client_socket);
-            if (c.link) {
-                fds.push_back({c.link->wake_fd(), POLLIN, 0});
-                owner.emplace_back(i, Role::client_link);
+            if (!c.link) continue;
+            if (now < c.quiet_until) {
+                const auto left = std::chrono::ceil<std::chrono::milliseconds>(c.quiet_until - now);
+                if (timeout_ms < 0 || left.count() < timeout_ms)
+                    timeout_ms = static_cast<int>(left.count());
+                continue;
             }
+            fds.push_back({c.link->wake_fd(), POLLIN, 0});
+            owner.emplace_back(i, Role::client_link);
         }
-        if (::poll(fds.data(), fds.size(), -1) < 0) {
+        if (::poll(fds.data(), fds.size(), timeout_ms) < 0) {
             if (errno == EINTR) continue;
             if (log_) log_(LogLevel::error, std::string("control: poll: ") + std::strerror(errno));
             break;
@@ -296,6 +308,7 @@ void ControlServer::loop() {
             if (c.dead) continue;
             if (owner[k - 2].second == Role::client_link) {
                 forward_events(c);
+                c.quiet_until = std::chrono::steady_clock::now() + kBatchInterval;
                 continue;
             }
             if (fds[k].revents & POLLOUT) flush(c);
