@@ -28,6 +28,7 @@
 #include "control/control_server.h"
 #include "control/control_socket.h"
 #include "core/attribution/attribution_ladder.h"
+#include "core/attribution/diag_client.h"
 #include "core/attribution/proc_io.h"
 #include "core/config.h"
 #include "core/daemon/daemon.h"
@@ -39,6 +40,8 @@
 #include "core/rules/rule_store.h"
 #include "core/unique_fd.h"
 #include "nfq/firewall.h"
+#include "nfq/firewall_guard.h"
+#include "nfq/flow_reaper.h"
 #include "nfq/nf_queue.h"
 #include "tsnitch_version.h"
 #include "tui/tui.h"
@@ -123,12 +126,13 @@ void add_to_epoll(int ep, int fd, uint64_t tag) {
 }
 
 // The firewall's housekeeping off the queue thread (spawning iptables-save there would hold every
-// queued packet for milliseconds): every 5 s the firewall rules are checked and re-added when
-// another program removed them, and once a second the host names file is republished when the
-// DNS cache changed. (The rules' housekeeping is the Daemon's.) Runs until `stop_fd` (an eventfd)
-// is written.
-void firewall_housekeeping(nfq::Firewall& firewall, NamesPublisher* names, RunLog& log,
-                           int stop_fd) {
+// queued packet for milliseconds): the firewall rules are re-added when another program changed
+// them (noticed at once through nf_tables' notifications, see FirewallGuard, else checked every
+// 5 s), closed UDP sockets' flows are forgotten (FlowReaper), and once a second the host names
+// file is republished when the DNS cache changed. (The rules' housekeeping is the Daemon's.)
+// Runs until `stop_fd` (an eventfd) is written.
+void firewall_housekeeping(nfq::Firewall& firewall, Engine& engine, NamesPublisher* names,
+                           RunLog& log, int stop_fd) {
     UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
     UniqueFd timer(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
     if (ep.get() < 0 || timer.get() < 0) {
@@ -137,36 +141,59 @@ void firewall_housekeeping(nfq::Firewall& firewall, NamesPublisher* names, RunLo
     }
     const itimerspec every_second{{1, 0}, {1, 0}};
     timerfd_settime(timer.get(), 0, &every_second, nullptr);
-    enum : uint64_t { kStop, kTimer };
+    enum : uint64_t { kStop, kTimer, kFirewall, kReaper };
     add_to_epoll(ep.get(), stop_fd, kStop);
     add_to_epoll(ep.get(), timer.get(), kTimer);
-    unsigned ticks = 0;
+    nfq::FirewallGuard guard(firewall);
+    if (guard.fd() >= 0) {
+        add_to_epoll(ep.get(), guard.fd(), kFirewall);
+    } else {
+        log.info("firewall rules are checked every 5 s (" + guard.watch_problem() + ")");
+    }
+    auto reaper = nfq::FlowReaper::open(engine);
+    if (reaper) {
+        add_to_epoll(ep.get(), reaper->fd(), kReaper);
+    } else {
+        log.error("closed UDP sockets are not followed (" + reaper.error().message +
+                  "): their flows' allow marks stay until the conntrack entries time out");
+    }
+    const auto report = [&](const nfq::GuardNews& news) {
+        if (!news.info.empty()) log.info(news.info);
+        if (!news.error.empty()) log.error(news.error);
+    };
     std::string names_problem;  // said once, not every second
     for (;;) {
-        epoll_event events[2];
-        const int n = epoll_wait(ep.get(), events, 2, -1);
+        epoll_event events[8];
+        const int n = epoll_wait(ep.get(), events, 8, -1);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
             log.error(std::string("housekeeping: epoll_wait: ") + std::strerror(errno));
             return;
         }
         for (int i = 0; i < n; ++i) {
-            if (events[i].data.u64 == kStop) return;
-            uint64_t expirations = 0;
-            (void)::read(timer.get(), &expirations, sizeof expirations);
-            if (names) {
-                auto published = names->publish();
-                const std::string problem = published ? "" : published.error().message;
-                if (!problem.empty() && problem != names_problem)
-                    log.error("host names for `tsnitch sockets`: " + problem);
-                names_problem = problem;
-            }
-            if (++ticks % 5 != 0) continue;
-            auto repaired = firewall.repair();
-            if (!repaired) {
-                log.error("checking the firewall rules: " + repaired.error().message);
-            } else if (*repaired) {
-                log.info("the firewall rules were changed by another program; re-added them");
+            switch (events[i].data.u64) {
+                case kStop:
+                    return;
+                case kTimer: {
+                    uint64_t expirations = 0;
+                    (void)::read(timer.get(), &expirations, sizeof expirations);
+                    if (names) {
+                        auto published = names->publish();
+                        const std::string problem = published ? "" : published.error().message;
+                        if (!problem.empty() && problem != names_problem)
+                            log.error("host names for `tsnitch sockets`: " + problem);
+                        names_problem = problem;
+                    }
+                    report(guard.on_tick());
+                    break;
+                }
+                case kFirewall:
+                    report(guard.on_readable());
+                    break;
+                case kReaper:
+                    for (const std::string& e : reaper->on_readable())
+                        log.error(e);
+                    break;
             }
         }
     }
@@ -290,7 +317,7 @@ int run_engine(const Config& config, bool headless) {
     spec.queue_num = config.queue_num;
     spec.queue_bypass = config.queue_bypass;
     spec.intercept_loopback = config.intercept_loopback;
-    spec.ipv6 = nfq::ipv6_enabled();
+    spec.ipv6 = ipv6_enabled();
     auto firewall = nfq::make_firewall(config.firewall, spec);
     if (!firewall) {
         print_error("%s", firewall.error().message.c_str());
@@ -353,8 +380,8 @@ int run_engine(const Config& config, bool headless) {
     }
 
     UniqueFd keeper_stop(eventfd(0, EFD_CLOEXEC));
-    std::thread keeper(firewall_housekeeping, std::ref(**firewall), names_file.get(), std::ref(log),
-                       keeper_stop.get());
+    std::thread keeper(firewall_housekeeping, std::ref(**firewall), std::ref(daemon.engine()),
+                       names_file.get(), std::ref(log), keeper_stop.get());
 
     // Front ends attach to the daemon: the TUI in this terminal (unless --headless) through an
     // in-process link, and any number over the control socket. With no front end attached, what

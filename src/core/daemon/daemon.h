@@ -103,6 +103,8 @@ class Daemon final : private EngineObserver {
     void set_queue_drops(uint64_t n);
 
     EngineStats engine_stats() const { return engine_.stats(); }
+    // For the firewall's housekeeping (FlowReaper: flows of closed sockets are forgotten).
+    Engine& engine() { return engine_; }
     size_t subscribers() const;
 
   private:
