@@ -3,6 +3,7 @@
 // their housekeeping) and the front ends that attach to it (the TUI in this terminal).
 #include <getopt.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <string>
@@ -127,10 +128,10 @@ void add_to_epoll(int ep, int fd, uint64_t tag) {
 
 // The firewall's housekeeping off the queue thread (spawning iptables-save there would hold every
 // queued packet for milliseconds): the firewall rules are re-added when another program changed
-// them (noticed at once through nf_tables' notifications, see FirewallGuard, else checked every
-// 5 s), closed UDP sockets' flows are forgotten (FlowReaper), and once a second the host names
-// file is republished when the DNS cache changed. (The rules' housekeeping is the Daemon's.)
-// Runs until `stop_fd` (an eventfd) is written.
+// them (noticed at once through nf_tables' notifications, see FirewallGuard), closed UDP sockets'
+// flows are reaped (FlowReaper), and once a second the host names file is republished when the
+// DNS cache changed. (The rules' housekeeping is the Daemon's.) Runs until `stop_fd` (an eventfd)
+// is written.
 void firewall_housekeeping(nfq::Firewall& firewall, Engine& engine, NamesPublisher* names,
                            RunLog& log, int stop_fd) {
     UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
@@ -327,6 +328,10 @@ int run_engine(const Config& config, bool headless) {
     DnsNames names;
     DaemonOptions dopt;
     dopt.engine = engine_options(config);
+    // Held packets stay well below what the kernel queue holds, so that a flood of new flows
+    // never fills it for the traffic behind them.
+    dopt.engine.max_pending_packets =
+        std::min<size_t>(dopt.engine.max_pending_packets, qo.max_len / 2);
     dopt.status.intercepting = true;
     dopt.status.queues = {config.queue_num};
     dopt.status.method = method;

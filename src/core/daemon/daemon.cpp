@@ -62,7 +62,7 @@ Daemon::Subscription Daemon::subscribe() {
     subscribers_[id].outbox = outbox;
     snap.status = status_locked();
     outbox->push(std::move(snap));
-    broadcast_locked(StatusChanged{status_locked()});  // the others see one more client
+    broadcast_status_locked();  // the others see one more client
     return {id, outbox};
 }
 
@@ -70,7 +70,7 @@ void Daemon::unsubscribe(SubscriberId id) {
     {
         std::lock_guard lock(mu_);
         if (subscribers_.erase(id) == 0) return;
-        broadcast_locked(StatusChanged{status_locked()});
+        broadcast_status_locked();
     }
     update_socket_monitor();
 }
@@ -90,6 +90,12 @@ void Daemon::broadcast_locked(const DaemonEvent& e) {
         // nobody wants any more is paused at its next refresh.
         it = subscribers_.erase(it);
     }
+}
+
+void Daemon::broadcast_status_locked() {
+    // Decisions on the queue thread come here: nothing is built when nobody listens.
+    if (subscribers_.empty()) return;
+    broadcast_locked(StatusChanged{status_locked()});
 }
 
 void Daemon::reply_locked(SubscriberId to, DaemonEvent e) {
@@ -147,14 +153,14 @@ void Daemon::log(LogLevel level, std::string text) {
 void Daemon::set_broken_rule_files(size_t n) {
     std::lock_guard lock(mu_);
     broken_rule_files_ = n;
-    broadcast_locked(StatusChanged{status_locked()});
+    broadcast_status_locked();
 }
 
 void Daemon::set_queue_drops(uint64_t n) {
     std::lock_guard lock(mu_);
     if (queue_drops_ == n) return;
     queue_drops_ = n;
-    broadcast_locked(StatusChanged{status_locked()});
+    broadcast_status_locked();
 }
 
 void Daemon::on_decision(const DecisionEvent& e, bool /*nolog*/) {
@@ -165,8 +171,9 @@ void Daemon::on_decision(const DecisionEvent& e, bool /*nolog*/) {
     if (subscribers_.empty() && reviewable(e)) {
         push_bounded(review_, ReviewRecord{next_review_++, e}, options_.review_max);
     }
+    if (subscribers_.empty()) return;
     broadcast_locked(DecisionMade{e});
-    broadcast_locked(StatusChanged{status_locked()});
+    broadcast_status_locked();
 }
 
 void Daemon::on_prompt_opened(const Prompt& p) {
@@ -183,7 +190,7 @@ void Daemon::on_prompt_opened(const Prompt& p) {
     const PromptRecord record = prompt_record_locked(op);
     prompts_.emplace(p.id, std::move(op));
     broadcast_locked(PromptOpened{record});
-    broadcast_locked(StatusChanged{status_locked()});
+    broadcast_status_locked();
 }
 
 void Daemon::on_prompt_joined(uint64_t prompt_id, size_t flows) {
@@ -203,7 +210,7 @@ void Daemon::on_prompt_closed(uint64_t prompt_id, Action action, Reason reason,
         return;
     }
     broadcast_locked(PromptClosed{prompt_id, action, reason, rule});
-    broadcast_locked(StatusChanged{status_locked()});
+    broadcast_status_locked();
 }
 
 void Daemon::on_over_limit(uint64_t total) {

@@ -103,7 +103,8 @@ class Daemon final : private EngineObserver {
     void set_queue_drops(uint64_t n);
 
     EngineStats engine_stats() const { return engine_.stats(); }
-    // For the firewall's housekeeping (FlowReaper: flows of closed sockets are forgotten).
+    // For the pieces of `tsnitch run` that act on the engine's flows (the FlowReaper). Front
+    // ends never get it: they go through subscribe()/execute().
     Engine& engine() { return engine_; }
     size_t subscribers() const;
 
@@ -127,6 +128,7 @@ class Daemon final : private EngineObserver {
 
     // With mu_ held.
     void broadcast_locked(const DaemonEvent& e);
+    void broadcast_status_locked();
     void reply_locked(SubscriberId to, DaemonEvent e);
     StatusRecord status_locked() const;
     std::vector<RuleRecord> rule_records_locked() const;

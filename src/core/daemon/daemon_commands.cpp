@@ -103,7 +103,7 @@ void Daemon::rules_changed() {
         std::vector<RuleRecord> records = rule_records_locked();
         rule_count_ = records.size();
         broadcast_locked(RulesChanged{std::move(records)});
-        broadcast_locked(StatusChanged{status_locked()});
+        broadcast_status_locked();
     }
     kick();  // a timed rule may have come or gone
 }
