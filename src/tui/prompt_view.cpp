@@ -129,11 +129,13 @@ void draw_prompt(Screen& s, const PromptForm& form, size_t more, Clock::time_poi
     const int lw = inner_w >= kLabelMinWidth ? kLabelWidth : 1;
     const std::string countdown = countdown_text(p, now, g.arrow);
     const std::string waiting = more > 0 ? std::to_string(more) + " more waiting" : "";
+    const std::string title =
+        form.new_rule() ? "New rule for " + safe_name : safe_name + " wants to connect";
 
     std::vector<Line> lines;
     if (!boxed) {
         lines.push_back({0, [&](int y, int x, int w) {
-                             std::string text = safe_name + " wants to connect";
+                             std::string text = title;
                              if (!countdown.empty()) text += "  " + countdown;
                              if (!waiting.empty()) text += "  (" + waiting + ")";
                              s.put(y, x, text, w, s.styles().title);
@@ -191,6 +193,8 @@ void draw_prompt(Screen& s, const PromptForm& form, size_t more, Clock::time_poi
                              text += "  port " + std::to_string(c.dst_port);
                          }
                          text += "  " + std::string(protocol_name(c.protocol));
+                         // A listening socket (a rule made from the Sockets view) has no peer.
+                         if (c.dst.is_unspecified()) text = "no peer (listening or unconnected)";
                          draw_field(s, y, x, w, lw, "To", text);
                      }});
     lines.push_back({3, [&](int y, int x, int w) {
@@ -200,14 +204,16 @@ void draw_prompt(Screen& s, const PromptForm& form, size_t more, Clock::time_poi
                          }
                          draw_field(s, y, x, w, lw, "From", text);
                      }});
-    lines.push_back({3, [&](int y, int x, int w) {
-                         std::string text(method_name(p.method));
-                         if (p.method == Method::none) text = "no process found";
-                         if (p.joined > 0) {
-                             text += "   +" + std::to_string(p.joined) + " joined this prompt";
-                         }
-                         draw_field(s, y, x, w, lw, "Found by", text);
-                     }});
+    if (!form.new_rule()) {
+        lines.push_back({3, [&](int y, int x, int w) {
+                             std::string text(method_name(p.method));
+                             if (p.method == Method::none) text = "no process found";
+                             if (p.joined > 0) {
+                                 text += "   +" + std::to_string(p.joined) + " joined this prompt";
+                             }
+                             draw_field(s, y, x, w, lw, "Found by", text);
+                         }});
+    }
     lines.push_back({6, [](int, int, int) {}});
     lines.push_back({1, [&](int y, int x, int w) {
                          draw_label(s, y, x, lw, "Action",
@@ -235,20 +241,16 @@ void draw_prompt(Screen& s, const PromptForm& form, size_t more, Clock::time_poi
                           form.focus() == PromptForm::Field::duration);
          }});
     if (!form.scopes().empty()) {
-        lines.push_back(
-            {1, [&](int y, int x, int w) {
-                 draw_label(s, y, x, lw, "Scope", form.focus() == PromptForm::Field::scope);
-                 std::vector<std::string> items;
-                 for (const auto& sc : form.scopes()) {
-                     // A domain scope's label says it all ("*.example.com").
-                     items.push_back(sc.kind == ScopeKind::domain ? s.safe(scope_label(sc))
-                                                                  : s.safe(scope_label(sc)) + ": " +
-                                                                        s.safe(scope_value(c, sc)));
-                 }
-                 // One scope at a time: the list is long and each has its value.
-                 draw_chooser(s, y, x + lw, w - lw, items, form.scope_index(),
-                              form.focus() == PromptForm::Field::scope, {}, true);
-             }});
+        lines.push_back({1, [&](int y, int x, int w) {
+                             draw_label(s, y, x, lw, "Scope",
+                                        form.focus() == PromptForm::Field::scope);
+                             std::vector<std::string> items;
+                             for (const auto& sc : form.scopes())
+                                 items.push_back(s.safe(scope_text(c, sc)));
+                             // One scope at a time: the list is long and each has its value.
+                             draw_chooser(s, y, x + lw, w - lw, items, form.scope_index(),
+                                          form.focus() == PromptForm::Field::scope, {}, true);
+                         }});
     }
     lines.push_back({6, [](int, int, int) {}});
     const bool ignoring = form.ignoring_keys(now);
@@ -258,7 +260,7 @@ void draw_prompt(Screen& s, const PromptForm& form, size_t more, Clock::time_poi
                                     {"d", "deny"},
                                     {"r", "reject"},
                                     {"Enter", "confirm"},
-                                    {"Esc", "default"},
+                                    {"Esc", form.new_rule() ? "cancel" : "default"},
                                     {"Tab", "field"},
                                     {s.utf8() ? "←→" : "<>", "change"}},
                                    ignoring);
@@ -283,8 +285,7 @@ void draw_prompt(Screen& s, const PromptForm& form, size_t more, Clock::time_poi
     int x = left;
     int w = box_w;
     if (boxed) {
-        s.box(top, left, box_h, box_w, s.styles().border | A_BOLD, safe_name + " wants to connect",
-              countdown, waiting);
+        s.box(top, left, box_h, box_w, s.styles().border | A_BOLD, title, countdown, waiting);
         y = top + 1;
         x = left + 1;
         w = box_w - 2;

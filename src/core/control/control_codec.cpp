@@ -283,7 +283,7 @@ void write_inet(std::string& out, const InetSocket& s) {
     o.num("rqueue", s.rqueue);
     o.num("wqueue", s.wqueue);
     o.boolean("v6only", s.v6only);
-    o.num("bytes_acked", s.bytes_acked);
+    o.num("bytes_sent", s.bytes_sent);
     o.num("bytes_received", s.bytes_received);
 }
 
@@ -318,6 +318,7 @@ void write_summary(std::string& out, const ProcessSummary& p) {
     o.str("user", p.user);
     o.str("comm", p.comm);
     o.str("exe", p.exe);
+    o.str("cmdline", p.cmdline);
     o.num("tcp_established", p.tcp_established);
     o.num("tcp_listen", p.tcp_listen);
     o.num("tcp_other", p.tcp_other);
@@ -849,7 +850,7 @@ InetSocket read_inet(const JsonValue& v, const std::string& path) {
     s.rqueue = narrow<uint32_t>(o.u64("rqueue", UINT32_MAX));
     s.wqueue = narrow<uint32_t>(o.u64("wqueue", UINT32_MAX));
     s.v6only = o.boolean("v6only");
-    s.bytes_acked = o.u64("bytes_acked");
+    s.bytes_sent = o.u64("bytes_sent");
     s.bytes_received = o.u64("bytes_received");
     o.finish();
     if (s.src.family() != s.family || s.dst.family() != s.family)
@@ -889,6 +890,7 @@ ProcessSummary read_summary(const JsonValue& v, const std::string& path) {
     p.user = o.str("user", kShortText);
     p.comm = o.str("comm", kShortText);
     p.exe = o.str("exe", kShortText);
+    p.cmdline = o.str("cmdline", kShortText);
     p.tcp_established = o.u64("tcp_established", SIZE_MAX);
     p.tcp_listen = o.u64("tcp_listen", SIZE_MAX);
     p.tcp_other = o.u64("tcp_other", SIZE_MAX);

@@ -125,7 +125,7 @@ InetSocket sample_inet() {
     s.rqueue = 1;
     s.wqueue = 2;
     s.v6only = false;
-    s.bytes_acked = 1000;
+    s.bytes_sent = 1000;
     s.bytes_received = 2000;
     return s;
 }
@@ -358,11 +358,11 @@ TEST_CASE("bad commands are errors that name the field") {
          "interval_ms: expected an integer 100..3600000, got 1"},
         {R"({"type":"ask_process_details","request":1,"pid":99999999})",
          "pid: expected an integer 1..4194304"},
-        {R"({"type":"close_socket","request":1,"socket":{"protocol":"tcp","family":"ipv4","state":1,"src_ip":"10.0.0.1","src_port":70000,"dst_ip":"10.0.0.2","dst_port":1,"ifindex":0,"uid":0,"inode":0,"cookie":0,"rqueue":0,"wqueue":0,"v6only":false,"bytes_acked":0,"bytes_received":0}})",
+        {R"({"type":"close_socket","request":1,"socket":{"protocol":"tcp","family":"ipv4","state":1,"src_ip":"10.0.0.1","src_port":70000,"dst_ip":"10.0.0.2","dst_port":1,"ifindex":0,"uid":0,"inode":0,"cookie":0,"rqueue":0,"wqueue":0,"v6only":false,"bytes_sent":0,"bytes_received":0}})",
          "socket.src_port: expected an integer 0..65535, got 70000"},
-        {R"({"type":"close_socket","request":1,"socket":{"protocol":"tcp","family":"ipv4","state":1,"src_ip":"10.0.0.256","src_port":1,"dst_ip":"10.0.0.2","dst_port":1,"ifindex":0,"uid":0,"inode":0,"cookie":0,"rqueue":0,"wqueue":0,"v6only":false,"bytes_acked":0,"bytes_received":0}})",
+        {R"({"type":"close_socket","request":1,"socket":{"protocol":"tcp","family":"ipv4","state":1,"src_ip":"10.0.0.256","src_port":1,"dst_ip":"10.0.0.2","dst_port":1,"ifindex":0,"uid":0,"inode":0,"cookie":0,"rqueue":0,"wqueue":0,"v6only":false,"bytes_sent":0,"bytes_received":0}})",
          "socket.src_ip: expected an IP address, got \"10.0.0.256\""},
-        {R"({"type":"close_socket","request":1,"socket":{"protocol":"tcp","family":"ipv6","state":1,"src_ip":"10.0.0.1","src_port":1,"dst_ip":"10.0.0.2","dst_port":1,"ifindex":0,"uid":0,"inode":0,"cookie":0,"rqueue":0,"wqueue":0,"v6only":false,"bytes_acked":0,"bytes_received":0}})",
+        {R"({"type":"close_socket","request":1,"socket":{"protocol":"tcp","family":"ipv6","state":1,"src_ip":"10.0.0.1","src_port":1,"dst_ip":"10.0.0.2","dst_port":1,"ifindex":0,"uid":0,"inode":0,"cookie":0,"rqueue":0,"wqueue":0,"v6only":false,"bytes_sent":0,"bytes_received":0}})",
          "socket: src_ip and dst_ip must be of the socket's family"},
     };
     for (const Case& c : cases) {
