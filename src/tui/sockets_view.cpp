@@ -41,8 +41,8 @@ void draw_processes(Screen& s, UiState& st, int top, int rows) {
     const int w = s.cols();
     const auto procs = visible_processes(st);
     const int pid_w = 7, user_w = 10, n_w = 6;
-    // The rates need two more columns: shown when the process still keeps 20 columns.
-    const bool rates = w >= pid_w + user_w + 2 + 9 * (n_w + 1) + 20;
+    // The rates need two more columns: shown from 100 columns on (the process keeps 18).
+    const bool rates = w >= 100;
     auto columns = [&](int y, const std::string& pid, const std::string& user,
                        const std::vector<std::string>& counts, const std::string& name, attr_t a) {
         s.put(y, 0, pid, pid_w, a);
