@@ -147,7 +147,7 @@ void Engine::on_packet(const QueuedPacket& qp) {
         }
     }
     if (over_limit) {
-        refuse_over_limit(qp, std::move(c));
+        refuse_over_limit(qp, key, std::move(c));
         return;
     }
 
@@ -170,11 +170,13 @@ void Engine::on_packet(const QueuedPacket& qp) {
     cv_.notify_one();
 }
 
-void Engine::refuse_over_limit(const QueuedPacket& qp, Connection c) {
+void Engine::refuse_over_limit(const QueuedPacket& qp, const FlowKey& key, Connection c) {
     sink_.set_verdict(qp.id, verdict_of(options_.default_action), qp.mark);
     uint64_t total = 0;
     {
         std::lock_guard lock(mu_);
+        // Remembered like any decision: its retransmits are not decided (and logged) again.
+        remember_flow(key, options_.default_action, std::chrono::steady_clock::now());
         count_locked(options_.default_action);
         total = ++stats_.over_limit;
     }

@@ -173,7 +173,7 @@ class Engine {
     // Gives DefaultAction to the prompts whose deadline has passed; with mu_ held.
     void expire_prompts_locked(std::unique_lock<std::mutex>& lock);
     // A new flow that cannot be held (a bound is reached): DefaultAction now, and an event.
-    void refuse_over_limit(const QueuedPacket& qp, Connection c);
+    void refuse_over_limit(const QueuedPacket& qp, const FlowKey& key, Connection c);
     // Fills in what attribution found and the host name.
     void complete(Connection& c, const Attribution& a);
     void decide_at_once(const QueuedPacket& qp, const FlowKey& key, Connection c,

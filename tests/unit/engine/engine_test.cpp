@@ -583,3 +583,23 @@ TEST_CASE("a prompt's deadline is kept while many new flows wait for a slow attr
     CHECK(still_waiting > 0);
     engine.stop();
 }
+
+TEST_CASE("beyond the held-packet bound a new flow gets DefaultAction at once, once") {
+    EngineOptions o;
+    o.interactive = true;
+    o.max_pending_packets = 2;
+    o.default_action = Action::reject;
+    Fixture f(o);
+    f.packet(1, tcp(1001, 443));
+    f.packet(2, tcp(1002, 444));
+    REQUIRE(f.rec.wait_prompts(2));
+    f.packet(3, tcp(1003, 445));  // nothing more can be held
+    CHECK(f.sink.wait(3) == Verdict::reject);
+    f.packet(4, tcp(1003, 445));  // its retransmit: the same verdict, no second decision
+    CHECK(f.sink.wait(4) == Verdict::reject);
+    const EngineStats st = f.engine->stats();
+    CHECK(st.over_limit == 1);
+    CHECK(st.flow_hits == 1);
+    CHECK(f.rec.event_count() == 1);
+    CHECK_FALSE(f.sink.has(1));  // the held ones still wait for their prompts
+}
