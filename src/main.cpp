@@ -11,7 +11,12 @@ namespace {
 
 constexpr const char* kUsage =
     R"(Usage: tsnitch [run] [options]        intercept and prompt in this terminal (root)
-       tsnitch attach [--socket PATH]   the TUI for a running daemon (not built yet)
+       tsnitch attach [--socket PATH] [-c FILE]
+                                        the TUI for a running daemon (root or Control.Group)
+       tsnitch attach --ssh [USER@]HOST [--socket PATH] [-- SSH-OPTIONS]
+                                        the same for a daemon on another machine, over ssh
+       tsnitch attach --stdio [--socket PATH]
+                                        the control protocol on stdin/stdout (what --ssh runs)
        tsnitch monitor [--interval MS] [-c FILE]
                                         live process and socket inspection, no interception
        tsnitch sockets [-p PID] [--json] [-c FILE] [--names FILE]

@@ -4,6 +4,9 @@
 #pragma once
 
 #include <cstdio>
+#include <string>
+
+#include "core/config.h"
 
 namespace tsnitch::cli {
 
@@ -13,6 +16,9 @@ inline constexpr int kExitUsage = 2;
 
 int run(int argc, char** argv);
 int attach(int argc, char** argv);
+// The TUI over the daemon's control socket at `socket` (`tsnitch attach`, and `tsnitch run` when
+// a daemon runs already).
+int attach_to_daemon(const std::string& socket, const Config& config);
 int monitor(int argc, char** argv);
 int sockets(int argc, char** argv);
 int rules(int argc, char** argv);

@@ -26,6 +26,8 @@
 
 #include "bpf/attribution_stack.h"
 #include "cli/commands.h"
+#include "control/control_server.h"
+#include "control/control_socket.h"
 #include "core/attribution/attribution_ladder.h"
 #include "core/attribution/diag_client.h"
 #include "core/attribution/proc_io.h"
@@ -46,6 +48,7 @@
 #include "nfq/firewall_guard.h"
 #include "nfq/flow_reaper.h"
 #include "nfq/queue_set.h"
+#include "tsnitch_version.h"
 #include "tui/tui.h"
 
 namespace tsnitch::cli {
@@ -407,6 +410,19 @@ int run_engine(const Config& config, bool headless) {
         print_error("%s", s.error().message.c_str());
         return kExitFailure;
     }
+    // The control socket before anything is installed: it is also the lock that says a daemon
+    // runs here. Clients get the daemon through links of their own (subscribe / execute).
+    ControlServerOptions co;
+    co.socket_path = config.control_socket;
+    co.group = config.control_group;
+    co.program = std::string("tsnitch ") + TSNITCH_VERSION;
+    auto control = ControlServer::start(
+        co, [&daemon] { return std::make_unique<InProcessLink>(daemon); },
+        [&log](LogLevel level, const std::string& text) { log.say(level, text); });
+    if (!control) {
+        print_error("control socket: %s", control.error().message.c_str());
+        return kExitFailure;
+    }
     if (auto s = (*firewall)->install(); !s) {
         print_error("installing the firewall rules: %s", s.error().message.c_str());
         (void)(*firewall)->remove();
@@ -440,9 +456,8 @@ int run_engine(const Config& config, bool headless) {
                        keeper_stop.get());
 
     // Front ends attach to the daemon: the TUI in this terminal (unless --headless) through an
-    // in-process link; a control socket server (Control.Socket) would start here and serve
-    // daemon.subscribe() / daemon.execute() to its clients. With no front end attached, what no
-    // rule decides waits PromptTimeout, then gets DefaultAction and is kept for review.
+    // in-process link, and any number over the control socket. With no front end attached, what
+    // no rule decides waits PromptTimeout, then gets DefaultAction and is kept for review.
     int status = kExitOk;
     if (headless) {
         status = serve(**queues, daemon, log, signal_fd.get(), -1);
@@ -477,6 +492,7 @@ int run_engine(const Config& config, bool headless) {
     // is still pending then gets DefaultAction from stop().
     (*queues)->drain([&daemon](const QueuedPacket& p) { daemon.on_packet(p); });
     daemon.stop();
+    control->reset();  // after the daemon's Stopping reached the clients; before the daemon goes
     log.attach(nullptr, false);
     const EngineStats st = daemon.engine_stats();
     const nfq::NfQueueStats qs = (*queues)->stats();
@@ -569,6 +585,17 @@ int run(int argc, char** argv) {
     }
     if (!o.rules_dir.empty()) config->rules_path = o.rules_dir;
     if (!o.events.empty()) config->events_file = o.events;
+    // One daemon per Control.Socket: a second `tsnitch run` becomes a front end of the first
+    // instead of failing on the busy queue (DESIGN.md §3).
+    if (control_daemon_running(config->control_socket)) {
+        if (o.headless) {
+            print_error("run: a tsnitch daemon already runs (%s)", config->control_socket.c_str());
+            return kExitFailure;
+        }
+        print_error("a tsnitch daemon already runs (%s): attaching to it",
+                    config->control_socket.c_str());
+        return attach_to_daemon(config->control_socket, *config);
+    }
     return run_engine(*config, o.headless);
 }
 

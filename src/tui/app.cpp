@@ -53,10 +53,14 @@ class App {
     void sync_form(Clock::time_point now);
     void handle_key(int k, Clock::time_point now);
     void handle_prompt_key(int k, Clock::time_point now);
+    void handle_dialog_key(int k, Clock::time_point now);
+    bool handle_rule_form_key(PromptForm& form, int k, Clock::time_point now);
+    void handle_connections_key(int k);
     void handle_view_key(int k);
+    ListCursor* cursor();
     void handle_filter_key(int k);
     void handle_rules_key(int k);
-    void handle_edit_key(int k);
+    bool handle_edit_key(RuleEdit& e, int k);
     bool handle_sockets_key(int k);
     void open_process(std::optional<int> pid, const std::string& name);
     void report(const Status& s, const std::string& what);
@@ -98,6 +102,7 @@ void App::apply_table(SocketTableUpdate& u) {
         return std::nullopt;
     };
     auto snap = std::make_shared<const SocketTableSnapshot>(std::move(u.table));
+    st_.rates.update(snap->processes, snap->taken);
     // A process that ended has no sockets left: its lines fade out like closed ones.
     if (st_.open_pid && snap->focus_pid == st_.open_pid)
         st_.socket_list.update(snap->focus ? snap->focus->sockets : std::vector<SocketRow>{});
@@ -125,7 +130,7 @@ void App::open_process(std::optional<int> pid, const std::string& name) {
     st_.open_pid = pid;
     st_.open_name = name;
     st_.socket_list.clear();
-    st_.sock_selected = st_.sock_top = 0;
+    st_.socks = {};
     update_socket_subscription();
 }
 
@@ -150,7 +155,7 @@ bool App::handle_sockets_key(int k) {
             case key::enter: {
                 const auto procs = visible_processes(st_);
                 if (procs.empty()) return true;
-                const ProcessSummary& p = procs[std::min(st_.proc_selected, procs.size() - 1)];
+                const ProcessSummary& p = procs[std::min(st_.procs.selected, procs.size() - 1)];
                 open_process(p.pid, p.exe.empty() ? p.comm : p.comm + " (" + p.exe + ")");
                 return true;
             }
@@ -171,12 +176,12 @@ bool App::handle_sockets_key(int k) {
         case 'K': {
             const auto lines = socket_view_lines(st_);
             if (lines.empty()) return true;
-            const SocketViewLine& l = lines[std::min(st_.sock_selected, lines.size() - 1)];
+            const SocketViewLine& l = lines[std::min(st_.socks.selected, lines.size() - 1)];
             if (!l.row || !l.row->inet) {
                 report(make_error("only TCP and UDP sockets can be closed"), "K");
                 return true;
             }
-            st_.confirm_kill = KillConfirm{*l.row->inet, l.text};
+            st_.dialog = KillConfirm{*l.row->inet, l.text};
             return true;
         }
         case 'a':
@@ -190,17 +195,32 @@ bool App::handle_sockets_key(int k) {
                 report(make_error("its executable is unknown"), "making a rule for this process");
                 return true;
             }
+            // The selected socket's peer gives the destination scopes; without one (a listener,
+            // another fd) only the process's scopes are offered.
             Connection c;
+            const auto lines = socket_view_lines(st_);
+            if (!lines.empty()) {
+                const SocketViewLine& l = lines[std::min(st_.socks.selected, lines.size() - 1)];
+                if (l.row && l.row->inet && l.row->inet->has_peer()) {
+                    const InetSocket& i = *l.row->inet;
+                    c.protocol = i.protocol;
+                    c.src = i.src;
+                    c.src_port = i.src_port;
+                    c.dst = i.dst;
+                    c.dst_port = i.dst_port;
+                    if (st_.host_names) c.dst_host = st_.host_names(i.dst);
+                }
+            }
             ProcessInfo info;
             info.pid = p->pid;
             info.uid = p->uid;
+            info.user = p->user;
             info.path = p->exe;
             info.comm = p->comm;
+            c.uid = p->uid;
             c.process = info;
-            const Rule r = build_rule(c, Scope{ScopeKind::executable, {}},
-                                      k == 'a' ? Action::allow : Action::deny,
-                                      RuleDuration{RuleDuration::Kind::always, {}});
-            st_.confirm_rule = RuleConfirm{r, p->exe};
+            st_.dialog =
+                RuleForm{PromptForm::for_new_rule(c, k == 'a' ? Action::allow : Action::deny)};
             return true;
         }
         default:
@@ -237,12 +257,12 @@ void App::apply(std::vector<DaemonEvent> events, Clock::time_point now) {
 
 void App::apply_decisions(std::vector<DecisionEvent> events) {
     // Keep the selected event selected while new ones arrive above it (unless following).
-    if (st_.conn_selected > 0) {
+    if (st_.conn.selected > 0) {
         size_t added = 0;
         for (const auto& e : events)
             added += event_matches(e, st_.filter) ? 1 : 0;
-        st_.conn_selected += added;
-        st_.conn_top += added;
+        st_.conn.selected += added;
+        st_.conn.top += added;
     }
     // Hits are counted here as the daemon counts them, from the Snapshot's numbers on.
     bool hit = false;
@@ -358,6 +378,46 @@ void App::handle_prompt_key(int k, Clock::time_point now) {
     sync_form(now);
 }
 
+// The form of a rule made from a row: Esc cancels, a confirmed answer adds the rule. True when
+// the form closes.
+bool App::handle_rule_form_key(PromptForm& form, int k, Clock::time_point now) {
+    if (k == key::escape) return true;
+    if (k == key::ctrl_c || k == key::f(10)) {
+        st_.confirm_quit = true;
+        return false;
+    }
+    const auto answer = form.handle_key(k, now);
+    if (!answer) return false;
+    if (!answer->rule) {
+        say("no rule: this process offers nothing to match on");
+        return true;
+    }
+    const std::string name = answer->rule->name;
+    send(AddRule{*answer->rule}, "adding rule " + name, "added rule " + name);
+    return true;
+}
+
+// The open dialog takes the key; it closes when its handler says so.
+void App::handle_dialog_key(int k, Clock::time_point now) {
+    const bool close = std::visit(
+        [&](auto& d) -> bool {
+            using T = std::decay_t<decltype(d)>;
+            if constexpr (std::is_same_v<T, KillConfirm>) {
+                if (k == 'y' || k == 'Y') send(CloseSocket{d.socket}, "closing the socket");
+                return true;
+            } else if constexpr (std::is_same_v<T, DeleteConfirm>) {
+                if (k == 'y' || k == 'Y') send(DeleteRule{d.name}, "deleting " + d.name);
+                return true;
+            } else if constexpr (std::is_same_v<T, RuleEdit>) {
+                return handle_edit_key(d, k);
+            } else {
+                return handle_rule_form_key(d.form, k, now);
+            }
+        },
+        *st_.dialog);
+    if (close) st_.dialog.reset();
+}
+
 void App::handle_filter_key(int k) {
     std::string& filter = st_.view == View::sockets ? st_.proc_filter : st_.filter;
     switch (k) {
@@ -383,28 +443,26 @@ void App::handle_filter_key(int k) {
             }
             break;
     }
-    st_.conn_selected = st_.conn_top = 0;
-    st_.proc_selected = st_.proc_top = 0;
+    st_.conn = {};
+    st_.procs = {};
 }
 
-void App::handle_edit_key(int k) {
-    RuleEdit& e = *st_.edit;
-    const size_t nd = standard_durations().size();
+// True when the dialog closes.
+bool App::handle_edit_key(RuleEdit& e, int k) {
+    const size_t nd = rule_durations().size();
     switch (k) {
         case key::escape:
-            st_.edit.reset();
-            return;
+            return true;
         case key::enter:
-            send(ChangeRule{e.name, e.action, standard_durations()[e.duration]},
+            send(ChangeRule{e.name, e.action, rule_durations()[e.duration]},
                  "changing rule " + e.name);
-            st_.edit.reset();
-            return;
+            return true;
         case key::tab:
         case key::backtab:
         case key::up:
         case key::down:
             e.field = 1 - e.field;
-            return;
+            return false;
         case key::left:
         case key::right: {
             const int step = k == key::left ? -1 : 1;
@@ -414,10 +472,10 @@ void App::handle_edit_key(int k) {
             } else {
                 e.duration = (e.duration + (step > 0 ? 1 : nd - 1)) % nd;
             }
-            return;
+            return false;
         }
         default:
-            return;
+            return false;
     }
 }
 
@@ -428,30 +486,48 @@ void App::handle_rules_key(int k) {
         return;
     }
     if (st_.rules.empty()) return;
-    st_.rule_selected = std::min(st_.rule_selected, st_.rules.size() - 1);
-    const RuleSummary& r = st_.rules[st_.rule_selected];
+    st_.rule_list.selected = std::min(st_.rule_list.selected, st_.rules.size() - 1);
+    const RuleSummary& r = st_.rules[st_.rule_list.selected];
     switch (k) {
         case ' ':
             send(EnableRule{r.name, !r.enabled}, (r.enabled ? "disabling " : "enabling ") + r.name);
             break;
         case 'x':
         case key::del:
-            st_.confirm_delete = r.name;
+            st_.dialog = DeleteConfirm{r.name};
             break;
         case 'e':
         case key::enter: {
             RuleEdit e;
             e.name = r.name;
-            e.action = r.action;
-            const auto& d = standard_durations();
+            e.was = e.action = r.action;
+            const auto& d = rule_durations();
             const auto it = std::find(d.begin(), d.end(), r.duration);
             e.duration = it == d.end() ? d.size() - 1 : static_cast<size_t>(it - d.begin());
-            st_.edit = e;
+            st_.dialog = e;
             break;
         }
         default:
             break;
     }
+}
+
+// The list the current view moves in (the Log scrolls by lines back instead).
+ListCursor* App::cursor() {
+    switch (st_.view) {
+        case View::connections:
+            return &st_.conn;
+        case View::rules:
+            return &st_.rule_list;
+        case View::help:
+            return &st_.help;
+        case View::sockets:
+            return st_.open_pid ? &st_.socks : &st_.procs;
+        case View::stats:
+        case View::log:
+            return nullptr;
+    }
+    return nullptr;
 }
 
 void App::handle_view_key(int k) {
@@ -461,16 +537,6 @@ void App::handle_view_key(int k) {
     if (st_.options.monitor && ((k >= '1' && k <= '5' && k != '4') ||
                                 (k >= key::f(2) && k <= key::f(6) && k != key::f(5))))
         return;
-    if (st_.options.monitor && st_.view == View::help && k == key::escape) {
-        st_.view = View::sockets;
-        return;
-    }
-    size_t* selected = st_.view == View::connections ? &st_.conn_selected
-                       : st_.view == View::rules     ? &st_.rule_selected
-                       : st_.view == View::help      ? &st_.help_top
-                       : st_.view == View::sockets
-                           ? (st_.open_pid ? &st_.sock_selected : &st_.proc_selected)
-                           : nullptr;
     switch (k) {
         case '1':
         case key::f(2):
@@ -495,6 +561,7 @@ void App::handle_view_key(int k) {
         case '?':
         case 'h':
         case key::f(1):
+            if (st_.view != View::help) st_.before_help = st_.view;
             st_.view = View::help;
             return;
         case 'q':
@@ -510,6 +577,7 @@ void App::handle_view_key(int k) {
             return;
         case key::escape:
             if (st_.view == View::connections) st_.filter.clear();
+            if (st_.view == View::help) st_.view = st_.before_help;
             return;
         default:
             break;
@@ -541,33 +609,19 @@ void App::handle_view_key(int k) {
                 return;
         }
     }
-    if (selected) {
-        switch (k) {
-            case key::up:
-            case 'k':
-                if (*selected > 0) --*selected;
-                return;
-            case key::down:
-            case 'j':
-                ++*selected;  // clamped when drawn
-                return;
-            case key::page_up:
-                *selected -= std::min(*selected, page);
-                return;
-            case key::page_down:
-                *selected += page;
-                return;
-            case key::home:
-                *selected = 0;
-                return;
-            case key::end:
-                *selected = static_cast<size_t>(-1) / 2;
-                return;
-            default:
-                break;
-        }
-    }
+    if (ListCursor* c = cursor(); c && c->handle_key(k, page)) return;
     if (st_.view == View::rules) handle_rules_key(k);
+    if (st_.view == View::connections) handle_connections_key(k);
+}
+
+// a/d on a Connections row: a rule for that connection, made in the prompt's form.
+void App::handle_connections_key(int k) {
+    if (k != 'a' && k != 'd') return;
+    const auto rows = st_.log.filtered(st_.filter);
+    if (rows.empty()) return;
+    const DecisionEvent& e = *rows[std::min(st_.conn.selected, rows.size() - 1)];
+    st_.dialog =
+        RuleForm{PromptForm::for_new_rule(e.connection, k == 'a' ? Action::allow : Action::deny)};
 }
 
 void App::handle_key(int k, Clock::time_point now) {
@@ -596,28 +650,8 @@ void App::handle_key(int k, Clock::time_point now) {
         handle_prompt_key(k, now);
         return;
     }
-    if (st_.confirm_kill) {
-        if (k == 'y' || k == 'Y') send(CloseSocket{st_.confirm_kill->socket}, "closing the socket");
-        st_.confirm_kill.reset();
-        return;
-    }
-    if (st_.confirm_rule) {
-        if (k == 'y' || k == 'Y') {
-            const std::string name = st_.confirm_rule->rule.name;
-            send(AddRule{st_.confirm_rule->rule}, "adding rule " + name, "added rule " + name);
-        }
-        st_.confirm_rule.reset();
-        return;
-    }
-    if (st_.confirm_delete) {
-        if (k == 'y' || k == 'Y') {
-            send(DeleteRule{*st_.confirm_delete}, "deleting " + *st_.confirm_delete);
-        }
-        st_.confirm_delete.reset();
-        return;
-    }
-    if (st_.edit) {
-        handle_edit_key(k);
+    if (st_.dialog) {
+        handle_dialog_key(k, now);
         return;
     }
     if (st_.editing_filter) {
@@ -634,7 +668,7 @@ int App::run() {
     apply(link_.drain(), Clock::now());
     bool dirty = true;
     Clock::time_point last_draw{};
-    if (st_.options.monitor) st_.view = View::sockets;
+    if (st_.options.monitor) st_.view = st_.before_help = View::sockets;
     while (!quit_) {
         update_socket_subscription();
         auto now = Clock::now();

@@ -78,10 +78,35 @@ bool process_matches(const ProcessSummary& p, std::string_view filter) {
     if (filter.empty()) return true;
     const std::string f = ascii_lower(filter);
     for (const std::string& field :
-         {std::to_string(p.pid), p.user, std::to_string(p.uid), p.comm, p.exe}) {
+         {std::to_string(p.pid), p.user, std::to_string(p.uid), p.comm, p.exe, p.cmdline}) {
         if (ascii_lower(field).find(f) != std::string::npos) return true;
     }
     return false;
+}
+
+void TrafficRates::update(const std::vector<ProcessSummary>& procs, Time taken) {
+    std::unordered_map<int, Totals> now;
+    rates_.clear();
+    const double seconds =
+        last_taken_ ? std::chrono::duration<double>(taken - *last_taken_).count() : 0;
+    for (const ProcessSummary& p : procs) {
+        now[p.pid] = Totals{p.bytes_sent, p.bytes_received};
+        auto before = last_.find(p.pid);
+        if (seconds <= 0 || before == last_.end()) continue;
+        auto growth = [&](uint64_t was, uint64_t is) {
+            return is > was ? static_cast<double>(is - was) / seconds : 0.0;
+        };
+        rates_[p.pid] = Rate{growth(before->second.sent, p.bytes_sent),
+                             growth(before->second.received, p.bytes_received)};
+    }
+    last_ = std::move(now);
+    last_taken_ = taken;
+}
+
+std::optional<TrafficRates::Rate> TrafficRates::of(int pid) const {
+    auto it = rates_.find(pid);
+    if (it == rates_.end()) return std::nullopt;
+    return it->second;
 }
 
 void SocketList::update(std::vector<SocketRow> rows) {

@@ -3,7 +3,10 @@
 // (new ones marked, closed ones fading). No curses here.
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/attribution/socket_table.h"
@@ -26,8 +29,33 @@ std::string_view process_order_name(ProcessOrder o);
 // Sorted by `order` (counts: most first; pid, user, name: ascending), then by pid; `reverse`
 // turns it around.
 void sort_processes(std::vector<ProcessSummary>& procs, ProcessOrder order, bool reverse);
-// Case-insensitive: the filter occurs in the pid, user, uid, comm or exe.
+// Case-insensitive: the filter occurs in the pid, user, uid, comm, exe or command line.
 bool process_matches(const ProcessSummary& p, std::string_view filter);
+
+// Bytes per second of each process between the last two refreshes (as nethogs shows them): the
+// growth of its totals over the time between the two tables. A total that shrank (a socket closed
+// and took its bytes with it, a reused pid) counts as no traffic rather than as a negative rate.
+class TrafficRates {
+  public:
+    using Time = std::chrono::system_clock::time_point;
+    struct Rate {
+        double sent = 0;
+        double received = 0;
+    };
+    // The processes of the refresh taken at `taken`.
+    void update(const std::vector<ProcessSummary>& procs, Time taken);
+    // nullopt until two refreshes have seen the process.
+    std::optional<Rate> of(int pid) const;
+
+  private:
+    struct Totals {
+        uint64_t sent = 0;
+        uint64_t received = 0;
+    };
+    std::optional<Time> last_taken_;
+    std::unordered_map<int, Totals> last_;
+    std::unordered_map<int, Rate> rates_;
+};
 
 // The socket lines of the opened process across refreshes: new ones are marked for the refresh
 // they appear in; closed ones stay, marked closed, for `fade` refreshes and then go.

@@ -38,6 +38,40 @@ const std::vector<RuleDuration>& standard_durations() {
     return d;
 }
 
+const std::vector<RuleDuration>& rule_durations() {
+    static const std::vector<RuleDuration> d(standard_durations().begin() + 1,
+                                             standard_durations().end());
+    return d;
+}
+
+std::string scope_text(const Connection& c, const Scope& s) {
+    if (s.kind == ScopeKind::domain) return scope_label(s);  // "*.example.com" says it all
+    std::string value = scope_value(c, s);
+    // The rule holds the uid; the person knows the name.
+    if (s.kind == ScopeKind::user && c.process && !c.process->user.empty() &&
+        value == std::to_string(c.process->uid))
+        value = c.process->user + " (" + value + ")";
+    return scope_label(s) + ": " + value;
+}
+
+PromptForm PromptForm::for_new_rule(const Connection& c, Action action) {
+    PendingPrompt p;
+    p.connection = c;
+    p.default_action = action;
+    const RuleDuration always{RuleDuration::Kind::always, {}};
+    PromptForm f(p, always, std::chrono::milliseconds(0), Clock::time_point{});
+    f.new_rule_ = true;
+    f.durations_ = rule_durations();
+    f.default_duration_ = f.duration_ = f.durations_.size() - 1;
+    if (c.dst.is_unspecified()) {
+        std::erase_if(f.scopes_, [](const Scope& s) {
+            return s.kind != ScopeKind::executable && s.kind != ScopeKind::command_line &&
+                   s.kind != ScopeKind::user;
+        });
+    }
+    return f;
+}
+
 PromptForm::PromptForm(const PendingPrompt& prompt, RuleDuration default_duration,
                        std::chrono::milliseconds key_delay, Clock::time_point shown)
     : prompt_(prompt),

@@ -14,6 +14,12 @@ namespace tsnitch::tui {
 
 // once, 30s, 5m, 15m, 30m, 1h, 12h, 24h, until restart, always.
 const std::vector<RuleDuration>& standard_durations();
+// The same without once: what a stored rule can have (the edit dialog, a new rule).
+const std::vector<RuleDuration>& rule_durations();
+
+// A scope as the forms show it: "this executable: /usr/bin/curl", "this user: alice (1000)",
+// "*.example.com" (raw: the views make it safe).
+std::string scope_text(const Connection& c, const Scope& s);
 
 class PromptForm {
   public:
@@ -23,6 +29,11 @@ class PromptForm {
     // `shown`: when the prompt appeared on the screen; keys before shown + key_delay are ignored.
     PromptForm(const PendingPrompt& prompt, RuleDuration default_duration,
                std::chrono::milliseconds key_delay, Clock::time_point shown);
+    // The same form for making a rule outside a prompt (from a Sockets or Connections row):
+    // `action` chosen, `always` by default, no "once" (there is no decision to make once), keys
+    // at once. A connection without a peer (a listening socket) offers only the process's scopes.
+    static PromptForm for_new_rule(const Connection& c, Action action);
+    bool new_rule() const { return new_rule_; }
 
     // Handles one key (see keys.h); returns the answer when the key confirmed the prompt.
     std::optional<Answer> handle_key(int key, Clock::time_point now);
@@ -49,6 +60,7 @@ class PromptForm {
     void move(int step);
 
     PendingPrompt prompt_;
+    bool new_rule_ = false;
     std::vector<RuleDuration> durations_;
     std::vector<Scope> scopes_;
     size_t default_duration_ = 0;

@@ -91,6 +91,101 @@ void draw_chooser(Screen& s, int y, int x, int w, const std::vector<std::string>
     s.put(y, col, count, x + w - col, s.styles().dim);
 }
 
+// The lines the person answers with: action, duration, scope, and the keys.
+void add_choice_lines(std::vector<Line>& lines, Screen& s, const PromptForm& form,
+                      const Connection& c, int lw, bool ignoring) {
+    lines.push_back({6, [](int, int, int) {}});
+    lines.push_back({1, [&s, &form, &c, lw, ignoring](int y, int x, int w) {
+                         draw_label(s, y, x, lw, "Action",
+                                    form.focus() == PromptForm::Field::action);
+                         const Action order[] = {Action::allow, Action::deny, Action::reject};
+                         size_t chosen = 0;
+                         for (size_t i = 0; i < 3; ++i) {
+                             if (order[i] == form.action()) chosen = i;
+                         }
+                         draw_chooser(s, y, x + lw, w - lw, {"allow", "deny", "reject"}, chosen,
+                                      form.focus() == PromptForm::Field::action,
+                                      {action_style(s.styles(), Action::allow),
+                                       action_style(s.styles(), Action::deny),
+                                       action_style(s.styles(), Action::reject)});
+                     }});
+    lines.push_back(
+        {1, [&s, &form, &c, lw, ignoring](int y, int x, int w) {
+             draw_label(s, y, x, lw, "Duration", form.focus() == PromptForm::Field::duration);
+             std::vector<std::string> items;
+             for (const auto& d : form.durations()) {
+                 items.push_back(d.kind == RuleDuration::Kind::until_restart ? "restart"
+                                                                             : d.to_string());
+             }
+             draw_chooser(s, y, x + lw, w - lw, items, form.duration_index(),
+                          form.focus() == PromptForm::Field::duration);
+         }});
+    if (!form.scopes().empty()) {
+        lines.push_back({1, [&s, &form, &c, lw, ignoring](int y, int x, int w) {
+                             draw_label(s, y, x, lw, "Scope",
+                                        form.focus() == PromptForm::Field::scope);
+                             std::vector<std::string> items;
+                             for (const auto& sc : form.scopes())
+                                 items.push_back(s.safe(scope_text(c, sc)));
+                             // One scope at a time: the list is long and each has its value.
+                             draw_chooser(s, y, x + lw, w - lw, items, form.scope_index(),
+                                          form.focus() == PromptForm::Field::scope, {}, true);
+                         }});
+    }
+    lines.push_back({6, [](int, int, int) {}});
+    lines.push_back({0, [&s, &form, &c, lw, ignoring](int y, int x, int w) {
+                         draw_keys(s, y, x + 1, w - 1,
+                                   {{"a", "allow"},
+                                    {"d", "deny"},
+                                    {"r", "reject"},
+                                    {"Enter", "confirm"},
+                                    {"Esc", form.new_rule() ? "cancel" : "default"},
+                                    {"Tab", "field"},
+                                    {s.utf8() ? "←→" : "<>", "change"}},
+                                   ignoring);
+                     }});
+}
+
+// Keeps the lines of the highest priority that fit (in their order) and draws them, in a box
+// `box_w` wide centred below the status line when `boxed`, else over the whole screen.
+void draw_lines(Screen& s, const std::vector<Line>& lines, int box_w, bool boxed,
+                const std::string& title, const std::string& countdown,
+                const std::string& waiting) {
+    const int rows = s.rows();
+    const int cols = s.cols();
+    const int inner_h = boxed ? rows - 2 : rows;
+    std::vector<int> order(lines.size());
+    for (size_t i = 0; i < lines.size(); ++i)
+        order[i] = static_cast<int>(i);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int a, int b) { return lines[a].priority < lines[b].priority; });
+    std::vector<bool> keep(lines.size(), false);
+    for (int i = 0; i < std::min<int>(inner_h, static_cast<int>(order.size())); ++i) {
+        keep[static_cast<size_t>(order[static_cast<size_t>(i)])] = true;
+    }
+    const int shown = static_cast<int>(std::count(keep.begin(), keep.end(), true));
+    const int box_h = boxed ? shown + 2 : shown;
+    int top = std::max(0, (rows - box_h) / 2);
+    if (rows - box_h >= 4) top = std::max(top, 2);  // keep the status line visible
+    const int left = (cols - box_w) / 2;
+    int y = top;
+    int x = left;
+    int w = box_w;
+    if (boxed) {
+        s.box(top, left, box_h, box_w, s.styles().border | A_BOLD, title, countdown, waiting);
+        y = top + 1;
+        x = left + 1;
+        w = box_w - 2;
+    } else {
+        for (int r = 0; r < rows; ++r)
+            s.fill(r, 0, cols, s.styles().normal);
+    }
+    for (size_t i = 0; i < lines.size(); ++i) {
+        if (!keep[i]) continue;
+        lines[i].draw(y++, x, w);
+    }
+}
+
 }  // namespace
 
 std::string countdown_text(const PendingPrompt& p, Clock::time_point now, std::string_view arrow) {
@@ -129,11 +224,13 @@ void draw_prompt(Screen& s, const PromptForm& form, size_t more, Clock::time_poi
     const int lw = inner_w >= kLabelMinWidth ? kLabelWidth : 1;
     const std::string countdown = countdown_text(p, now, g.arrow);
     const std::string waiting = more > 0 ? std::to_string(more) + " more waiting" : "";
+    const std::string title =
+        form.new_rule() ? "New rule for " + safe_name : safe_name + " wants to connect";
 
     std::vector<Line> lines;
     if (!boxed) {
         lines.push_back({0, [&](int y, int x, int w) {
-                             std::string text = safe_name + " wants to connect";
+                             std::string text = title;
                              if (!countdown.empty()) text += "  " + countdown;
                              if (!waiting.empty()) text += "  (" + waiting + ")";
                              s.put(y, x, text, w, s.styles().title);
@@ -191,6 +288,8 @@ void draw_prompt(Screen& s, const PromptForm& form, size_t more, Clock::time_poi
                              text += "  port " + std::to_string(c.dst_port);
                          }
                          text += "  " + std::string(protocol_name(c.protocol));
+                         // A listening socket (a rule made from the Sockets view) has no peer.
+                         if (c.dst.is_unspecified()) text = "no peer (listening or unconnected)";
                          draw_field(s, y, x, w, lw, "To", text);
                      }});
     lines.push_back({3, [&](int y, int x, int w) {
@@ -200,102 +299,18 @@ void draw_prompt(Screen& s, const PromptForm& form, size_t more, Clock::time_poi
                          }
                          draw_field(s, y, x, w, lw, "From", text);
                      }});
-    lines.push_back({3, [&](int y, int x, int w) {
-                         std::string text(method_name(p.method));
-                         if (p.method == Method::none) text = "no process found";
-                         if (p.joined > 0) {
-                             text += "   +" + std::to_string(p.joined) + " joined this prompt";
-                         }
-                         draw_field(s, y, x, w, lw, "Found by", text);
-                     }});
-    lines.push_back({6, [](int, int, int) {}});
-    lines.push_back({1, [&](int y, int x, int w) {
-                         draw_label(s, y, x, lw, "Action",
-                                    form.focus() == PromptForm::Field::action);
-                         const Action order[] = {Action::allow, Action::deny, Action::reject};
-                         size_t chosen = 0;
-                         for (size_t i = 0; i < 3; ++i) {
-                             if (order[i] == form.action()) chosen = i;
-                         }
-                         draw_chooser(s, y, x + lw, w - lw, {"allow", "deny", "reject"}, chosen,
-                                      form.focus() == PromptForm::Field::action,
-                                      {action_style(s.styles(), Action::allow),
-                                       action_style(s.styles(), Action::deny),
-                                       action_style(s.styles(), Action::reject)});
-                     }});
-    lines.push_back(
-        {1, [&](int y, int x, int w) {
-             draw_label(s, y, x, lw, "Duration", form.focus() == PromptForm::Field::duration);
-             std::vector<std::string> items;
-             for (const auto& d : form.durations()) {
-                 items.push_back(d.kind == RuleDuration::Kind::until_restart ? "restart"
-                                                                             : d.to_string());
-             }
-             draw_chooser(s, y, x + lw, w - lw, items, form.duration_index(),
-                          form.focus() == PromptForm::Field::duration);
-         }});
-    if (!form.scopes().empty()) {
-        lines.push_back(
-            {1, [&](int y, int x, int w) {
-                 draw_label(s, y, x, lw, "Scope", form.focus() == PromptForm::Field::scope);
-                 std::vector<std::string> items;
-                 for (const auto& sc : form.scopes()) {
-                     // A domain scope's label says it all ("*.example.com").
-                     items.push_back(sc.kind == ScopeKind::domain ? s.safe(scope_label(sc))
-                                                                  : s.safe(scope_label(sc)) + ": " +
-                                                                        s.safe(scope_value(c, sc)));
-                 }
-                 // One scope at a time: the list is long and each has its value.
-                 draw_chooser(s, y, x + lw, w - lw, items, form.scope_index(),
-                              form.focus() == PromptForm::Field::scope, {}, true);
-             }});
+    if (!form.new_rule()) {
+        lines.push_back({3, [&](int y, int x, int w) {
+                             std::string text(method_name(p.method));
+                             if (p.method == Method::none) text = "no process found";
+                             if (p.joined > 0) {
+                                 text += "   +" + std::to_string(p.joined) + " joined this prompt";
+                             }
+                             draw_field(s, y, x, w, lw, "Found by", text);
+                         }});
     }
-    lines.push_back({6, [](int, int, int) {}});
-    const bool ignoring = form.ignoring_keys(now);
-    lines.push_back({0, [&](int y, int x, int w) {
-                         draw_keys(s, y, x + 1, w - 1,
-                                   {{"a", "allow"},
-                                    {"d", "deny"},
-                                    {"r", "reject"},
-                                    {"Enter", "confirm"},
-                                    {"Esc", "default"},
-                                    {"Tab", "field"},
-                                    {s.utf8() ? "←→" : "<>", "change"}},
-                                   ignoring);
-                     }});
-
-    const int inner_h = boxed ? rows - 2 : rows;
-    std::vector<int> order(lines.size());
-    for (size_t i = 0; i < lines.size(); ++i)
-        order[i] = static_cast<int>(i);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](int a, int b) { return lines[a].priority < lines[b].priority; });
-    std::vector<bool> keep(lines.size(), false);
-    for (int i = 0; i < std::min<int>(inner_h, static_cast<int>(order.size())); ++i) {
-        keep[static_cast<size_t>(order[static_cast<size_t>(i)])] = true;
-    }
-    const int shown = static_cast<int>(std::count(keep.begin(), keep.end(), true));
-    const int box_h = boxed ? shown + 2 : shown;
-    int top = std::max(0, (rows - box_h) / 2);
-    if (rows - box_h >= 4) top = std::max(top, 2);  // keep the status line visible
-    const int left = (cols - box_w) / 2;
-    int y = top;
-    int x = left;
-    int w = box_w;
-    if (boxed) {
-        s.box(top, left, box_h, box_w, s.styles().border | A_BOLD, safe_name + " wants to connect",
-              countdown, waiting);
-        y = top + 1;
-        x = left + 1;
-        w = box_w - 2;
-    } else {
-        for (int r = 0; r < rows; ++r)
-            s.fill(r, 0, cols, s.styles().normal);
-    }
-    for (size_t i = 0; i < lines.size(); ++i) {
-        if (!keep[i]) continue;
-        lines[i].draw(y++, x, w);
-    }
+    add_choice_lines(lines, s, form, c, lw, form.ignoring_keys(now));
+    draw_lines(s, lines, box_w, boxed, title, countdown, waiting);
 }
 
 }  // namespace tsnitch::tui

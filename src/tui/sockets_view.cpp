@@ -30,10 +30,19 @@ std::string user_of(const ProcessSummary& p) {
     return p.user.empty() ? std::to_string(p.uid) : p.user;
 }
 
+// "python3  /usr/bin/python3 server.py": the command line tells same-named processes apart (as
+// htop shows it); without one (kernel threads, unreadable), the executable.
+std::string process_text(Screen& s, const ProcessSummary& p) {
+    if (!p.cmdline.empty()) return s.safe(p.comm) + "  " + s.safe(p.cmdline);
+    return s.safe(p.comm) + (p.exe.empty() ? "" : " (" + s.safe(p.exe) + ")");
+}
+
 void draw_processes(Screen& s, UiState& st, int top, int rows) {
     const int w = s.cols();
     const auto procs = visible_processes(st);
     const int pid_w = 7, user_w = 10, n_w = 6;
+    // The rates need two more columns: shown from 100 columns on (the process keeps 18).
+    const bool rates = w >= 100;
     auto columns = [&](int y, const std::string& pid, const std::string& user,
                        const std::vector<std::string>& counts, const std::string& name, attr_t a) {
         s.put(y, 0, pid, pid_w, a);
@@ -46,14 +55,17 @@ void draw_processes(Screen& s, UiState& st, int top, int rows) {
         }
         s.put(y, x + 1, name, std::max(0, w - x - 1), a);
     };
+    std::vector<std::string> head = {"Estab", "Listen", "TCP*", "UDP", "Unix", "Sent", "Recv"};
+    if (rates) head.insert(head.end(), {"Sent/s", "Recv/s"});
     s.fill(top, 0, w, s.styles().header);
-    columns(top, "PID", "User", {"Estab", "Listen", "TCP*", "UDP", "Unix", "Sent", "Recv"},
-            "Process", s.styles().header);
+    columns(top, "PID", "User", head, "Process", s.styles().header);
+    // The sort and filter on the header's right, over the Process column's title only.
     std::string info = " sort " + std::string(process_order_name(st.proc_order)) +
                        (st.proc_reverse ? " (reversed)" : "") + " ";
     if (!st.proc_filter.empty())
         info = " filter \"" + s.safe(st.proc_filter) + "\":" + std::to_string(procs.size()) + info;
-    const int iw = std::min(display_width(info), w / 2);
+    const int name_x = pid_w + user_w + 2 + static_cast<int>(head.size()) * (n_w + 1) + 1;
+    const int iw = std::min(display_width(info), std::max(0, w - name_x - 8));
     s.put(top, w - iw, info, iw, s.styles().header | A_BOLD);
     int y = top + 1;
     if (!st.table) {
@@ -69,17 +81,24 @@ void draw_processes(Screen& s, UiState& st, int top, int rows) {
               w - 2, s.styles().dim);
         return;
     }
-    clamp_scroll(st.proc_selected, st.proc_top, procs.size(), rows);
-    for (size_t i = st.proc_top; i < procs.size() && y < top + 1 + rows; ++i, ++y) {
+    st.procs.clamp(procs.size(), rows);
+    for (size_t i = st.procs.top; i < procs.size() && y < top + 1 + rows; ++i, ++y) {
         const ProcessSummary& p = procs[i];
-        const bool sel = i == st.proc_selected;
+        const bool sel = i == st.procs.selected;
         const attr_t a = sel ? s.styles().selected : s.styles().normal;
         if (sel) s.fill(y, 0, w, a);
-        columns(y, std::to_string(p.pid), s.safe(user_of(p)),
-                {std::to_string(p.tcp_established), std::to_string(p.tcp_listen),
-                 std::to_string(p.tcp_other), std::to_string(p.udp), std::to_string(p.unix_sockets),
-                 bytes_text(p.bytes_sent), bytes_text(p.bytes_received)},
-                s.safe(p.comm) + (p.exe.empty() ? "" : " (" + s.safe(p.exe) + ")"), a);
+        std::vector<std::string> counts = {
+            std::to_string(p.tcp_established), std::to_string(p.tcp_listen),
+            std::to_string(p.tcp_other),       std::to_string(p.udp),
+            std::to_string(p.unix_sockets),    bytes_text(p.bytes_sent),
+            bytes_text(p.bytes_received)};
+        if (rates) {
+            const auto r = st.rates.of(p.pid);
+            auto rate_text = [](double v) { return bytes_text(static_cast<uint64_t>(v + 0.5)); };
+            counts.push_back(r ? rate_text(r->sent) : "-");
+            counts.push_back(r ? rate_text(r->received) : "-");
+        }
+        columns(y, std::to_string(p.pid), s.safe(user_of(p)), counts, process_text(s, p), a);
     }
 }
 
@@ -102,10 +121,10 @@ void draw_open_process(Screen& s, UiState& st, int top, int rows) {
         s.put(y + 1, 2, "No sockets.", w - 2, s.styles().dim);
         return;
     }
-    clamp_scroll(st.sock_selected, st.sock_top, lines.size(), rows - (y - top - 1));
-    for (size_t i = st.sock_top; i < lines.size() && y < top + 1 + rows; ++i, ++y) {
+    st.socks.clamp(lines.size(), rows - (y - top - 1));
+    for (size_t i = st.socks.top; i < lines.size() && y < top + 1 + rows; ++i, ++y) {
         const SocketViewLine& l = lines[i];
-        const bool sel = i == st.sock_selected;
+        const bool sel = i == st.socks.selected;
         attr_t a = l.change == SocketList::Change::added    ? s.styles().allow
                    : l.change == SocketList::Change::closed ? s.styles().dim
                    : !l.row                                 ? s.styles().dim
@@ -118,7 +137,7 @@ void draw_open_process(Screen& s, UiState& st, int top, int rows) {
         s.put(y, 0, mark + s.safe(l.text), w, a);
     }
     // The selected socket's other fields, above the bottom line.
-    const SocketViewLine& sel = lines[st.sock_selected];
+    const SocketViewLine& sel = lines[st.socks.selected];
     const int dy = s.rows() - 2;
     if (!sel.row || dy <= top + 1) return;
     std::string detail;
@@ -127,9 +146,9 @@ void draw_open_process(Screen& s, UiState& st, int top, int rows) {
         detail = std::string(protocol_name(i.protocol)) + (i.family == Family::v6 ? "6" : "") +
                  "  uid " + std::to_string(i.uid) + "  cookie " + std::to_string(i.cookie) +
                  "  queues " + std::to_string(i.rqueue) + "/" + std::to_string(i.wqueue);
-        if (i.protocol == Protocol::tcp)
-            detail += "  sent " + bytes_text(i.bytes_acked) + "  received " +
-                      bytes_text(i.bytes_received);
+        if (i.protocol == Protocol::tcp)  // sock_diag counts no UDP bytes
+            detail +=
+                "  sent " + bytes_text(i.bytes_sent) + "  received " + bytes_text(i.bytes_received);
     } else if (sel.row->unix_socket) {
         detail = "unix  peer socket[" + std::to_string(sel.row->unix_socket->peer_inode) + "]";
     } else {

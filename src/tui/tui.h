@@ -19,6 +19,8 @@ struct TuiOptions {
     // `tsnitch monitor`: no interception and no prompts; opens on the Processes view and quits
     // without asking (no firewall to remove).
     bool monitor = false;
+    // `tsnitch attach`: the daemon runs elsewhere; quitting detaches and leaves its firewall on.
+    bool attached = false;
     std::chrono::milliseconds socket_interval{1000};  // the Sockets view's refresh
 };
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "tui/process_list.h"
@@ -24,20 +25,27 @@ enum class View { connections, rules, stats, sockets, log, help };
 // Changing a rule's action and duration (the Rules view's edit dialog).
 struct RuleEdit {
     std::string name;
-    int field = 0;  // 0 action, 1 duration
+    int field = 0;              // 0 action, 1 duration
+    Action was = Action::deny;  // the rule's action before the edit (the name may say it)
     Action action = Action::deny;
-    size_t duration = 0;  // index into standard_durations()
+    size_t duration = 0;  // index into rule_durations()
 };
 
-// The Sockets view's dialogs: closing a socket (K), adding a rule for the process (a/d).
+// The Sockets view's dialog for closing a socket (K).
 struct KillConfirm {
     InetSocket socket;
     std::string line;
 };
-struct RuleConfirm {
-    Rule rule;
-    std::string exe;
+// The Rules view's question before deleting a rule (x).
+struct DeleteConfirm {
+    std::string name;
 };
+// A rule being made from a Sockets or Connections row (a/d): the prompt's form, no prompt.
+struct RuleForm {
+    PromptForm form;
+};
+// The one dialog open over the views (at most one at a time): it takes the keys until it closes.
+using Dialog = std::variant<KillConfirm, DeleteConfirm, RuleEdit, RuleForm>;
 
 struct UiState {
     explicit UiState(const TuiOptions& o) : options(o), log(o.max_events) {}
@@ -49,42 +57,37 @@ struct UiState {
     std::vector<PendingPrompt> pending;  // oldest first, without those answered here
     std::vector<uint64_t> answered;      // answered here, until the backend drops them too
     std::optional<PromptForm> form;      // the prompt on screen (the oldest pending)
+    std::optional<Dialog> dialog;        // under the prompt: a prompt takes the keys first
 
     View view = View::connections;
     // Connections: the filter, whether it is being typed, the selected row (0: newest).
     std::string filter;
     bool editing_filter = false;
-    size_t conn_selected = 0;
-    size_t conn_top = 0;
-    // Rules: the selected row, a delete waiting for "y", an edit dialog.
-    size_t rule_selected = 0;
+    ListCursor conn;
+    // Rules: the selected row and the order.
+    ListCursor rule_list;
     RuleOrder rule_order = RuleOrder::name;
-    size_t rule_top = 0;
-    std::optional<std::string> confirm_delete;
-    std::optional<RuleEdit> edit;
     // Log: the newest lines (at most kMaxLogLines), scrolled back by log_back lines.
     std::deque<LogLine> log_lines;
     size_t log_back = 0;
     // Processes (the Sockets tab with no process open): the newest table, its order and filter.
     std::shared_ptr<const SocketTableSnapshot> table;
     std::string table_error;
+    TrafficRates rates;  // bytes/s between the last two tables
     ProcessOrder proc_order = ProcessOrder::sockets;
     bool proc_reverse = false;
     std::string proc_filter;
-    size_t proc_selected = 0;
-    size_t proc_top = 0;
+    ListCursor procs;
     // Sockets of the opened process: its lines across refreshes, all fds or sockets only.
     std::optional<int> open_pid;
     std::string open_name;
     SocketList socket_list;
     bool all_fds = false;
-    size_t sock_selected = 0;
-    size_t sock_top = 0;
-    std::optional<KillConfirm> confirm_kill;
-    std::optional<RuleConfirm> confirm_rule;
+    ListCursor socks;
     HostNameLookup host_names;
-    // Help: scrolling.
-    size_t help_top = 0;
+    // Help: scrolling, and the view that Esc goes back to.
+    ListCursor help;  // selected: the first line shown
+    View before_help = View::connections;
 
     bool confirm_quit = false;
     std::string message;  // shown in the bottom line for a few seconds (errors of commands)

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "core/text.h"
+#include "tui/keys.h"
 
 namespace tsnitch::tui {
 
@@ -144,6 +145,65 @@ std::vector<PendingPrompt> prompt_queue(std::vector<PendingPrompt> pending,
         return a.opened != b.opened ? a.opened < b.opened : a.id < b.id;
     });
     return pending;
+}
+
+bool ListCursor::handle_key(int k, size_t page) {
+    switch (k) {
+        case key::up:
+        case 'k':
+            if (selected > 0) --selected;
+            return true;
+        case key::down:
+        case 'j':
+            ++selected;
+            return true;
+        case key::page_up:
+            selected -= std::min(selected, page);
+            return true;
+        case key::page_down:
+            selected += page;
+            return true;
+        case key::home:
+            selected = 0;
+            return true;
+        case key::end:
+            selected = static_cast<size_t>(-1) / 2;
+            return true;
+        default:
+            return false;
+    }
+}
+
+std::vector<int> fit_columns(const std::vector<int>& wants, const std::vector<int>& mins,
+                             int total) {
+    const size_t n = wants.size();
+    std::vector<int> out(n, 0);
+    if (n == 0) return out;
+    auto width = [&](size_t i, int cap) { return std::max(mins[i], std::min(wants[i], cap)); };
+    auto sum = [&](int cap) {
+        int t = 0;
+        for (size_t i = 0; i < n; ++i)
+            t += width(i, cap);
+        return t;
+    };
+    // The largest common cap that fits (the minimums alone may not: then they are all it gets).
+    int lo = 0, hi = *std::max_element(wants.begin(), wants.end());
+    while (lo < hi) {
+        const int mid = lo + (hi - lo + 1) / 2;
+        if (sum(mid) <= total)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    int used = 0;
+    for (size_t i = 0; i < n; ++i)
+        used += out[i] = width(i, lo);
+    // What is left: first to the columns that were cut (one each, in order), then to the last.
+    for (size_t i = 0; i < n && used < total; ++i) {
+        if (out[i] < wants[i]) ++out[i], ++used;
+    }
+    if (used < total) out[n - 1] += total - used;
+    return out;
 }
 
 void clamp_scroll(size_t& selected, size_t& top, size_t count, int rows) {

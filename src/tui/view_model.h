@@ -65,7 +65,25 @@ std::vector<RuleSummary> sorted_rules(std::vector<RuleSummary> rules,
 std::vector<PendingPrompt> prompt_queue(std::vector<PendingPrompt> pending,
                                         const std::vector<uint64_t>& answered);
 
+// Widths for columns whose texts need `wants` columns, each at least its `mins`, sharing `total`
+// (separators already taken off): when everything fits each gets what it needs and the last
+// column the rest; otherwise the widest are cut first, down to one common width, so that a long
+// rule name is not cut while short destinations leave room unused.
+std::vector<int> fit_columns(const std::vector<int>& wants, const std::vector<int>& mins,
+                             int total);
+
 // Keeps `selected` inside a list of `count` and visible in a window of `rows` rows from `top`.
 void clamp_scroll(size_t& selected, size_t& top, size_t count, int rows);
+
+// Where the person is in one list view: the selected row and the first row shown. Each list
+// view owns its own, so that switching views keeps the place in each.
+struct ListCursor {
+    size_t selected = 0;
+    size_t top = 0;
+    // Up/Down/j/k, PgUp/PgDn (`page` rows), Home/End: true when the key is one of those. The
+    // selection may run past the end: drawing clamps it (the view knows the count).
+    bool handle_key(int key, size_t page);
+    void clamp(size_t count, int rows) { clamp_scroll(selected, top, count, rows); }
+};
 
 }  // namespace tsnitch::tui

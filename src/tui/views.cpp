@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <ctime>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "tui/prompt_view.h"
@@ -137,7 +138,7 @@ void draw_bottom(Screen& s, const UiState& st, Clock::time_point now) {
     std::vector<std::pair<std::string_view, std::string_view>> hints;
     switch (st.view) {
         case View::connections:
-            hints = {{"/", "filter"}, {"\xe2\x86\x91\xe2\x86\x93", "scroll"}};
+            hints = {{"/", "filter"}, {"\xe2\x86\x91\xe2\x86\x93", "scroll"}, {"a/d", "rule"}};
             break;
         case View::rules:
             hints = {{"Space", "on/off"}, {"e", "edit"}, {"x", "delete"}, {"s", "sort"}};
@@ -212,9 +213,17 @@ void draw_connections(Screen& s, UiState& st) {
     const int proto_w = wide ? 7 : 0;
     const int rest =
         std::max(0, w - time_w - action_w - 4 - (wide ? pid_w + user_w + proto_w + 3 : 0));
-    const int proc_w = std::clamp(rest / 4, 8, 30);
-    const int dest_w = std::clamp(rest * 4 / 10, 10, 50);
-    const int rule_w = std::max(0, rest - proc_w - dest_w);
+    const int visible = list_rows(s);
+    if (!rows.empty()) st.conn.clamp(rows.size(), visible);
+    // Process, destination and rule share the rest by what the rows on screen need.
+    std::vector<int> wants = {7, 11, 4};  // the titles
+    for (size_t i = st.conn.top; i < rows.size() && i < st.conn.top + visible; ++i) {
+        wants[0] = std::max(wants[0], display_width(s.safe(event_process(*rows[i]))));
+        wants[1] = std::max(wants[1], display_width(s.safe(event_destination(*rows[i]))));
+        wants[2] = std::max(wants[2], display_width(s.safe(event_rule(*rows[i]))));
+    }
+    const auto fit = fit_columns(wants, {8, 10, 4}, rest);
+    const int proc_w = fit[0], dest_w = fit[1], rule_w = fit[2];
     struct Cell {
         int width;
         std::string text;
@@ -245,14 +254,14 @@ void draw_connections(Screen& s, UiState& st) {
     columns(y, "Time", "Action", "Process", "Destination", "Rule", s.styles().header,
             s.styles().header);
     if (!st.filter.empty()) {
+        // Over the Rule column only, after its title: the other titles stay readable.
         const std::string f = " filter \"" + s.safe(st.filter) +
                               "\": " + std::to_string(rows.size()) + " of " +
                               std::to_string(st.log.size()) + " ";
-        const int fw = std::min(display_width(f), w);
+        const int fw = std::min(display_width(f), std::max(0, rule_w - 5));
         s.put(y, w - fw, f, fw, s.styles().header | A_BOLD);
     }
     ++y;
-    const int visible = list_rows(s);
     if (rows.empty()) {
         draw_centered(s, y + 1,
                       st.filter.empty() ? "No connections yet: decisions appear here as they are "
@@ -261,10 +270,9 @@ void draw_connections(Screen& s, UiState& st) {
                       s.styles().dim);
         return;
     }
-    clamp_scroll(st.conn_selected, st.conn_top, rows.size(), visible);
-    for (size_t i = st.conn_top; i < rows.size() && y < kBodyTop + 1 + visible; ++i, ++y) {
+    for (size_t i = st.conn.top; i < rows.size() && y < kBodyTop + 1 + visible; ++i, ++y) {
         const DecisionEvent& e = *rows[i];
-        const bool sel = i == st.conn_selected;
+        const bool sel = i == st.conn.selected;
         const attr_t base = sel ? s.styles().selected : s.styles().normal;
         if (sel) s.fill(y, 0, w, base);
         const auto& proc = e.connection.process;
@@ -275,7 +283,7 @@ void draw_connections(Screen& s, UiState& st) {
                 proc ? (proc->user.empty() ? std::to_string(proc->uid) : s.safe(proc->user)) : "",
                 std::string(protocol_name(e.connection.protocol)));
     }
-    draw_detail(s, event_detail(s, *rows[st.conn_selected]));
+    draw_detail(s, event_detail(s, *rows[st.conn.selected]));
 }
 
 void draw_rules(Screen& s, UiState& st) {
@@ -283,8 +291,15 @@ void draw_rules(Screen& s, UiState& st) {
     int y = kBodyTop;
     const int on_w = 3, action_w = 6, dur_w = 8, hits_w = 6;
     const int rest = std::max(0, w - on_w - action_w - dur_w - hits_w - 5);
-    const int name_w = std::clamp(rest * 55 / 100, 10, 60);
-    const int op_w = std::max(0, rest - name_w - 1);
+    // Name and operator share the rest by what the rules on screen need.
+    std::vector<int> wants = {5, 8};  // the titles
+    for (size_t i = st.rule_list.top; i < st.rules.size() && i < st.rule_list.top + list_rows(s);
+         ++i) {
+        wants[0] = std::max(wants[0], display_width(s.safe(st.rules[i].name)));
+        wants[1] = std::max(wants[1], display_width(s.safe(st.rules[i].summary)));
+    }
+    const auto fit = fit_columns(wants, {10, 10}, std::max(0, rest - 1));
+    const int name_w = fit[0], op_w = fit[1];
     auto columns = [&](int yy, const std::string& on, const std::string& a, const std::string& d,
                        const std::string& h, const std::string& n, const std::string& o,
                        attr_t base, attr_t act) {
@@ -313,10 +328,10 @@ void draw_rules(Screen& s, UiState& st) {
         draw_centered(s, y + 1, "No rules yet: answers to prompts create them.", s.styles().dim);
         return;
     }
-    clamp_scroll(st.rule_selected, st.rule_top, st.rules.size(), visible);
-    for (size_t i = st.rule_top; i < st.rules.size() && y < kBodyTop + 1 + visible; ++i, ++y) {
+    st.rule_list.clamp(st.rules.size(), visible);
+    for (size_t i = st.rule_list.top; i < st.rules.size() && y < kBodyTop + 1 + visible; ++i, ++y) {
         const RuleSummary& r = st.rules[i];
-        const bool sel = i == st.rule_selected;
+        const bool sel = i == st.rule_list.selected;
         const attr_t base =
             sel ? s.styles().selected : (r.enabled ? s.styles().normal : s.styles().dim);
         if (sel) s.fill(y, 0, w, base);
@@ -324,7 +339,7 @@ void draw_rules(Screen& s, UiState& st) {
                 duration_text(r.duration), std::to_string(r.hits), s.safe(r.name),
                 s.safe(r.summary), base, sel ? base : action_style(s.styles(), r.action));
     }
-    const RuleSummary& r = st.rules[st.rule_selected];
+    const RuleSummary& r = st.rules[st.rule_list.selected];
     draw_detail(s, s.safe(r.name) + ": " + s.safe(r.summary));
 }
 
@@ -409,7 +424,7 @@ const std::vector<std::pair<std::string_view, std::string_view>>& help_lines() {
         {"3  F4", "Stats: top hosts, processes, ports and users"},
         {"4  F5", "Sockets: processes with sockets; Enter: one's sockets, live"},
         {"5  F6", "Log: messages of the firewall (Up: older)"},
-        {"?  F1", "this help (Up/Down scroll)"},
+        {"?  F1", "this help (Up/Down scroll; Esc: back)"},
         {"q  F10", "quit; asks first, as it removes the firewall"},
         {"", "Prompt"},
         {"a  d  r", "allow / deny / reject with what is selected"},
@@ -421,6 +436,7 @@ const std::vector<std::pair<std::string_view, std::string_view>>& help_lines() {
         {"", "Connections"},
         {"/", "filter: process, host, address, port, user, rule"},
         {"Up Down PgUp PgDn", "scroll; Home: newest; Esc clears the filter"},
+        {"a  d", "make a rule for the selected connection (the prompt's form)"},
         {"", "Rules"},
         {"Space", "enable or disable the selected rule"},
         {"e  Enter", "change its action and duration"},
@@ -428,14 +444,16 @@ const std::vector<std::pair<std::string_view, std::string_view>>& help_lines() {
         {"s", "sort by name (evaluation order) or by hits"},
         {"", "Sockets: processes"},
         {"s  F6", "next sort column (sockets, pid, user, name, counts, traffic)"},
-        {"", "(Sent/Recv: TCP bytes of the sockets open now, from tcp_info)"},
+        {"", "(Sent/Recv: TCP payload of the sockets open now, from tcp_info)"},
+        {"", "(Sent/s Recv/s: per second since the last refresh; UDP: not counted)"},
         {"S", "reverse the order"},
-        {"/", "filter: pid, user, name, executable"},
+        {"/", "filter: pid, user, name, executable, command line"},
         {"Enter", "open the process: its sockets, refreshed live (1 s)"},
         {"", "Sockets: one process"},
         {"f", "all fds, not only sockets (1 -> /dev/pts/0)"},
         {"K", "close the selected TCP/UDP socket (SOCK_DESTROY; asks first)"},
-        {"a  d", "allow / deny rule for this executable (tsnitch run; asks first)"},
+        {"a  d", "make a rule for the process and the selected socket's peer"},
+        {"", "(the prompt's form: action, duration, scope; Esc cancels; tsnitch run)"},
         {"Esc  Left", "back to the processes"},
         {"", "(+ new since the last refresh, - closed)"},
     };
@@ -457,11 +475,11 @@ std::vector<std::pair<std::string_view, std::string_view>> monitor_help_lines() 
 void draw_help(Screen& s, UiState& st) {
     const auto& lines = st.options.monitor ? monitor_help_lines() : help_lines();
     const int h = s.rows() - 1 - kBodyTop;
-    st.help_top =
-        std::min(st.help_top,
+    st.help.selected =
+        std::min(st.help.selected,
                  lines.size() > static_cast<size_t>(h) ? lines.size() - static_cast<size_t>(h) : 0);
     int y = kBodyTop;
-    for (size_t i = st.help_top; i < lines.size() && y < s.rows() - 1; ++i, ++y) {
+    for (size_t i = st.help.selected; i < lines.size() && y < s.rows() - 1; ++i, ++y) {
         const auto& [k, text] = lines[i];
         if (k.empty() && text.front() != '(') {
             s.put(y, 1, text, s.cols() - 1, s.styles().title | A_UNDERLINE);
@@ -487,7 +505,7 @@ void draw_dialog(Screen& s, std::string_view title, const std::vector<std::strin
 }
 
 void draw_edit(Screen& s, const RuleEdit& e) {
-    const auto& durations = standard_durations();
+    const auto& durations = rule_durations();
     const std::string l = std::string(s.glyphs().left) + " ";
     const std::string r = " " + std::string(s.glyphs().right);
     const std::string mark = s.utf8() ? "▸" : ">";
@@ -499,7 +517,34 @@ void draw_edit(Screen& s, const RuleEdit& e) {
         "",
         "Tab field  Left/Right change  Enter save  Esc cancel",
     };
+    // The rule keeps its file and name: say so when the name now tells the old action.
+    const std::string said = std::string(action_name(e.was)) + "-";
+    if (e.action != e.was && e.name.starts_with(said)) {
+        body.insert(body.begin() + 5, "The name stays \"" + s.safe(e.name.substr(0, said.size())) +
+                                          "...\": it no longer tells the action.");
+    }
     draw_dialog(s, "Change rule", body);
+}
+
+void draw_dialog_of(Screen& s, const Dialog& dialog, Clock::time_point now) {
+    std::visit(
+        [&](const auto& d) {
+            using T = std::decay_t<decltype(d)>;
+            if constexpr (std::is_same_v<T, KillConfirm>) {
+                draw_dialog(s, "Close socket",
+                            {"Close this socket (SOCK_DESTROY)?", s.safe(d.line), "",
+                             "y close   any other key: keep"});
+            } else if constexpr (std::is_same_v<T, DeleteConfirm>) {
+                draw_dialog(s, "Delete rule",
+                            {"Delete the rule " + s.safe(d.name) + "?", "",
+                             "y delete   any other key: keep"});
+            } else if constexpr (std::is_same_v<T, RuleEdit>) {
+                draw_edit(s, d);
+            } else {
+                draw_prompt(s, d.form, 0, now);
+            }
+        },
+        dialog);
 }
 
 }  // namespace
@@ -534,29 +579,16 @@ void draw_ui(Screen& s, UiState& st, Clock::time_point now) {
             break;
     }
     draw_bottom(s, st, now);
-    if (st.edit) draw_edit(s, *st.edit);
-    if (st.confirm_delete) {
-        draw_dialog(s, "Delete rule",
-                    {"Delete the rule " + s.safe(*st.confirm_delete) + "?", "",
-                     "y delete   any other key: keep"});
-    }
-    if (st.confirm_kill) {
-        draw_dialog(s, "Close socket",
-                    {"Close this socket (SOCK_DESTROY)?", s.safe(st.confirm_kill->line), "",
-                     "y close   any other key: keep"});
-    }
-    if (st.confirm_rule) {
-        const Rule& r = st.confirm_rule->rule;
-        draw_dialog(s, std::string(action_name(r.action)) + " rule",
-                    {"Add rule " + s.safe(r.name) + ":",
-                     std::string(action_name(r.action)) + " " + s.safe(describe_operator(r.op)) +
-                         ", " + r.duration.to_string(),
-                     "", "y add   any other key: cancel"});
-    }
+    if (st.dialog) draw_dialog_of(s, *st.dialog, now);
     if (st.form) {
         draw_prompt(s, *st.form, st.pending.empty() ? 0 : st.pending.size() - 1, now);
     }
-    if (st.confirm_quit) {
+    if (st.confirm_quit && st.options.attached) {
+        draw_dialog(s, "Detach from the daemon?",
+                    {"The daemon keeps running and keeps its firewall;",
+                     "its prompts wait for another front end, then PromptTimeout.", "",
+                     "y detach   any other key: stay"});
+    } else if (st.confirm_quit) {
         draw_dialog(s, "Quit tsnitch?",
                     {"Quitting removes the firewall rules:", "connections are no longer checked.",
                      "", "y quit   any other key: stay"});

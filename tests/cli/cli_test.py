@@ -54,7 +54,17 @@ for args, status, words in (
         (["rules"], 2, "a command is needed"),
         (["rules", "list", "extra"], 2, "list takes no arguments"),
         (["rules", "import"], 2, "import takes one directory"),
-        (["rules", "import", "/nonexistent-tsnitch-dir"], 1, "/nonexistent-tsnitch-dir: No such file")):
+        (["rules", "import", "/nonexistent-tsnitch-dir"], 1, "/nonexistent-tsnitch-dir: No such file"),
+        (["attach", "--frob"], 2, "attach: unknown option '--frob'"),
+        (["attach", "--socket"], 2, "attach: --socket needs an argument"),
+        (["attach", "--ssh"], 2, "attach: --ssh needs an argument"),
+        (["attach", "extra"], 2, "attach: unexpected argument 'extra'"),
+        (["attach", "--", "-v"], 2, "attach: unexpected argument '-v'"),
+        (["attach", "--stdio", "--ssh", "host"], 2, "--stdio and --ssh exclude each other"),
+        (["attach", "--socket", "/nonexistent-tsnitch-dir/c.sock"], 1,
+         "no tsnitch daemon listens on /nonexistent-tsnitch-dir/c.sock"),
+        (["attach", "--socket", "/" + "s" * 120], 1, "expected a path of 1..107 bytes"),
+        (["attach", "-c", "/nonexistent-tsnitch-dir/c.json"], 2, "/nonexistent-tsnitch-dir/c.json")):
     r = run(*args)
     check(r.returncode == status and words in r.stderr,
           f"{' '.join(args)}: exit {status} with '{words}' (got {r.returncode}: {r.stderr.strip()!r})")

@@ -46,11 +46,30 @@ def main():
         assert sorted(cli) == sorted(expected.values()), (cli, expected)
 
         with TmuxScreen(ns.cmd(ns.client, [tsnitch, "monitor", "--interval", str(REFRESH_MS)]),
-                        width=120, height=30) as t:
-            # Processes: the holder with 1 established, 1 listening, 1 UDP socket, 5000 bytes sent.
+                        width=200, height=30) as t:
+            # Processes: the holder with 1 established, 1 listening, 1 UDP socket, 1000 bytes sent
+            # (the payload: the SYN is not counted), its command line after its name, and (at
+            # 200 columns) the rates; nothing flows yet.
             t.wait_for(r"tsnitch monitor")
-            row = r"(?m)^%d\s+root\s+1\s+1\s+0\s+1\s+0\s+4\.9K\s+0\s+python" % pid
+            row = (r"(?m)^%d\s+root\s+1\s+1\s+0\s+1\s+0\s+1000\s+0\s+0\s+0\s+python\S*\s+\S*python\S* "
+                   r"\S*socket_holder\.py %s 8080 5353" % (pid, re.escape(V4_PEER)))
             t.wait_for(row)
+            # While it sends 100 KB/s its Sent/s column shows it (then it is back to 0).
+            holder.stdin.write(b"stream\n")
+            holder.stdin.flush()
+            holder.stdout.readline()
+            t.wait_for(r"(?m)^%d\s+root\s+1\s+1\s+0\s+1\s+0\s+\S+\s+0\s+[1-9][0-9.]*K\s+0\s+python"
+                       % pid)
+            holder.stdin.write(b"stop\n")
+            holder.stdin.flush()
+            holder.stdout.readline()
+            t.wait_for(r"(?m)^%d\s+root\s+1\s+1\s+0\s+1\s+0\s+\S+\s+0\s+0\s+0\s+python" % pid)
+            # The filter finds the process by its command line too.
+            t.keys("/")
+            t.keys("-l", "socket_holder")
+            t.keys("Enter")
+            t.wait_for(r'filter "socket_holder":1')
+            t.keys("Escape")
             t.keys("/")
             t.keys("-l", str(pid))
             t.keys("Enter")
@@ -80,10 +99,10 @@ def main():
             t.wait_for(r"%d -> socket\[%d\] - other" % (h["tcp"]["fd"], h["tcp"]["inode"]))
             assert "closing the socket" not in t.screen()
 
-            # The monitor has no rules: a/d say so instead of writing one.
+            # The monitor has no rules: a/d open the form, and confirming it says so.
             t.keys("d")
-            t.wait_for("deny rule")
-            t.keys("y")
+            t.wait_all(["New rule for python", "[deny]", "[always]"])
+            t.keys("Enter")
             t.wait_for("only be added while tsnitch intercepts")
 
             # All fds: the holder's stdin is a pipe.

@@ -76,10 +76,15 @@ def main():
                 mon.keys("q")
                 mon.wait_for("EXITED-0")
 
+            # d opens the prompt's form for the process (deny, always, this executable first).
             screen.keys("d")
-            screen.wait_for("deny rule")
-            screen.keys("y")
+            screen.wait_all(["New rule for python", "[deny]", "[always]", "this executable"])
+            screen.keys("Enter")
             screen.wait_for("added rule")
+            # The Log tells the rule written.
+            screen.keys("5")
+            screen.wait_for("written: deny process.path == ")
+            screen.keys("4")
             files = [f for f in os.listdir(t.rules_dir) if f not in ("allow-dns.json",
                                                                     "allow-port.json")]
             check(len(files) == 1, f"d wrote one rule file: {files}")

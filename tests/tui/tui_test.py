@@ -485,7 +485,116 @@ def broken_rules_in_status(tmp):
         t.close()
 
 
+def help_esc_and_edit_dialog(tmp):
+    """Esc leaves Help for the view it came from; the edit dialog offers no "once" (a stored rule
+    cannot be once) and says when the name no longer tells the action; the Log tells the change."""
+    t = Tui(tmp, script_with(extra=RULES_AND_EVENTS))
+    try:
+        t.wait_for("firefox")
+        t.keys("2")
+        t.wait_for("000-allow-dns")
+        t.keys("?")
+        t.wait_for("asks first, as it removes the firewall")
+        t.keys("Escape")
+        t.wait_for("asks first, as it removes the firewall", absent=True)
+        t.wait_all(["[2 Rules]", "000-allow-dns"])
+        t.keys("Down", "e")
+        t.wait_all(["Change rule", "always"])
+        check("The name stays" not in t.screen(), "a note before anything changed", t.screen())
+        t.keys("Right")
+        t.wait_all(['The name stays "deny-..."', "reject"])
+        # From always, Right wraps to 30s: once is not offered.
+        t.keys("Tab", "Right")
+        s = t.wait_for(r"Duration\s+\S+ 30s")
+        t.keys("Left", "Left")
+        s = t.wait_for(r"Duration\s+\S+ until restart")
+        check("once" not in s, "once offered in the edit dialog", s)
+        t.keys("Right", "Enter")
+        a = t.wait_answers(1)
+        check(a == [{"op": "change", "rule": "deny-always-regexp-tracker.example",
+                     "action": "reject", "duration": "always"}], "change %r" % a)
+        t.keys("5")
+        t.wait_for("rule deny-always-regexp-tracker.example changed: reject")
+        t.keys("2")
+        t.wait_for(r"reject\s+always")
+        t.keys("x")
+        t.wait_for("Delete rule")
+        t.keys("y")
+        t.keys("5")
+        t.wait_for("rule deny-always-regexp-tracker.example deleted")
+    finally:
+        t.close()
+
+
+def connection_row_makes_rule(tmp):
+    """a/d on a Connections row open the prompt's form for that connection (scopes, durations
+    without once, Esc cancels); confirming adds the rule and the Log says so."""
+    t = Tui(tmp, script_with(extra=RULES_AND_EVENTS))
+    try:
+        t.wait_for("firefox")
+        t.keys("a")
+        s = t.wait_all(["New rule for firefox", "this executable: /usr/lib/firefox/firefox",
+                        "Esc cancel", "ads.tracker.example", "[allow]", "[always]"])
+        check("once" not in s and "wants to connect" not in s, "the form offers once", s)
+        t.keys("Escape")
+        t.wait_for("New rule for firefox", absent=True)
+        check(t.answers_list() == [], "Esc added a rule: %r" % t.answers_list())
+        # The second row (resolved, a DNS answer): deny it by its destination port.
+        t.keys("Down", "d")
+        t.wait_all(["New rule for resolved", "[deny]"])
+        t.keys("Tab")
+        for _ in range(8):
+            if "destination port: 53" in t.screen():
+                break
+            t.keys("Right")
+            time.sleep(0.1)
+        t.wait_for("destination port: 53")
+        t.keys("Enter")
+        a = t.wait_answers(1)
+        check(len(a) == 1 and a[0]["op"] == "add" and a[0]["action"] == "deny", "added %r" % a)
+        t.wait_for("added rule")
+        t.keys("2")
+        t.wait_for(r"deny\s+always.*dest\.port == 53")
+        t.keys("5")
+        t.wait_for(r"rule deny-always-simple-53 written: deny dest\.port == 53")
+    finally:
+        t.close()
+
+
+def user_scope_names_the_user(tmp):
+    t = Tui(tmp, script_with((0, "prompt", CURL)), args=("--key-delay", "0"))
+    try:
+        t.wait_for("curl wants to connect")
+        t.keys("Tab")
+        for _ in range(12):
+            if "this user:" in t.screen():
+                break
+            t.keys("Right")
+            time.sleep(0.1)
+        s = t.wait_for(r"this user: alice \(1000\)")
+        check("this user: 1000" not in s, "the uid alone", s)
+    finally:
+        t.close()
+
+
+def wide_columns_and_filter_badge(tmp):
+    """At 120 columns a long rule name is not cut while process and destination are short; the
+    filter badge leaves the column titles readable."""
+    t = Tui(tmp, script_with(extra=RULES_AND_EVENTS), width=120, height=30)
+    try:
+        t.wait_for(r"(?m)firefox.*deny-always-regexp-tracker\.example\s*$")
+        t.keys("/", "t", "r", "a", "c", "k", "Enter")
+        s = t.wait_for("filter \"track\": 1 of 2")
+        header = next(l for l in s.split("\n") if "filter" in l and "Time" in l)
+        for title in ("Time", "Action", "PID", "Process", "User", "Proto", "Destination", "Rule"):
+            check(title in header, "the badge covers %s" % title, s)
+    finally:
+        t.close()
+
+
 SCENARIOS = {f.__name__: f for f in [
+    help_esc_and_edit_dialog, connection_row_makes_rule, user_scope_names_the_user,
+    wide_columns_and_filter_badge,
     prompt_shows_everything, no_deadline_no_countdown, allow_always_writes_rule,
     deny_once_stores_nothing, arrows_and_tab_change_duration_and_scope, domain_scope_is_a_regexp,
     early_keys_are_ignored, several_pending_oldest_first, countdown_applies_default,

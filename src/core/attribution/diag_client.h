@@ -36,7 +36,7 @@ class DiagClient {
                                            uint16_t src_port, const IpAddress& dst,
                                            uint16_t dst_port);
     // Every socket of (protocol, family) with this local port (0: every socket).
-    // `tcp_info`: with TCP's byte counters (bytes_acked, bytes_received).
+    // `tcp_info`: with TCP's byte counters (bytes_sent, bytes_received).
     Result<std::vector<InetSocket>> dump(Protocol protocol, Family family, uint16_t src_port = 0,
                                          bool tcp_info = false);
     Result<std::vector<UnixSocket>> dump_unix();

@@ -17,6 +17,12 @@ namespace tsnitch {
 
 namespace {
 
+// TCP states (include/net/tcp_states.h) in which the peer's FIN has arrived.
+bool fin_received(uint8_t state) {
+    constexpr uint8_t kCloseWait = 8, kLastAck = 9, kClosing = 11, kTimeWait = 6;
+    return state == kCloseWait || state == kLastAck || state == kClosing || state == kTimeWait;
+}
+
 uint8_t ip_protocol(Protocol p) {
     switch (p) {
         case Protocol::udp:
@@ -109,10 +115,14 @@ Result<InetSocket> parse_inet_message(const nlmsghdr* nlh, Protocol protocol) {
             // An older kernel's tcp_info may end before the byte counters: then they stay 0.
             const size_t have = mnl_attr_get_payload_len(a);
             const auto* p = static_cast<const uint8_t*>(mnl_attr_get_payload(a));
-            constexpr size_t acked = offsetof(tcp_info, tcpi_bytes_acked);
+            // tcpi_bytes_acked would count the SYN (and the FIN) as a byte each; bytes_sent is
+            // the payload alone. bytes_received counts the peer's FIN as one byte: taken off in
+            // the states that come after the FIN arrived.
+            constexpr size_t sent = offsetof(tcp_info, tcpi_bytes_sent);
             constexpr size_t received = offsetof(tcp_info, tcpi_bytes_received);
-            if (have >= acked + 8) std::memcpy(&s.bytes_acked, p + acked, 8);
+            if (have >= sent + 8) std::memcpy(&s.bytes_sent, p + sent, 8);
             if (have >= received + 8) std::memcpy(&s.bytes_received, p + received, 8);
+            if (s.bytes_received > 0 && fin_received(m.idiag_state)) --s.bytes_received;
             return;
         }
         if (mnl_attr_get_payload_len(a) < 1) return;

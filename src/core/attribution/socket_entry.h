@@ -28,9 +28,10 @@ struct InetSocket {
     uint32_t rqueue = 0;
     uint32_t wqueue = 0;
     bool v6only = false;  // AF_INET6 only: IPV6_V6ONLY set, so no IPv4 traffic
-    // TCP only, when the dump asked for tcp_info (INET_DIAG_INFO): payload bytes the peer
-    // acknowledged and bytes received, over the socket's life; 0 when not asked or not given.
-    uint64_t bytes_acked = 0;
+    // TCP only, when the dump asked for tcp_info (INET_DIAG_INFO): payload bytes sent (new data,
+    // without retransmissions, SYN or FIN) and received (without the SYN or FIN), over the
+    // socket's life; 0 when not asked or not given. UDP: sock_diag gives no byte counts.
+    uint64_t bytes_sent = 0;
     uint64_t bytes_received = 0;
 
     bool has_peer() const { return dst_port != 0 || !dst.is_unspecified(); }

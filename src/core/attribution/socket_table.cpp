@@ -27,6 +27,17 @@ std::chrono::microseconds thread_cpu_now() {
 }
 }  // namespace
 
+std::string join_cmdline(const std::vector<std::string>& args) {
+    std::string out;
+    for (const std::string& a : args) {
+        if (!out.empty()) out += ' ';
+        out += a;
+        if (out.size() >= kMaxCmdline) break;
+    }
+    if (out.size() > kMaxCmdline) out.resize(kMaxCmdline);
+    return out;
+}
+
 std::vector<ProcessSummary> summarize_processes(
     const SocketsSnapshot& snap, const std::unordered_map<uint64_t, InodeIndex::Owner>& owners) {
     std::map<int, ProcessSummary> by_pid;
@@ -41,7 +52,7 @@ std::vector<ProcessSummary> summarize_processes(
     for (const InetSocket& s : snap.inet) {
         ProcessSummary* p = owner_of(s.inode);
         if (!p) continue;
-        p->bytes_sent += s.bytes_acked;
+        p->bytes_sent += s.bytes_sent;
         p->bytes_received += s.bytes_received;
         if (s.protocol != Protocol::tcp)
             ++p->udp;
@@ -104,6 +115,7 @@ const ProcessSummary& SocketTable::identity(int pid) {
             it->second.user = info->user;
             it->second.comm = info->comm;
             it->second.exe = info->path;
+            it->second.cmdline = join_cmdline(info->args);
         }
     }
     return it->second;
@@ -132,6 +144,7 @@ Result<SocketTableSnapshot> SocketTable::refresh(std::optional<int> focus, bool 
         p.user = id.user;
         p.comm = id.comm;
         p.exe = id.exe;
+        p.cmdline = id.cmdline;
         keep.emplace(p.pid, id);
     }
     identities_ = std::move(keep);

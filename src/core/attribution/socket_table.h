@@ -24,24 +24,32 @@
 namespace tsnitch {
 
 // One line of the Processes view.
+inline constexpr size_t kMaxCmdline = 1024;
+
 struct ProcessSummary {
     int pid = 0;
     uint32_t uid = 0;
     std::string user;  // empty when unknown (then the uid is shown)
     std::string comm;
     std::string exe;  // empty when unreadable
+    // The command line, arguments joined by spaces (cut at kMaxCmdline bytes): what tells three
+    // `python3` apart. Read once per process (cached with its identity); empty for kernel threads.
+    std::string cmdline;
     size_t tcp_established = 0;
     size_t tcp_listen = 0;
     size_t tcp_other = 0;  // syn_sent, close_wait, ...
     size_t udp = 0;        // udp and udplite
     size_t unix_sockets = 0;
-    // TCP payload of the sockets open now, over their life (tcp_info): sent and acknowledged by
-    // the peer, and received. Closed sockets take their bytes with them.
+    // TCP payload of the sockets open now, over their life (tcp_info, without SYN and FIN): sent
+    // and received. Closed sockets take their bytes with them; UDP has no counts in sock_diag.
     uint64_t bytes_sent = 0;
     uint64_t bytes_received = 0;
 
     size_t total() const { return tcp_established + tcp_listen + tcp_other + udp + unix_sockets; }
 };
+
+// The arguments as one line (spaces between them), at most kMaxCmdline bytes.
+std::string join_cmdline(const std::vector<std::string>& args);
 
 // The sockets of `snap` grouped by the process that holds them (`owners`: inode -> pid), by pid.
 // Sockets no process holds are left out; a socket shared by several processes counts once, for

@@ -20,6 +20,19 @@ EngineOptions prompting(EngineOptions o) {
     return o;
 }
 
+// "curl (1234) -> example.com:443 tcp" for a log line.
+std::string connection_text(const Connection& c) {
+    std::string who = "unknown process";
+    if (c.process) {
+        who = c.process->comm.empty() ? c.process->path : c.process->comm;
+        who += " (" + std::to_string(c.process->pid) + ")";
+    }
+    std::string to = c.dst_host && !c.dst_host->empty() ? *c.dst_host : c.dst.to_string();
+    if (c.dst.family() == Family::v6 && !(c.dst_host && !c.dst_host->empty())) to = "[" + to + "]";
+    return who + " -> " + to + ":" + std::to_string(c.dst_port) + " " +
+           std::string(protocol_name(c.protocol));
+}
+
 // Decisions that nobody made: a person reviews them later and may make a rule from them.
 bool reviewable(const DecisionEvent& e) {
     return (e.reason == Reason::timeout || e.reason == Reason::default_action) &&
@@ -167,16 +180,22 @@ void Daemon::set_queue_drops(uint64_t n) {
 }
 
 void Daemon::on_decision(const DecisionEvent& e, bool /*nolog*/) {
-    std::lock_guard lock(mu_);
-    // A front end counts hits the same way from DecisionMade after its Snapshot.
-    if (e.reason == Reason::rule && e.rule) ++hits_[*e.rule];
-    push_bounded(recent_, e, options_.recent_max);
-    if (subscribers_.empty() && reviewable(e)) {
-        push_bounded(review_, ReviewRecord{next_review_++, e}, options_.review_max);
+    std::string said;  // logged after the lock (the log sink writes outside it)
+    {
+        std::lock_guard lock(mu_);
+        // A front end counts hits the same way from DecisionMade after its Snapshot.
+        if (e.reason == Reason::rule && e.rule) ++hits_[*e.rule];
+        push_bounded(recent_, e, options_.recent_max);
+        if (e.reason == Reason::unknown_process) said = unknown_text_locked(e);
+        if (subscribers_.empty() && reviewable(e)) {
+            push_bounded(review_, ReviewRecord{next_review_++, e}, options_.review_max);
+        }
+        if (!subscribers_.empty()) {
+            broadcast_locked(DecisionMade{e});
+            broadcast_status_locked();
+        }
     }
-    if (subscribers_.empty()) return;
-    broadcast_locked(DecisionMade{e});
-    broadcast_status_locked();
+    if (!said.empty()) log(LogLevel::info, std::move(said));
 }
 
 void Daemon::on_prompt_opened(const Prompt& p) {
@@ -206,14 +225,41 @@ void Daemon::on_prompt_joined(uint64_t prompt_id, size_t flows) {
 
 void Daemon::on_prompt_closed(uint64_t prompt_id, Action action, Reason reason,
                               const std::optional<std::string>& rule) {
-    std::lock_guard lock(mu_);
-    if (prompts_.erase(prompt_id) == 0) {
-        // A rule decided it after the engine opened it and before it told us.
-        closed_before_open_.insert(prompt_id);
-        return;
+    std::string said;  // logged after the lock (the log sink writes outside it)
+    {
+        std::lock_guard lock(mu_);
+        auto open = prompts_.find(prompt_id);
+        if (open == prompts_.end()) {
+            // A rule decided it after the engine opened it and before it told us.
+            closed_before_open_.insert(prompt_id);
+            return;
+        }
+        if (reason == Reason::timeout) {
+            said = "prompt timed out: " + connection_text(open->second.record.connection) + ": " +
+                   std::string(action_name(action)) + " (DefaultAction)";
+        }
+        prompts_.erase(open);
+        broadcast_locked(PromptClosed{prompt_id, action, reason, rule});
+        broadcast_status_locked();
     }
-    broadcast_locked(PromptClosed{prompt_id, action, reason, rule});
-    broadcast_status_locked();
+    if (!said.empty()) log(LogLevel::info, std::move(said));
+}
+
+// What to log for a denial of an unknown process: at most one line a second (a flood must not
+// flood the log), counting those left unsaid; empty when this one is not said.
+std::string Daemon::unknown_text_locked(const DecisionEvent& e) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - unknown_said_ < std::chrono::seconds(1)) {
+        ++unknown_unsaid_;
+        return "";
+    }
+    unknown_said_ = now;
+    std::string text = std::string(action_name(e.action)) +
+                       " (process not found): " + connection_text(e.connection);
+    if (unknown_unsaid_ > 0)
+        text += " (and " + std::to_string(unknown_unsaid_) + " more since the last such line)";
+    unknown_unsaid_ = 0;
+    return text;
 }
 
 void Daemon::on_over_limit(uint64_t total) {

@@ -133,6 +133,7 @@ class Daemon final : private EngineObserver {
     StatusRecord status_locked() const;
     std::vector<RuleRecord> rule_records_locked() const;
     PromptRecord prompt_record_locked(const OpenPrompt& p) const;
+    std::string unknown_text_locked(const DecisionEvent& e);
 
     // Commands (daemon_commands.cpp); each returns the error text, empty when done.
     std::string answer(const AnswerPrompt& a);
@@ -178,6 +179,10 @@ class Daemon final : private EngineObserver {
     size_t broken_rule_files_ = 0;
     uint64_t queue_drops_ = 0;
     std::chrono::steady_clock::time_point over_limit_said_{};
+    // Denials of connections whose process was not found: said at most once a second, with the
+    // number that came meanwhile.
+    std::chrono::steady_clock::time_point unknown_said_{};
+    uint64_t unknown_unsaid_ = 0;
     SubscribeSockets socket_request_;  // the newest: its focus and interval are the table's
     bool stopped_ = false;
 

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 
 #include "core/daemon/daemon.h"
 
@@ -21,6 +22,43 @@ bool add_to_epoll(int ep, int fd, uint64_t tag) {
     ev.events = EPOLLIN;
     ev.data.u64 = tag;
     return ::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+// What each rule is (name -> action, operator, duration, on/off), to tell what a reload changed.
+std::map<std::string, std::string> rule_texts(const RuleStore& store) {
+    std::map<std::string, std::string> out;
+    for (const StoredRule& s : store.rules()) {
+        out[s.rule.name] = std::string(action_name(s.rule.action)) + " " +
+                           describe_operator(s.rule.op) + ", " + s.rule.duration.to_string() +
+                           (s.rule.enabled ? "" : " (disabled)");
+    }
+    return out;
+}
+
+// "rule files changed on disk: added a; changed b; deleted c", or empty when the rules are the
+// same (the store also reloads after its own writes, which were said when made).
+std::string reload_text(const std::map<std::string, std::string>& before,
+                        const std::map<std::string, std::string>& after) {
+    std::string added, changed, deleted;
+    auto add = [](std::string& list, const std::string& name) {
+        list += (list.empty() ? "" : ", ") + name;
+    };
+    for (const auto& [name, text] : after) {
+        auto it = before.find(name);
+        if (it == before.end())
+            add(added, name);
+        else if (it->second != text)
+            add(changed, name);
+    }
+    for (const auto& [name, text] : before)
+        if (!after.count(name)) add(deleted, name);
+    std::string out;
+    for (const auto& [what, list] : {std::pair<const char*, const std::string&>{"added ", added},
+                                     {"changed ", changed},
+                                     {"deleted ", deleted}}) {
+        if (!list.empty()) out += (out.empty() ? "" : "; ") + std::string(what) + list;
+    }
+    return out.empty() ? out : "rule files changed on disk: " + out;
 }
 
 }  // namespace
@@ -107,7 +145,9 @@ void Daemon::housekeeping_loop() {
                 case kExpiry: {
                     uint64_t count = 0;
                     (void)!::read(expiry_timer_.get(), &count, sizeof count);
-                    if (rules_.expire() > 0) {
+                    if (const size_t gone = rules_.expire(); gone > 0) {
+                        log(LogLevel::info, std::to_string(gone) + " timed rule" +
+                                                (gone == 1 ? "" : "s") + " expired");
                         rules_changed();
                     } else {
                         arm_expiry_timer();
@@ -118,9 +158,14 @@ void Daemon::housekeeping_loop() {
                     // Other files beside the rules directory wake the watch too; the engine's
                     // flow cache is only dropped when the rules really changed.
                     const uint64_t before = rules_.generation();
+                    const auto texts = rule_texts(rules_);
                     for (const Error& e : rules_.process_events())
                         log(LogLevel::error, "rules: " + e.message);
-                    if (rules_.generation() != before) rules_changed();
+                    if (rules_.generation() != before) {
+                        if (auto said = reload_text(texts, rule_texts(rules_)); !said.empty())
+                            log(LogLevel::info, std::move(said));
+                        rules_changed();
+                    }
                     break;
                 }
                 case kSockets:

@@ -1,7 +1,9 @@
 """What the options change: --queue picks the queue the rules send to; InterceptLoopback decides
 loopback connections too; without IPv6 in the namespace only IPv4 rules are installed; a second
-tsnitch on a queue that is in use fails (exit 1) and leaves the first one's rules alone."""
+tsnitch with the same Control.Socket fails at once, and one on a queue that is in use fails (exit 1);
+both leave the first one's rules alone."""
 import atexit
+import json
 import os
 import re
 import shutil
@@ -40,9 +42,21 @@ with NetnsPair() as ns:
     check(attempt(ns, "tcp", "127.0.0.1", PORT, timeout=2) == "ok",
           "InterceptLoopback false: loopback connections pass")
 
-    # The same queue again: refused, and the running one keeps its rules.
+    # The same configuration again: its Control.Socket says that a daemon runs.
     r = ns.run(ns.client, [tsnitch_binary(), "run", "--headless", "-c", t.config, "-r", t.rules_dir,
                            "--queue", "321"], check=False, timeout=20)
+    check(r.returncode == 1 and "a tsnitch daemon already runs" in r.stderr,
+          f"a second headless tsnitch with the same Control.Socket fails: {r.returncode} {r.stderr.strip()}")
+    # The same queue with a control socket of its own: refused by the queue, and the running one
+    # keeps its rules.
+    with open(t.config) as f:
+        other = json.load(f)
+    other["Control"] = {"Socket": os.path.join(t.dir, "other.sock")}
+    other_config = os.path.join(t.dir, "other-config.json")
+    with open(other_config, "w") as f:
+        json.dump(other, f)
+    r = ns.run(ns.client, [tsnitch_binary(), "run", "--headless", "-c", other_config, "-r",
+                           t.rules_dir, "--queue", "321"], check=False, timeout=20)
     check(r.returncode == 1 and "NFQUEUE 321" in r.stderr and "another firewall" in r.stderr,
           f"a second tsnitch on queue 321 fails: {r.returncode} {r.stderr.strip()}")
     check(ours(ns) == installed, "the first one's rules are still there")

@@ -91,8 +91,9 @@ with NetnsPair() as ns, NetnsPair() as other:
     check(len(tcp) == 1 and tcp[0]["dst_host"] == "example.test" and tcp[0]["dst"] == V4_PEER,
           f"--json has dst_host: {tcp}")
 
-    # A second tsnitch in another namespace with the same configuration has a file of its own.
-    t2, client2 = start_firewalled(other, control)
+    # A second tsnitch in another namespace, its control socket in the same directory (one
+    # daemon per Control.Socket), has a names file of its own.
+    t2, client2 = start_firewalled(other, os.path.join(run_dir, "tsnitch", "other.sock"))
     names2 = os.path.join(run_dir, "tsnitch", f"names.{netns_inode(other.client)}")
     check(wait_for(lambda: os.path.exists(names2), timeout=5) and names2 != names,
           "a tsnitch in another namespace publishes beside it, not over it")

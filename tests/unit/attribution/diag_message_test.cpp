@@ -52,8 +52,10 @@ struct Sock {
     uint16_t dport = 443;
     uint32_t inode = 12345678;
     uint32_t uid = 1000;
-    int v6only = -1;                   // -1: no attribute
-    uint64_t acked = 0, received = 0;  // with an INET_DIAG_INFO attribute when either is set
+    int v6only = -1;  // -1: no attribute
+    // With an INET_DIAG_INFO attribute when any is set. `acked` counts the SYN (and a FIN) as
+    // the kernel does; `sent` is the payload alone.
+    uint64_t acked = 0, sent = 0, received = 0;
 };
 
 void add_inet(Datagram& d, const Sock& s, uint32_t seq = 7, uint16_t flags = NLM_F_MULTI) {
@@ -72,9 +74,10 @@ void add_inet(Datagram& d, const Sock& s, uint32_t seq = 7, uint16_t flags = NLM
     m->idiag_rqueue = 3;
     m->idiag_wqueue = 4;
     if (s.v6only >= 0) mnl_attr_put_u8(nlh, INET_DIAG_SKV6ONLY, static_cast<uint8_t>(s.v6only));
-    if (s.acked || s.received) {
+    if (s.acked || s.sent || s.received) {
         tcp_info info{};
         info.tcpi_bytes_acked = s.acked;
+        info.tcpi_bytes_sent = s.sent;
         info.tcpi_bytes_received = s.received;
         mnl_attr_put(nlh, INET_DIAG_INFO, sizeof info, &info);
     }
@@ -341,7 +344,7 @@ TEST_CASE("a unix name attribute longer than its message is an error") {
     CHECK_FALSE(parse_unix_diag_answer(d.span(), 7, out).ok());
 }
 
-TEST_CASE("TCP byte counters come from tcp_info when the dump asks for it") {
+TEST_CASE("TCP byte counters come from tcp_info when the dump asks for it: payload only") {
     InetDiagRequest r;
     CHECK(request_body<inet_diag_req_v2>(build_inet_diag_request(r, 1)).idiag_ext == 0);
     r.tcp_info = true;
@@ -349,14 +352,22 @@ TEST_CASE("TCP byte counters come from tcp_info when the dump asks for it") {
           1 << (INET_DIAG_INFO - 1));
 
     Datagram d;
-    add_inet(d, Sock{.acked = 5000, .received = 123456789012ull});
+    // The SYN is acknowledged like a byte (bytes_acked 5001): sent is tcpi_bytes_sent.
+    add_inet(d, Sock{.acked = 5001, .sent = 5000, .received = 123456789012ull});
     add_inet(d, Sock{.inode = 2});
+    // The peer's FIN counts as one received byte: taken off once the FIN came (close_wait).
+    add_inet(d, Sock{.state = 8, .inode = 3, .acked = 11, .sent = 10, .received = 21});
+    add_inet(d, Sock{.state = 8, .inode = 4, .acked = 1, .received = 1});
     std::vector<InetSocket> out;
     REQUIRE(parse_inet_diag_answer(d.span(), 7, Protocol::tcp, out).ok());
-    REQUIRE(out.size() == 2);
-    CHECK(out[0].bytes_acked == 5000u);
+    REQUIRE(out.size() == 4);
+    CHECK(out[0].bytes_sent == 5000u);
     CHECK(out[0].bytes_received == 123456789012ull);
-    CHECK(out[1].bytes_acked == 0u);
+    CHECK(out[1].bytes_sent == 0u);
+    CHECK(out[2].bytes_sent == 10u);
+    CHECK(out[2].bytes_received == 20u);
+    CHECK(out[3].bytes_sent == 0u);
+    CHECK(out[3].bytes_received == 0u);
 }
 
 TEST_CASE("closing a socket: SOCK_DESTROY naming it by addresses and cookie, acknowledged") {

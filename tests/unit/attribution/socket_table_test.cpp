@@ -105,9 +105,9 @@ TEST_CASE("processes: sockets counted by kind, for the process that holds them")
 
 TEST_CASE("processes: TCP traffic summed over the sockets open now, and sorted by it") {
     auto snap = fixture();
-    snap.inet[0].bytes_acked = 100;
+    snap.inet[0].bytes_sent = 100;
     snap.inet[1].bytes_received = 50;
-    snap.inet[4].bytes_acked = 1000;
+    snap.inet[4].bytes_sent = 1000;
     auto procs = summarize_processes(snap, owners());
     CHECK(procs[0].bytes_sent == 100);
     CHECK(procs[0].bytes_received == 50);
@@ -281,4 +281,50 @@ TEST_CASE("the monitor thread delivers this process's new socket, and pauses whe
     (void)monitor.take();
     CHECK(::poll(&p, 1, 400) == 0);
     ::close(s);
+}
+
+TEST_CASE("processes: the command line tells same-named processes apart, and the filter finds it") {
+    CHECK(join_cmdline({"python3", "-m", "http.server", "8000"}) == "python3 -m http.server 8000");
+    CHECK(join_cmdline({}).empty());
+    const std::string huge(3 * kMaxCmdline, 'x');
+    CHECK(join_cmdline({"a", huge}).size() == kMaxCmdline);
+    ProcessSummary a, b;
+    a.pid = 1, a.comm = b.comm = "python3";
+    b.pid = 2;
+    a.cmdline = "python3 -m http.server 8000";
+    b.cmdline = "python3 /srv/worker.py";
+    CHECK(process_matches(a, "HTTP.SERVER"));
+    CHECK_FALSE(process_matches(b, "http.server"));
+    CHECK(process_matches(b, "worker"));
+}
+
+TEST_CASE("traffic rates: bytes per second between two refreshes, never negative") {
+    using Time = TrafficRates::Time;
+    const Time t0{};
+    TrafficRates r;
+    ProcessSummary p;
+    p.pid = 7;
+    p.bytes_sent = 1000;
+    p.bytes_received = 500;
+    r.update({p}, t0);
+    CHECK_FALSE(r.of(7));  // one refresh: no rate yet
+    p.bytes_sent = 3000;
+    p.bytes_received = 1500;
+    r.update({p}, t0 + std::chrono::seconds(2));
+    REQUIRE(r.of(7));
+    CHECK(r.of(7)->sent == doctest::Approx(1000));
+    CHECK(r.of(7)->received == doctest::Approx(500));
+    // A socket closed and took its bytes with it: no traffic, not a negative rate.
+    p.bytes_sent = 100;
+    ProcessSummary q;
+    q.pid = 8;
+    r.update({p, q}, t0 + std::chrono::seconds(3));
+    REQUIRE(r.of(7));
+    CHECK(r.of(7)->sent == 0);
+    CHECK(r.of(7)->received == 0);
+    CHECK_FALSE(r.of(8));  // new
+    // A process that is gone has no rate.
+    r.update({q}, t0 + std::chrono::seconds(4));
+    CHECK_FALSE(r.of(7));
+    REQUIRE(r.of(8));
 }

@@ -89,10 +89,13 @@ struct FakeSink : VerdictSink {
     }
 };
 
-// Every connection belongs to pid 42, /usr/bin/curl.
+// Every connection belongs to pid 42, /usr/bin/curl (or to nobody, once `found` is false).
 struct FakeAttributor : Attributor {
+    std::atomic<bool> found{true};
     Attribution attribute(const Connection&) override {
         Attribution a;
+        a.method = Method::diag;
+        if (!found) return a;
         ProcessInfo p;
         p.pid = 42;
         p.path = "/usr/bin/curl";
@@ -417,4 +420,38 @@ TEST_CASE("the socket table comes only to front ends that asked, with the focus 
     f.packet(1, 1000, 443);
     REQUIRE(other.has<PromptOpened>());
     CHECK(other.all<SocketTableUpdate>().empty());
+}
+
+TEST_CASE("the Log tells rules written, changed, enabled, deleted, prompt timeouts, unknown ones") {
+    DaemonOptions o = Fixture::options();
+    o.engine.prompt_timeout_s = 1;
+    o.engine.intercept_unknown = false;
+    Fixture f(o);
+    Client c(*f.daemon);
+    auto logged = [&](const std::string& part) {
+        return c.wait_for([&] {
+            for (const LogAppended& l : c.all<LogAppended>())
+                if (l.line.text.find(part) != std::string::npos) return true;
+            return false;
+        });
+    };
+    c.link.send({1, AddRule{port_rule("allow-443", Action::allow, 443)}});
+    CHECK(logged("rule allow-443 written: allow dest.port == 443, until restart"));
+    // (until restart: the store of this test has no directory to write to)
+    c.link.send(
+        {2, ChangeRule{"allow-443", Action::deny, {RuleDuration::Kind::until_restart, {}}}});
+    CHECK(logged("rule allow-443 changed: deny dest.port == 443, until restart"));
+    c.link.send({3, EnableRule{"allow-443", false}});
+    CHECK(logged("rule allow-443 disabled"));
+    c.link.send({4, DeleteRule{"allow-443"}});
+    CHECK(logged("rule allow-443 deleted"));
+    // Nobody answers: the prompt times out (PromptTimeout 1 s) with the DefaultAction.
+    f.packet(1, 1000, 8080);
+    CHECK(f.sink.wait(1) == Verdict::deny);
+    CHECK(logged("prompt timed out: /usr/bin/curl (42) -> 10.77.0.2:8080 tcp: deny"));
+    // A connection whose process is not found: denied at once, and said.
+    f.attributor.found = false;
+    f.packet(2, 1001, 9090);
+    CHECK(f.sink.wait(2) == Verdict::deny);
+    CHECK(logged("deny (process not found): unknown process -> 10.77.0.2:9090 tcp"));
 }

@@ -137,3 +137,57 @@ TEST_CASE("a refreshed prompt keeps what was selected") {
     CHECK(f.prompt().joined == 3);
     CHECK(f.durations()[f.duration_index()].to_string() == "30s");
 }
+
+TEST_CASE("a rule from a row: the prompt's form without once, always preselected, keys at once") {
+    PendingPrompt p = curl_prompt();
+    PromptForm f = PromptForm::for_new_rule(p.connection, Action::allow);
+    CHECK(f.new_rule());
+    CHECK_FALSE(f.ignoring_keys(t0));
+    CHECK(f.action() == Action::allow);
+    REQUIRE_FALSE(f.durations().empty());
+    for (const RuleDuration& d : f.durations())
+        CHECK(d.kind != RuleDuration::Kind::once);
+    CHECK(f.durations()[f.duration_index()].kind == RuleDuration::Kind::always);
+    // The destination scopes are offered for a connection with a peer; d answers at once.
+    CHECK(f.scopes().size() > 3);
+    auto a = f.handle_key('d', t0);
+    REQUIRE(a);
+    REQUIRE(a->rule);
+    CHECK(a->rule->action == Action::deny);
+    CHECK(a->rule->op.operand == "process.path");
+    CHECK(a->rule->duration.kind == RuleDuration::Kind::always);
+    // Left from always goes to "until restart", never to once.
+    f.handle_key(key::left, t0);
+    CHECK(f.durations()[f.duration_index()].kind == RuleDuration::Kind::until_restart);
+}
+
+TEST_CASE("a rule for a listening socket offers only the process's scopes") {
+    Connection c = curl_prompt().connection;
+    c.dst = IpAddress();
+    c.dst_port = 0;
+    c.dst_host.reset();
+    c.uid = 1000;
+    PromptForm f = PromptForm::for_new_rule(c, Action::deny);
+    std::vector<ScopeKind> kinds;
+    for (const Scope& s : f.scopes())
+        kinds.push_back(s.kind);
+    CHECK(kinds ==
+          std::vector<ScopeKind>{ScopeKind::executable, ScopeKind::command_line, ScopeKind::user});
+}
+
+TEST_CASE("the user scope names the user, not only the uid") {
+    Connection c = curl_prompt().connection;
+    c.uid = 1000;
+    c.process->user = "alice";
+    CHECK(scope_text(c, Scope{ScopeKind::user, {}}) == "this user: alice (1000)");
+    c.process->user.clear();
+    CHECK(scope_text(c, Scope{ScopeKind::user, {}}) == "this user: 1000");
+    CHECK(scope_text(c, Scope{ScopeKind::domain, "example.com"}) == "*.example.com");
+    CHECK(scope_text(c, Scope{ScopeKind::executable, {}}) == "this executable: /usr/bin/curl");
+}
+
+TEST_CASE("the rule durations are the standard ones without once") {
+    CHECK(rule_durations().size() + 1 == standard_durations().size());
+    CHECK(rule_durations().front() == standard_durations()[1]);
+    CHECK(rule_durations().back().kind == RuleDuration::Kind::always);
+}

@@ -129,3 +129,18 @@ TEST_CASE("pending prompts are answered oldest first, skipping those already ans
     REQUIRE(q.size() == 2);
     CHECK(q[0].id == 3);
 }
+
+TEST_CASE("columns: each gets what its texts need when all fit, the last the rest") {
+    CHECK(fit_columns({10, 20, 30}, {5, 5, 5}, 80) == std::vector<int>{10, 20, 50});
+    CHECK(fit_columns({10, 20, 30}, {5, 5, 5}, 60) == std::vector<int>{10, 20, 30});
+}
+
+TEST_CASE("columns: when they do not fit the widest are cut first, not a fixed share") {
+    // A long rule name beside short process and destination texts keeps most of its width.
+    CHECK(fit_columns({8, 20, 60}, {8, 10, 4}, 71) == std::vector<int>{8, 20, 43});
+    // Two long ones are cut to the same width; the short one keeps its own.
+    CHECK(fit_columns({8, 50, 50}, {8, 10, 4}, 71) == std::vector<int>{8, 32, 31});
+    // Never below the minimums, even when those do not fit.
+    CHECK(fit_columns({30, 30, 30}, {8, 10, 4}, 10) == std::vector<int>{8, 10, 4});
+    CHECK(fit_columns({}, {}, 10).empty());
+}
