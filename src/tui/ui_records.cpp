@@ -26,6 +26,7 @@ EngineStatus status_of(const StatusRecord& s) {
     e.fallback_notice = s.fallback_notice;
     e.firewall = s.firewall;
     e.rule_count = s.rule_count;
+    e.broken_rule_files = s.broken_rule_files;
     e.pending_count = s.prompts_open;
     e.allowed = s.allowed;
     e.denied = s.denied;

@@ -49,6 +49,7 @@ struct EngineStatus {
     std::string fallback_notice;   // e.g. "ebpf failed to load: diag in use"; empty when none
     std::string firewall;          // "iptables", "nftables"
     size_t rule_count = 0;
+    size_t broken_rule_files = 0;  // rule files not loaded (broken or refused); see the log
     size_t pending_count = 0;
     uint64_t allowed = 0;
     uint64_t denied = 0;

@@ -115,10 +115,10 @@ std::string socket_json(const ProcessSockets& p, const SocketRow& row,
         j += ",\"cookie\":" + std::to_string(i.cookie);
         j += ",\"rqueue\":" + std::to_string(i.rqueue);
         j += ",\"wqueue\":" + std::to_string(i.wqueue);
-        // TCP's counters from tcp_info (bytes_acked counts the SYN and FIN, as the kernel does);
+        // TCP payload counters from tcp_info (bytes_sent: payload sent, no SYN or FIN);
         // sock_diag gives none for UDP: null.
         const bool counted = i.protocol == Protocol::tcp;
-        j += ",\"bytes_acked\":" + (counted ? std::to_string(i.bytes_acked) : std::string("null"));
+        j += ",\"bytes_sent\":" + (counted ? std::to_string(i.bytes_sent) : std::string("null"));
         j += ",\"bytes_received\":" +
              (counted ? std::to_string(i.bytes_received) : std::string("null"));
     } else if (row.unix_socket) {

@@ -55,7 +55,7 @@ using HostNameLookup = std::function<std::optional<std::string>(const IpAddress&
 // reads `-> *:*, state: unconn`, as in ss.
 std::string socket_line(const SocketRow& row, const HostNameLookup& names = {});
 // The same fields as one JSON object (with "pid", "comm", "exe" of the process); "dst_host" holds
-// the raw name (JSON-quoted) or null; "bytes_acked" and "bytes_received" TCP's counters (0 unless
+// the raw name (JSON-quoted) or null; "bytes_sent" and "bytes_received" TCP's counters (0 unless
 // the snapshot asked for tcp_info), null for other protocols.
 std::string socket_json(const ProcessSockets& p, const SocketRow& row,
                         const HostNameLookup& names = {});

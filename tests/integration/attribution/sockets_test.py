@@ -92,11 +92,11 @@ def main():
             check(t.get("type") == "tcp" and t.get("src") == V4_CLIENT and t.get("dst") == V4_PEER
                   and t.get("dst_port") == 8080 and t.get("state") == "established", f"tcp row {t}")
             # TCP's byte counters from tcp_info (the SYN counts as acknowledged); none for UDP.
-            check(isinstance(t.get("bytes_acked"), int) and t["bytes_acked"] >= 1
+            check(isinstance(t.get("bytes_sent"), int) and t["bytes_sent"] >= 1
                   and isinstance(t.get("bytes_received"), int), f"tcp byte counters {t}")
             u = rows.get(udp["fd"], {})
             check(u.get("type") == "udp" and u.get("src_port") == udp["local"][1], f"udp row {u}")
-            check(u.get("state") == "unconn" and u.get("bytes_acked", 0) is None
+            check(u.get("state") == "unconn" and u.get("bytes_sent", 0) is None
                   and u.get("bytes_received", 0) is None, f"udp row {u}")
             check(rows.get(by_spec["unixabs"]["fd"], {}).get("path") == "@tsnitch-test-abs", "unix path")
 

@@ -67,15 +67,15 @@ TEST_CASE("a bound but unconnected UDP socket reads as ss has it: *:* and unconn
 
 TEST_CASE("the JSON object has TCP's byte counters, null for UDP") {
     InetSocket t = tcp("10.0.2.2", 54321, "140.82.121.4", 443, 1);
-    t.bytes_acked = 1201;
+    t.bytes_sent = 1201;
     t.bytes_received = 5000;
     const std::string j = socket_json(ProcessSockets{}, SocketRow{1, 2, t, std::nullopt});
-    CHECK(j.find("\"bytes_acked\":1201") != std::string::npos);
+    CHECK(j.find("\"bytes_sent\":1201") != std::string::npos);
     CHECK(j.find("\"bytes_received\":5000") != std::string::npos);
     InetSocket u = t;
     u.protocol = Protocol::udp;
     const std::string ju = socket_json(ProcessSockets{}, SocketRow{1, 2, u, std::nullopt});
-    CHECK(ju.find("\"bytes_acked\":null") != std::string::npos);
+    CHECK(ju.find("\"bytes_sent\":null") != std::string::npos);
     CHECK(ju.find("\"bytes_received\":null") != std::string::npos);
 }
 
