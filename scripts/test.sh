@@ -1,8 +1,8 @@
 #!/bin/sh
 # Quick start and CI: installs what is missing, builds, and runs
 #   1. the whole test suite (unit, lint, integration, TUI) in ./build;
-#   2. the unit and integration suites again in ./build-fuzz, where clang instruments everything
-#      with ASan and UBSan (-Dfuzz=true; a leak, an overflow or undefined behaviour fails a test);
+#   2. the unit suite again in ./build-fuzz, where clang instruments everything with ASan and
+#      UBSan (-Dfuzz=true; a leak, an overflow or undefined behaviour fails a test);
 #   3. every fuzz target for a short smoke time (FUZZ_SECONDS, default 10) from its seed corpus.
 # The last line sums all three: "N passed, N failed[, N skipped]".
 # SANITIZE=0 leaves out 2 and 3 (the plain suite only); arguments go to the first meson test.
@@ -23,7 +23,7 @@ if [ "${SANITIZE:-1}" != 0 ]; then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
         UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         meson test -C build-fuzz --print-errorlogs --num-processes 2 --timeout-multiplier 4 \
-        --suite unit --suite integration || status=1
+        --suite unit || status=1
     logs="$logs build-fuzz/meson-logs/testlog.json"
     smoke=build-fuzz/fuzz-smoke.json
     : >"$smoke"

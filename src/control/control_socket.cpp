@@ -12,6 +12,8 @@
 #include <cstring>
 #include <vector>
 
+#include "core/fs.h"
+
 namespace tsnitch {
 
 namespace {
@@ -47,9 +49,8 @@ Result<gid_t> group_id(const std::string& name) {
 Status make_parent_directory(const std::string& path) {
     const size_t slash = path.rfind('/');
     if (slash == std::string::npos || slash == 0) return Ok{};
-    const std::string dir = path.substr(0, slash);
-    if (::mkdir(dir.c_str(), 0755) == 0 || errno == EEXIST) return Ok{};
-    return make_error("creating " + dir + ": " + errno_text(errno), errno);
+    // 0755 whatever the umask, parents included (core/fs); an existing directory keeps its mode.
+    return create_directories(path.substr(0, slash), 0755);
 }
 
 }  // namespace

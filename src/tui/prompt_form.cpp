@@ -46,12 +46,7 @@ const std::vector<RuleDuration>& rule_durations() {
 
 std::string scope_text(const Connection& c, const Scope& s) {
     if (s.kind == ScopeKind::domain) return scope_label(s);  // "*.example.com" says it all
-    std::string value = scope_value(c, s);
-    // The rule holds the uid; the person knows the name.
-    if (s.kind == ScopeKind::user && c.process && !c.process->user.empty() &&
-        value == std::to_string(c.process->uid))
-        value = c.process->user + " (" + value + ")";
-    return scope_label(s) + ": " + value;
+    return scope_label(s) + ": " + scope_value(c, s);
 }
 
 PromptForm PromptForm::for_new_rule(const Connection& c, Action action) {

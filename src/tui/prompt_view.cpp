@@ -95,7 +95,7 @@ void draw_chooser(Screen& s, int y, int x, int w, const std::vector<std::string>
 void add_choice_lines(std::vector<Line>& lines, Screen& s, const PromptForm& form,
                       const Connection& c, int lw, bool ignoring) {
     lines.push_back({6, [](int, int, int) {}});
-    lines.push_back({1, [&s, &form, &c, lw, ignoring](int y, int x, int w) {
+    lines.push_back({1, [&s, &form, lw](int y, int x, int w) {
                          draw_label(s, y, x, lw, "Action",
                                     form.focus() == PromptForm::Field::action);
                          const Action order[] = {Action::allow, Action::deny, Action::reject};
@@ -110,7 +110,7 @@ void add_choice_lines(std::vector<Line>& lines, Screen& s, const PromptForm& for
                                        action_style(s.styles(), Action::reject)});
                      }});
     lines.push_back(
-        {1, [&s, &form, &c, lw, ignoring](int y, int x, int w) {
+        {1, [&s, &form, lw](int y, int x, int w) {
              draw_label(s, y, x, lw, "Duration", form.focus() == PromptForm::Field::duration);
              std::vector<std::string> items;
              for (const auto& d : form.durations()) {

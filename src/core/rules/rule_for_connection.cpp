@@ -183,10 +183,10 @@ std::string scope_label(const Scope& s) {
 
 std::string scope_value(const Connection& c, const Scope& s) {
     const RuleOperator op = operator_for(c, s);
-    // The rule matches the uid; the person reads the name beside it ("this user: 1000 (alice)").
+    // The rule matches the uid; the person reads the name with it ("this user: alice (1000)").
     if (s.kind == ScopeKind::user && c.process && !c.process->user.empty() &&
         uid_of(c) == c.process->uid)
-        return op.data + " (" + c.process->user + ")";
+        return c.process->user + " (" + op.data + ")";
     if (op.type != OperatorType::list) return s.kind == ScopeKind::domain ? s.domain : op.data;
     std::vector<std::string> parts;
     for (const auto& sub : op.list)

@@ -62,7 +62,7 @@ with NetnsPair() as ns:
     check(ours(ns) == installed, "the first one's rules are still there")
     if cpus > 1:
         # One queue per CPU from 65535 on would run past the last queue number.
-        r = ns.run(ns.client, [tsnitch_binary(), "run", "--headless", "-c", t.config, "-r",
+        r = ns.run(ns.client, [tsnitch_binary(), "run", "--headless", "-c", other_config, "-r",
                                t.rules_dir, "--queue", "65535"], check=False, timeout=20)
         check(r.returncode == 1 and "past 65535" in r.stderr and ours(ns) == installed,
               f"--queue 65535 with {cpus} CPUs fails and installs nothing: {r.stderr.strip()}")

@@ -162,8 +162,7 @@ def main():
         conf = os.path.join(tmp, "config.json")
         with open(conf, "w") as f:
             json.dump({"RulesPath": rules}, f)
-        assert len(names_in_list(run("-c", conf, "list", expect=2).stdout)) == 8
-        os.unlink(os.path.join(rules, "zz-broken.json"))
+        assert len(names_in_list(run("-c", conf, "list").stdout)) == 8
 
         # The operand true reads as what it is, not as a duration.
         run(*r, "add", "allow-all", "--action", "allow", "--operand", "true")

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 namespace tsnitch::tui::demo {
 
@@ -80,9 +81,16 @@ ScriptPlayer::ScriptPlayer(Script script, const std::string& rules_parent)
     : script_(std::move(script)),
       rules_dir_(make_rules_dir(rules_parent)),
       rules_(store_options(rules_dir_)) {
+    // Broken rule files as the script asks: real files that the store fails to read.
+    if (script_.status.broken_rule_files > 0) {
+        for (size_t i = 0; i < script_.status.broken_rule_files; ++i)
+            std::ofstream(rules_dir_ + "/broken-" + std::to_string(i) + ".json") << "{";
+        (void)rules_.load();
+    }
     for (const Rule& r : script_.rules)
         (void)rules_.add(r);
     daemon_ = std::make_unique<Daemon>(options_of(script_), queue_, attributor_, rules_, &names_);
+    daemon_->set_broken_rule_files(rules_.broken_files().size());
 }
 
 ScriptPlayer::~ScriptPlayer() {

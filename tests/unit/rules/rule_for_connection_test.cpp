@@ -235,7 +235,7 @@ TEST_CASE("the user scope shows the user's name beside the uid the rule compares
     Connection c = curl_to("www.example.com", "93.184.216.34");
     c.process->uid = 1000;
     c.process->user = "alice";
-    CHECK(scope_value(c, {ScopeKind::user, {}}) == "1000 (alice)");
+    CHECK(scope_value(c, {ScopeKind::user, {}}) == "alice (1000)");
     CHECK(build_rule(c, {ScopeKind::user, {}}, Action::allow, always()).op ==
           simple("user.id", "1000"));
     c.process->user.clear();  // a uid without a name
