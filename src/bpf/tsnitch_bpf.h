@@ -12,6 +12,15 @@
 #define TSN_PATH_MAX 256
 #define TSN_COMM_LEN 16
 
+// An executable as the kernel names it: the inode of the running task's mm->exe_file. dev is the
+// kernel's form (major<<20|minor); generation (i_generation) tells a reused inode number apart,
+// so that a replaced binary is a new identity.
+struct tsn_exe_id {
+    __u64 ino;
+    __u32 dev;
+    __u32 generation;
+};
+
 // The packet's view of a flow. IPv4 addresses sit in the first 4 bytes of saddr/daddr (network
 // order) with family AF_INET; an IPv4 peer of a dual-stack socket (::ffff:a.b.c.d) is stored as
 // AF_INET, because that is what the packet on the wire shows. Ports in host order.

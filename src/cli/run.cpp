@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "bpf/attribution_stack.h"
+#include "bpf/kernel_verdicts.h"
 #include "cli/commands.h"
 #include "cli/engine_backend.h"
 #include "core/attribution/attribution_ladder.h"
@@ -291,7 +292,23 @@ int run_engine(const Config& config, bool headless) {
         print_error("%s", queue.error().message.c_str());
         return kExitFailure;
     }
+    // The kernel path (DESIGN.md §8a): flows that the rules decide on the kernel cache's key alone
+    // skip the queue. Without it the queue decides every flow, and the log says so.
+    DnsNames names;
+    auto kernel = bpf::KernelVerdicts::create(rules, &names, bpf::kernel_path_options_from_env());
+    std::unique_ptr<bpf::KernelVerdicts> kernel_path;
+    std::string kernel_notice;
+    if (kernel) {
+        kernel_path = std::move(*kernel);
+    } else {
+        kernel_notice = "kernel path unavailable (" + kernel.error().message +
+                        "): the queue decides every flow";
+    }
     nfq::FirewallSpec spec;
+    if (kernel_path) {
+        spec.kernel_pass_pin = kernel_path->pass_pin();
+        spec.kernel_drop_pin = kernel_path->drop_pin();
+    }
     spec.queue_num = config.queue_num;
     spec.queue_bypass = config.queue_bypass;
     spec.intercept_loopback = config.intercept_loopback;
@@ -302,11 +319,19 @@ int run_engine(const Config& config, bool headless) {
         return kExitFailure;
     }
 
-    DnsNames names;
+    if (kernel_path && (*firewall)->backend_name() != "iptables") {
+        kernel_path.reset();
+        kernel_notice = "kernel path unavailable (it needs the iptables backend's xt_bpf)";
+    }
+    if (!kernel_notice.empty()) log.info(kernel_notice);
     EngineOptions eo = engine_options(config);
     eo.interactive = !headless;  // headless: what no rule decides gets DefaultAction at once
     Engine engine(eo, **queue, ladder, rules, &names, attribution.ebpf.get());
     if (events_ptr) engine.add_observer(events_ptr);
+    if (kernel_path) {
+        engine.add_observer(kernel_path.get());
+        rules.set_on_change([k = kernel_path.get()] { k->invalidate(); });
+    }
     std::unique_ptr<EngineBackend> tui;
     if (!headless) {
         tui::EngineStatus status;
@@ -314,6 +339,8 @@ int run_engine(const Config& config, bool headless) {
         status.queue_num = config.queue_num;
         status.method = method;
         status.fallback_notice = attribution.notice;
+        if (!kernel_notice.empty())
+            status.fallback_notice += (status.fallback_notice.empty() ? "" : "; ") + kernel_notice;
         status.firewall = std::string((*firewall)->backend_name());
         tui = std::make_unique<EngineBackend>(engine, rules, status, config.default_action,
                                               config.stats_max_events);
@@ -326,12 +353,14 @@ int run_engine(const Config& config, bool headless) {
         (void)(*firewall)->remove();
         return kExitFailure;
     }
+    if (kernel_path) kernel_path->start(engine);
     log.attach(tui.get());  // from here on the terminal may belong to the TUI
     log.info("intercepting: NFQUEUE " + std::to_string(config.queue_num) + ", " +
              std::string((*firewall)->backend_name()) +
              (spec.ipv6 ? " (IPv4 and IPv6)" : " (IPv4)") + ", attribution " +
-             std::string(method_name(method)) + ", " + std::to_string(rules.rules().size()) +
-             " rules, DefaultAction " + std::string(action_name(config.default_action)));
+             std::string(method_name(method)) + (kernel_path ? ", kernel path on" : "") + ", " +
+             std::to_string(rules.rules().size()) + " rules, DefaultAction " +
+             std::string(action_name(config.default_action)));
 
     // The names file belongs to this network namespace's tsnitch; see core/dns/names_file.h.
     std::unique_ptr<NamesPublisher> names_file;
@@ -382,6 +411,10 @@ int run_engine(const Config& config, bool headless) {
     // Packets queued before the rules went are decided rather than dropped with the queue; what
     // is still pending then gets DefaultAction from stop().
     (void)(*queue)->receive([&engine](const QueuedPacket& p) { engine.on_packet(p); });
+    if (kernel_path) {
+        kernel_path->stop();  // its last records are read and reported before the engine stops
+        rules.set_on_change(nullptr);
+    }
     engine.stop();
     const EngineStats st = engine.stats();
     const nfq::NfQueueStats qs = (*queue)->stats();
@@ -391,6 +424,13 @@ int run_engine(const Config& config, bool headless) {
              " packets answered from the flow cache, " + std::to_string(st.dns_answers) +
              " DNS answers read, " + std::to_string(qs.enobufs) + " queue overflows, " +
              std::to_string(qs.verdict_errors) + " failed verdicts");
+    if (kernel_path) {
+        const bpf::KernelPathStats ks = kernel_path->stats();
+        log.info("kernel path: " + std::to_string(ks.decisions) + " decisions, " +
+                 std::to_string(ks.stored) + " rule decisions cached, " +
+                 std::to_string(ks.not_cacheable) + " not cacheable, epoch " +
+                 std::to_string(ks.epoch));
+    }
     return status;
 }
 

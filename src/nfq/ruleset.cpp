@@ -46,6 +46,15 @@ std::vector<Rule> rules(const FirewallSpec& s, Family f) {
     std::vector<Rule> r;
     if (!s.intercept_loopback) r.push_back({"mangle", out, "-o lo -j RETURN"});
     r.push_back({"mangle", out, mark_match("connmark", kMarkAllow) + " -j RETURN"});
+    // The kernel path's decisions; the conntrack match first, so that the programs see only the
+    // packets that would be queued.
+    const std::string fresh = "-m conntrack --ctstate NEW,RELATED ";
+    if (!s.kernel_pass_pin.empty())
+        r.push_back(
+            {"mangle", out, fresh + "-m bpf --object-pinned " + s.kernel_pass_pin + " -j RETURN"});
+    if (!s.kernel_drop_pin.empty())
+        r.push_back(
+            {"mangle", out, fresh + "-m bpf --object-pinned " + s.kernel_drop_pin + " -j DROP"});
     r.push_back({"mangle", out,
                  "-m conntrack --ctstate NEW,RELATED " + queue +
                      (s.queue_bypass ? " --queue-bypass" : "")});

@@ -417,6 +417,15 @@ size_t Engine::rules_changed() {
     return decided;
 }
 
+void Engine::on_kernel_decision(const DecisionEvent& e, bool nolog) {
+    {
+        std::lock_guard lock(mu_);
+        count_locked(e.action);
+    }
+    for (EngineObserver* o : observers_)
+        o->on_decision(e, nolog);
+}
+
 const std::string& Engine::interface_name_locked(uint32_t ifindex) {
     static const std::string none;
     if (ifindex == 0) return none;

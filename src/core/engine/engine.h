@@ -118,6 +118,9 @@ class Engine {
     // and open prompts that a rule now decides are decided by it (reason "rule"). Returns how
     // many.
     size_t rules_changed();
+    // A decision the kernel's verdict cache took (DESIGN.md §8a): counted and told to the
+    // observers like the engine's own.
+    void on_kernel_decision(const DecisionEvent& e, bool nolog);
     std::vector<Prompt> prompts() const;
     EngineStats stats() const;
 

@@ -342,6 +342,33 @@ std::optional<RuleMatch> RuleStore::match(const Connection& c) {
     return RuleMatch{found->rule.action, found->rule.name, found->rule.nolog};
 }
 
+std::optional<RuleStore::KernelCacheable> RuleStore::match_for_kernel_cache(const Connection& c) {
+    std::shared_ptr<const Snapshot> s;
+    {
+        std::lock_guard lock(snap_mu_);
+        s = snap_;
+    }
+    if (s->rules.empty()) return std::nullopt;
+    const TimePoint t = now();
+    MatchInput in(c, opt_.hasher.get());
+    // Every rule, not only the index's candidates: one that does not match this connection may
+    // still match another with the same key (then the decision is no function of the key).
+    const Entry* found = nullptr;
+    std::optional<TimePoint> expires;
+    for (const auto& e : s->rules) {
+        if (e->expires && *e->expires <= t) continue;
+        const KeyReach r = key_reach(e->op, in);
+        if (r == KeyReach::needs_more) return std::nullopt;
+        if (r == KeyReach::cannot_match) continue;
+        found = e.get();
+        if (e->expires && (!expires || *e->expires < *expires)) expires = e->expires;
+        // It matches every flow with this key, so nothing after it can change the outcome.
+        if (e->rule.action != Action::allow || e->rule.precedence) break;
+    }
+    if (!found) return std::nullopt;
+    return KernelCacheable{{found->rule.action, found->rule.name, found->rule.nolog}, expires};
+}
+
 std::string RuleStore::unique_name_locked(const std::string& name) const {
     auto taken = [&](const std::string& n) {
         if (entries_.count(n)) return true;

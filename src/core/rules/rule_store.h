@@ -20,6 +20,7 @@
 
 #include "core/result.h"
 #include "core/rules/exe_hash_source.h"
+#include "core/rules/kernel_cacheable.h"
 #include "core/rules/operator.h"
 #include "core/rules/rule.h"
 #include "core/rules/rule_matcher.h"
@@ -54,6 +55,16 @@ class RuleStore final : public RuleMatcher {
     std::vector<Error> load();
 
     std::optional<RuleMatch> match(const Connection& c) override;
+
+    // The decision for `c` when the kernel's verdict cache may repeat it for every flow with the
+    // same executable, user, protocol, destination address and port (core/rules/
+    // kernel_cacheable.h): a rule matches, and every enabled rule that could match such a flow
+    // decides on those fields alone. `expires` is the earliest end of a matching timed rule.
+    struct KernelCacheable {
+        RuleMatch match;
+        std::optional<std::chrono::system_clock::time_point> expires;
+    };
+    std::optional<KernelCacheable> match_for_kernel_cache(const Connection& c);
 
     // Adds a rule; its duration says where it lives: once is never stored (the call only checks
     // it), timed rules expire `span` from now, until restart lives in memory, always is written to

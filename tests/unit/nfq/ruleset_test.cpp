@@ -99,6 +99,35 @@ TEST_CASE("the installed rules follow the configuration") {
           std::string::npos);
 }
 
+TEST_CASE("the kernel path's pinned programs decide just before the NFQUEUE rule") {
+    FirewallSpec spec;
+    spec.queue_num = 4;
+    CHECK(iptables_install_script(spec, Family::v4, {}).find("-m bpf") == std::string::npos);
+    spec.kernel_pass_pin = "/run/tsnitch-bpf-1-2/pass";
+    spec.kernel_drop_pin = "/run/tsnitch-bpf-1-2/drop";
+    for (Family f : {Family::v4, Family::v6}) {
+        const std::string s = iptables_install_script(spec, f, {});
+        const size_t pass = s.find(
+            "-A TSNITCH-OUT -m conntrack --ctstate NEW,RELATED -m bpf "
+            "--object-pinned /run/tsnitch-bpf-1-2/pass -j RETURN\n");
+        const size_t drop = s.find(
+            "-A TSNITCH-OUT -m conntrack --ctstate NEW,RELATED -m bpf "
+            "--object-pinned /run/tsnitch-bpf-1-2/drop -j DROP\n");
+        const size_t queue = s.find("-j NFQUEUE --queue-num 4 --queue-bypass\n");
+        const size_t allowed = s.find("-m connmark --mark");
+        REQUIRE(pass != std::string::npos);
+        REQUIRE(drop != std::string::npos);
+        REQUIRE(queue != std::string::npos);
+        CHECK(allowed < pass);
+        CHECK(pass < drop);
+        CHECK(drop < queue);
+    }
+    // repair() compares rule counts: the two rules are expected.
+    FirewallSpec plain;
+    CHECK(iptables_expected_state(spec).chains.at("mangle/TSNITCH-OUT") ==
+          iptables_expected_state(plain).chains.at("mangle/TSNITCH-OUT") + 2);
+}
+
 TEST_CASE("what iptables-save shows after install matches the expected state; a flush does not") {
     FirewallSpec spec;
     // Turn our install script into what iptables-save would print for it.
