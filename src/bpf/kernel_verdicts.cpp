@@ -259,7 +259,13 @@ Result<std::unique_ptr<KernelVerdicts>> KernelVerdicts::create(RuleStore& rules,
 KernelVerdicts::~KernelVerdicts() {
     stop();
     if (ring_ != nullptr) ring_buffer__free(ring_);
-    if (!pin_dir_.empty()) remove_pin_dir(pin_dir_, own_mount_);
+    if (!pin_dir_.empty()) {
+        remove_pin_dir(pin_dir_, own_mount_);
+        // Again on the way out: a crashed instance's bpf mount goes away with its mount
+        // namespace, which the kernel may finish tearing down only after we started.
+        const std::string base = pin_dir_.substr(0, pin_dir_.rfind('/'));
+        remove_stale_pin_dirs(base, own_mount_ ? "tsnitch-bpf-" : "tsnitch-", own_mount_);
+    }
     if (skel_ != nullptr) tsnitch_verdict__destroy(skel_);  // destroys the links: detaches all
 }
 

@@ -428,7 +428,8 @@ int run_engine(const Config& config, bool headless) {
         const bpf::KernelPathStats ks = kernel_path->stats();
         log.info("kernel path: " + std::to_string(ks.decisions) + " decisions, " +
                  std::to_string(ks.stored) + " rule decisions cached, " +
-                 std::to_string(ks.not_cacheable) + " not cacheable, epoch " +
+                 std::to_string(ks.not_cacheable) + " not cacheable, " +
+                 std::to_string(ks.no_identity) + " without the kernel's executable, epoch " +
                  std::to_string(ks.epoch));
     }
     return status;

@@ -1,7 +1,10 @@
 """A full ring buffer (issue 15, DESIGN.md §8a): nothing is decided unlogged. With the ring
 shrunk to one page and read only every few seconds (test-only knobs TSNITCH_KPATH_RING_BYTES,
 TSNITCH_KPATH_READ_MS), a burst of cached connections overflows it: the flows whose record could
-not be reserved take the queue instead, and every connection is exactly one event."""
+not be reserved take the queue instead, and every connection is exactly one event.
+
+Then the pins of an instance killed with SIGKILL are found and removed by the next instance,
+which decides on the kernel path itself."""
 import os
 import sys
 
@@ -43,6 +46,27 @@ def main():
         check(len(queue) == queued and queue, f"the others took the queue ({len(queue)} events, "
                                               f"{queued} packets queued)")
         check(t.stop() == 0, "tsnitch stops cleanly")
+
+        # A crashed instance leaves its pin directory; the next one removes it and works.
+        crashed = kpath_tsnitch(ns, cgroup, rules=[rule("allow-py", "allow", PORT)]).start()
+        pins = [p for p in os.listdir("/run") if p.startswith("tsnitch-bpf-") and
+                p.endswith(f"-{crashed.proc.pid}")]
+        check(len(pins) == 1, f"a running instance has its pin directory: {pins}")
+        crashed.stop("KILL")
+        check(os.path.isdir(os.path.join("/run", pins[0])), "SIGKILL leaves it behind")
+        t = kpath_tsnitch(ns, cgroup, rules=[rule("allow-py", "allow", PORT)]).start(wait=False)
+        # The dead one's chains are still there: wait for the new one's own rules.
+        check(wait_for(lambda: f"-{t.proc.pid}/pass" in ns.ruleset(), timeout=10),
+              "the next instance replaced the chains, with its own pins")
+        attempts(ns, "tcp", V4_PEER, PORT)
+        wait_for(lambda: len(t.events()) >= 1, timeout=10)
+        before = queued_packets(ns)
+        r = attempts(ns, "tcp", V4_PEER, PORT, 3)
+        check(all(x["result"] == "ok" for x in r) and queued_packets(ns) == before,
+              "the next instance decides on the kernel path")
+        check(t.stop() == 0, "tsnitch stops cleanly")
+        # (At its start, or at its exit when the dead one's mount was not torn down yet.)
+        check(not os.path.exists(os.path.join("/run", pins[0])), "the next instance removed it")
 
 
 main()

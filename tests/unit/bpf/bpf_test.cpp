@@ -185,9 +185,9 @@ TEST_CASE("a kernel-path record becomes the event a queued decision would be") {
     r.family = 10;
     r.sport = 40000;
     r.dport = 443;
-    r.saddr[0] = 0xfd;
+    r.saddr[0] = r.daddr[0] = 0xfd;
+    r.saddr[1] = r.daddr[1] = 0x77;
     r.saddr[15] = 1;
-    r.daddr[0] = 0xfd;
     r.daddr[15] = 2;
     std::memset(r.comm, 'c', sizeof(r.comm));  // all 16 bytes used, no NUL
     const auto now = std::chrono::system_clock::time_point{} + std::chrono::hours(500000);
