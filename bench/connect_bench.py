@@ -170,8 +170,8 @@ def main():
             print(f"  {name}: added p50 {p50_added:.1f} us; rate {ratio * 100:.0f}% of no firewall")
         print(f"  decisions: {len(decided)} ({allowed} allowed by bench-client); attribution "
               f"p50 {pct(attr, 50)} us p99 {pct(attr, 99)} us")
-        print(f"  kernel run: {len(kernel_decided)} decisions, {on_kernel} of them on the kernel "
-              f"path")
+        print(f"  kernel run: {len(kernel_decided)} decisions for {a.rounds * (200 + a.count)} "
+              f"connections, {on_kernel} of them on the kernel path")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -389,9 +389,13 @@ int KernelVerdicts::on_record(const tsn_decision& r) {
     // The rest of what the queue path's event says, while the process is still there and still
     // runs what the kernel saw.
     ProcessInfo& p = e.connection.process.value();
-    if (auto now = processes_.read(p.pid); now && now->path == p.path) {
+    auto [it, fresh] = batch_processes_.try_emplace(r.tgid);
+    if (fresh) {
+        if (auto now = processes_.read(p.pid)) it->second = std::move(*now);
+    }
+    if (it->second && it->second->path == p.path) {
         const std::string path = p.path;
-        p = *now;
+        p = *it->second;
         p.path = path;
     }
     p.uid = r.uid;
@@ -429,6 +433,7 @@ void KernelVerdicts::read_loop() {
             (void)!::read(events[i].data.fd, &count, sizeof count);
         }
         ring_buffer__consume(ring_);
+        batch_processes_.clear();
         if (stop) return;
     }
 }

@@ -136,6 +136,9 @@ class KernelVerdicts final : public EngineObserver {
     std::unordered_map<uint32_t, RuleInfo> rules_by_id_;
     std::map<std::tuple<uint64_t, uint32_t, uint32_t>, std::string> exe_paths_;
     ProcessReader processes_;  // only on the reader thread
+    // What /proc said of each process in the batch being read: a busy process has many records
+    // in one batch, and /proc is read once for them.
+    std::unordered_map<uint32_t, std::optional<ProcessInfo>> batch_processes_;
     KernelPathStats stats_;
 };
 
