@@ -191,6 +191,7 @@ TEST_CASE("a connection that a rule allows is accepted and logged with the rule'
     CHECK(e.connection.dst_host == "peer.example");
     CHECK(e.connection.uid == 1000u);
     CHECK(e.method == Method::diag);
+    CHECK(e.path == DecisionPath::queue);
 }
 
 TEST_CASE("deny and reject rules give drop and reject verdicts") {
@@ -504,4 +505,27 @@ TEST_CASE("the events file gets one line per decision, nolog ones left out, all 
     std::remove(path);
     CHECK(lines == 1000);
     CHECK(all_reject);
+}
+
+TEST_CASE("a kernel-path decision is counted and told to the observers like a queued one") {
+    Fixture f;
+    DecisionEvent e;
+    e.action = Action::reject;
+    e.reason = Reason::rule;
+    e.rule = "reject-curl";
+    e.path = DecisionPath::kernel;
+    e.connection.dst_port = 443;
+    f.engine->on_kernel_decision(e, false);
+    e.action = Action::allow;
+    f.engine->on_kernel_decision(e, true);
+    const EngineStats st = f.engine->stats();
+    CHECK(st.decisions == 2);
+    CHECK(st.rejected == 1);
+    CHECK(st.allowed == 1);
+    CHECK(st.packets == 0);  // nothing was queued
+    f.engine->stop();
+    REQUIRE(f.rec.events.size() == 2);
+    CHECK(f.rec.events[0].path == DecisionPath::kernel);
+    CHECK(f.rec.events[0].rule == "reject-curl");
+    CHECK(f.rec.events[1].action == Action::allow);
 }
