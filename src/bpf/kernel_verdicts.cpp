@@ -166,7 +166,8 @@ DecisionEvent event_of_record(const tsn_decision& r, uint64_t boot_now_ns,
     return e;
 }
 
-Result<std::unique_ptr<KernelVerdicts>> KernelVerdicts::create(RuleStore& rules, HostNames* names,
+Result<std::unique_ptr<KernelVerdicts>> KernelVerdicts::create(RuleStore& rules,
+                                                               const DnsCache* names,
                                                                const KernelPathOptions& options) {
     if (options.disable) return make_error("the kernel path is disabled (TSNITCH_KPATH_DISABLE)");
     std::unique_ptr<KernelVerdicts> k(new KernelVerdicts(rules, names, options));
@@ -299,6 +300,8 @@ void KernelVerdicts::invalidate() {
     {
         std::lock_guard lock(mu_);
         stats_.epoch = ++epoch_;
+        host_keys_.clear();
+        host_key_count_ = 0;
     }
     write_config(enabled_);
     // Stale entries only take room: clear them, so that the map never fills with dead ones.
@@ -324,15 +327,25 @@ uint32_t KernelVerdicts::rule_id_locked(const std::string& name, bool nolog) {
 }
 
 void KernelVerdicts::on_decision(const DecisionEvent& e, bool /*nolog*/) {
-    if (!enabled_ || e.path != DecisionPath::queue || e.reason != Reason::rule) return;
-    const Connection& c = e.connection;
-    if (!c.process || (c.protocol != Protocol::tcp && c.protocol != Protocol::udp)) return;
+    if (!enabled_ || e.path != DecisionPath::queue || e.reason != Reason::rule || !e.rule) return;
+    if (!e.connection.process ||
+        (e.connection.protocol != Protocol::tcp && e.connection.protocol != Protocol::udp))
+        return;
     // The epoch before the analysis: a rule change after it makes this entry stale at once.
     const uint32_t epoch = epoch_.load();
+    // Held from the host name's lookup to the store: a rename of the address in between waits in
+    // address_renamed() and then removes what was stored here.
+    std::lock_guard lock(mu_);
+    Connection c = e.connection;
+    std::optional<DnsCache::Lookup> named;
+    if (names_) {
+        named = names_->lookup_entry(c.dst);
+        c.dst_host = named ? std::optional(named->name) : std::nullopt;
+    }
     const auto cacheable = rules_.match_for_kernel_cache(c);
-    if (!cacheable || cacheable->match.action != e.action || !e.rule ||
-        cacheable->match.rule_name != *e.rule) {
-        std::lock_guard lock(mu_);
+    if (!cacheable || cacheable->match.action != e.action ||
+        cacheable->match.rule_name != *e.rule ||
+        (cacheable->per_address && host_key_count_ >= TSN_MAX_VERDICTS)) {
         ++stats_.not_cacheable;
         return;
     }
@@ -343,27 +356,51 @@ void KernelVerdicts::on_decision(const DecisionEvent& e, bool /*nolog*/) {
     const bool noted = bpf_map_lookup_elem(bpf_map__fd(skel_->maps.tsn_flow_exes), &fk, &fe) == 0;
     if (!noted || fe.exe.ino == 0 || static_cast<int>(fe.tgid) != c.process->pid ||
         (c.uid && *c.uid != fe.uid)) {
-        std::lock_guard lock(mu_);
         ++stats_.no_identity;
         return;
     }
     tsn_verdict v{};
     v.epoch = epoch;
     v.action = kernel_action(e.action);
-    if (cacheable->expires) {
-        const auto left = *cacheable->expires - std::chrono::system_clock::now();
-        if (left <= std::chrono::system_clock::duration::zero()) return;
-        v.expires_ns = boot_time_ns() +
-                       static_cast<uint64_t>(
-                           std::chrono::duration_cast<std::chrono::nanoseconds>(left).count());
-    }
+    const uint64_t boot_now = boot_time_ns();
+    std::optional<uint64_t> expires;
+    const auto until = [&](std::chrono::nanoseconds left) {
+        const uint64_t at = boot_now + static_cast<uint64_t>(std::max<int64_t>(left.count(), 0));
+        if (!expires || at < *expires) expires = at;
+    };
+    if (cacheable->expires)
+        until(std::chrono::duration_cast<std::chrono::nanoseconds>(
+            *cacheable->expires - std::chrono::system_clock::now()));
+    if (cacheable->per_address && named)  // the name lapses with its TTL
+        until(std::chrono::duration_cast<std::chrono::nanoseconds>(
+            named->expires - std::chrono::steady_clock::now()));
+    if (expires && *expires <= boot_now) return;
+    v.expires_ns = expires.value_or(0);
     const tsn_verdict_key key = make_verdict_key(fe.exe, fe.uid, c.protocol, c.dst, c.dst_port);
-    std::lock_guard lock(mu_);
     v.rule_id = rule_id_locked(*e.rule, cacheable->match.nolog);
     if (exe_paths_.size() >= TSN_MAX_VERDICTS) exe_paths_.clear();
     exe_paths_[exe_key(fe.exe)] = c.process->path;
-    if (bpf_map_update_elem(bpf_map__fd(skel_->maps.tsn_verdicts), &key, &v, BPF_ANY) == 0)
-        ++stats_.stored;
+    if (bpf_map_update_elem(bpf_map__fd(skel_->maps.tsn_verdicts), &key, &v, BPF_ANY) != 0) return;
+    ++stats_.stored;
+    if (cacheable->per_address) {
+        host_keys_[dns_cache_key(c.dst)].push_back(key);
+        ++host_key_count_;
+    }
+}
+
+void KernelVerdicts::address_renamed(const IpAddress* address) {
+    if (address == nullptr) {
+        invalidate();
+        return;
+    }
+    std::lock_guard lock(mu_);
+    auto it = host_keys_.find(dns_cache_key(*address));
+    if (it == host_keys_.end()) return;
+    const int fd = bpf_map__fd(skel_->maps.tsn_verdicts);
+    for (const tsn_verdict_key& k : it->second)
+        bpf_map_delete_elem(fd, &k);
+    host_key_count_ -= it->second.size();
+    host_keys_.erase(it);
 }
 
 int KernelVerdicts::ring_callback(void* self, void* data, size_t size) {
@@ -400,7 +437,7 @@ int KernelVerdicts::on_record(const tsn_decision& r) {
     }
     p.uid = r.uid;
     if (p.user.empty()) p.user = processes_.user_name(r.uid);
-    if (names_) e.connection.dst_host = names_->host_for(e.connection.dst);
+    if (names_) e.connection.dst_host = names_->lookup(e.connection.dst);
     if (engine_) engine_->on_kernel_decision(e, nolog);
     return 0;
 }

@@ -28,8 +28,8 @@
 #include "bpf/verdict_bpf.h"
 #include "core/attribution/process_reader.h"
 #include "core/connection.h"
+#include "core/dns/dns_cache.h"
 #include "core/engine/engine.h"
-#include "core/engine/host_names.h"
 #include "core/result.h"
 #include "core/rules/rule_store.h"
 #include "core/unique_fd.h"
@@ -77,7 +77,9 @@ class KernelVerdicts final : public EngineObserver {
   public:
     // Loads, attaches and pins. Fails when the kernel offers no kernel path (the caller goes on
     // with the queue path alone, and says so).
-    static Result<std::unique_ptr<KernelVerdicts>> create(RuleStore& rules, HostNames* names,
+    // `names` (may be null): the DNS cache whose names dest.host rules read; the caller
+    // connects its rename notification to address_renamed().
+    static Result<std::unique_ptr<KernelVerdicts>> create(RuleStore& rules, const DnsCache* names,
                                                           const KernelPathOptions& options);
     ~KernelVerdicts() override;
     KernelVerdicts(const KernelVerdicts&) = delete;
@@ -95,6 +97,9 @@ class KernelVerdicts final : public EngineObserver {
 
     // Any rule change: every stored decision is stale from now on.
     void invalidate();
+    // The DNS cache named `address` anew (null: every address): the decisions stored for it
+    // that read its host name go.
+    void address_renamed(const IpAddress* address);
 
     // A decision of the engine: stored in the kernel when the rules allow it (queue path only).
     void on_decision(const DecisionEvent& e, bool nolog) override;
@@ -102,7 +107,7 @@ class KernelVerdicts final : public EngineObserver {
     KernelPathStats stats() const;
 
   private:
-    KernelVerdicts(RuleStore& rules, HostNames* names, const KernelPathOptions& options)
+    KernelVerdicts(RuleStore& rules, const DnsCache* names, const KernelPathOptions& options)
         : rules_(rules), names_(names), options_(options), processes_(options.proc_root) {}
     void write_config(bool enabled);
     void read_loop();
@@ -111,7 +116,7 @@ class KernelVerdicts final : public EngineObserver {
     uint32_t rule_id_locked(const std::string& name, bool nolog);
 
     RuleStore& rules_;
-    HostNames* names_;
+    const DnsCache* names_;
     KernelPathOptions options_;
     tsnitch_verdict* skel_ = nullptr;
     ring_buffer* ring_ = nullptr;
@@ -135,6 +140,9 @@ class KernelVerdicts final : public EngineObserver {
     std::map<std::string, uint32_t> rule_ids_;
     std::unordered_map<uint32_t, RuleInfo> rules_by_id_;
     std::map<std::tuple<uint64_t, uint32_t, uint32_t>, std::string> exe_paths_;
+    // Decisions that read the host name of their destination, by address (dns_cache_key).
+    std::unordered_map<IpAddress, std::vector<tsn_verdict_key>> host_keys_;
+    size_t host_key_count_ = 0;
     ProcessReader processes_;  // only on the reader thread
     // What /proc said of each process in the batch being read: a busy process has many records
     // in one batch, and /proc is read once for them.

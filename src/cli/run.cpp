@@ -295,7 +295,8 @@ int run_engine(const Config& config, bool headless) {
     // The kernel path (DESIGN.md §8a): flows that the rules decide on the kernel cache's key alone
     // skip the queue. Without it the queue decides every flow, and the log says so.
     DnsNames names;
-    auto kernel = bpf::KernelVerdicts::create(rules, &names, bpf::kernel_path_options_from_env());
+    auto kernel =
+        bpf::KernelVerdicts::create(rules, &names.cache(), bpf::kernel_path_options_from_env());
     std::unique_ptr<bpf::KernelVerdicts> kernel_path;
     std::string kernel_notice;
     if (kernel) {
@@ -331,6 +332,7 @@ int run_engine(const Config& config, bool headless) {
     if (kernel_path) {
         engine.add_observer(kernel_path.get());
         rules.set_on_change([k = kernel_path.get()] { k->invalidate(); });
+        names.set_on_rename([k = kernel_path.get()](const IpAddress* a) { k->address_renamed(a); });
     }
     std::unique_ptr<EngineBackend> tui;
     if (!headless) {
@@ -414,6 +416,7 @@ int run_engine(const Config& config, bool headless) {
     if (kernel_path) {
         kernel_path->stop();  // its last records are read and reported before the engine stops
         rules.set_on_change(nullptr);
+        names.set_on_rename(nullptr);
     }
     engine.stop();
     const EngineStats st = engine.stats();

@@ -22,16 +22,25 @@ bool operand_is_kernel_key(Operand o, const CompiledOperator& op) {
     }
 }
 
-KeyReach key_reach(const CompiledOperator& op, MatchInput& in) {
+bool operand_reads_host(Operand o, const CompiledOperator& op) {
+    return o == Operand::dest_host ||
+           (o == Operand::lists &&
+            (op.list_kind() == ListKind::domains || op.list_kind() == ListKind::domains_regexp));
+}
+
+KeyReach key_reach(const CompiledOperator& op, MatchInput& in, bool* reads_host) {
     if (op.type() != OperatorType::list) {
-        if (!operand_is_kernel_key(op.operand(), op)) return KeyReach::needs_more;
+        if (!operand_is_kernel_key(op.operand(), op)) {
+            if (!reads_host || !operand_reads_host(op.operand(), op)) return KeyReach::needs_more;
+            *reads_host = true;
+        }
         return op.match(in) ? KeyReach::decides : KeyReach::cannot_match;
     }
     // A list is an AND: one key field that fails rules it out for the whole key, whatever the
     // other fields say.
     bool all_key = true;
     for (const CompiledOperator& sub : op.subs()) {
-        const KeyReach r = key_reach(sub, in);
+        const KeyReach r = key_reach(sub, in, reads_host);
         if (r == KeyReach::cannot_match) return KeyReach::cannot_match;
         if (r == KeyReach::needs_more) all_key = false;
     }

@@ -12,6 +12,9 @@ namespace tsnitch {
 // Whether an operand's value is fixed by the kernel cache's key (process.path by the
 // executable, user.id/user.name by the uid, dest.ip/port/network, protocol, "true").
 bool operand_is_kernel_key(Operand o, const CompiledOperator& op);
+// Whether it reads the destination's host name (dest.host, domain lists): fixed by the key's
+// address only as long as the DNS cache names that address the same way.
+bool operand_reads_host(Operand o, const CompiledOperator& op);
 
 // How one rule's operator relates to the flows that share `in`'s key.
 enum class KeyReach : uint8_t {
@@ -20,6 +23,8 @@ enum class KeyReach : uint8_t {
     needs_more,    // it reads a field the key does not fix (args, env, host, source, ...)
 };
 
-KeyReach key_reach(const CompiledOperator& op, MatchInput& in);
+// With `reads_host` given, operands that read the host name count as key fields (per address)
+// and set it to true when they were looked at; without it they need more than the key.
+KeyReach key_reach(const CompiledOperator& op, MatchInput& in, bool* reads_host = nullptr);
 
 }  // namespace tsnitch

@@ -355,9 +355,10 @@ std::optional<RuleStore::KernelCacheable> RuleStore::match_for_kernel_cache(cons
     // still match another with the same key (then the decision is no function of the key).
     const Entry* found = nullptr;
     std::optional<TimePoint> expires;
+    bool reads_host = false;
     for (const auto& e : s->rules) {
         if (e->expires && *e->expires <= t) continue;
-        const KeyReach r = key_reach(e->op, in);
+        const KeyReach r = key_reach(e->op, in, &reads_host);
         if (r == KeyReach::needs_more) return std::nullopt;
         if (r == KeyReach::cannot_match) continue;
         found = e.get();
@@ -366,7 +367,8 @@ std::optional<RuleStore::KernelCacheable> RuleStore::match_for_kernel_cache(cons
         if (e->rule.action != Action::allow || e->rule.precedence) break;
     }
     if (!found) return std::nullopt;
-    return KernelCacheable{{found->rule.action, found->rule.name, found->rule.nolog}, expires};
+    return KernelCacheable{
+        {found->rule.action, found->rule.name, found->rule.nolog}, expires, reads_host};
 }
 
 std::string RuleStore::unique_name_locked(const std::string& name) const {

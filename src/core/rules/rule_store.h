@@ -60,9 +60,12 @@ class RuleStore final : public RuleMatcher {
     // same executable, user, protocol, destination address and port (core/rules/
     // kernel_cacheable.h): a rule matches, and every enabled rule that could match such a flow
     // decides on those fields alone. `expires` is the earliest end of a matching timed rule.
+    // `per_address`: some rule read the host name (c.dst_host), so the decision holds only while
+    // the DNS cache names the destination address as it does now.
     struct KernelCacheable {
         RuleMatch match;
         std::optional<std::chrono::system_clock::time_point> expires;
+        bool per_address = false;
     };
     std::optional<KernelCacheable> match_for_kernel_cache(const Connection& c);
 

@@ -12,11 +12,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-KeyReach reach(const RuleOperator& o, const Connection& c = conn()) {
+KeyReach reach(const RuleOperator& o, const Connection& c = conn(), bool* reads_host = nullptr) {
     auto compiled = CompiledOperator::compile(o, test_context(), "operator");
     REQUIRE(compiled);
     MatchInput in(c, nullptr);
-    return key_reach(*compiled, in);
+    return key_reach(*compiled, in, reads_host);
 }
 
 std::unique_ptr<RuleStore> store_of(std::vector<Rule> rules) {
@@ -46,8 +46,8 @@ TEST_CASE("operands the kernel's key fixes decide; the others need more than the
     // Whatever they say for this flow, another flow with the same key may differ.
     CHECK(reach(simple("process.command", "curl -s https://example.com/")) == KeyReach::needs_more);
     CHECK(reach(simple("process.env.HOME", "/home/alice")) == KeyReach::needs_more);
+    // (Host names only per address: see below.)
     CHECK(reach(simple("dest.host", "www.example.com")) == KeyReach::needs_more);
-    CHECK(reach(simple("dest.host", "other.example")) == KeyReach::needs_more);
     CHECK(reach(simple("source.port", "54321")) == KeyReach::needs_more);
     CHECK(reach(simple("process.id", "4242")) == KeyReach::needs_more);
     CHECK(reach(simple("process.parent.path", "/usr/bin/bash")) == KeyReach::needs_more);
@@ -93,9 +93,42 @@ TEST_CASE("a rule the kernel cannot evaluate that could match keeps the decision
     auto env = store_of({rule("allow", Action::allow, simple("process.path", "/usr/bin/curl")),
                          rule("deny-env", Action::deny, simple("process.env.HOME", "/root"))});
     CHECK_FALSE(env->match_for_kernel_cache(conn()));
-    auto host = store_of({rule("allow", Action::allow, simple("process.path", "/usr/bin/curl")),
-                          rule("deny-host", Action::deny, simple("dest.host", "evil.example"))});
-    CHECK_FALSE(host->match_for_kernel_cache(conn()));
+}
+
+TEST_CASE("host name rules are decided per address: the kernel cache keeps the name's answer") {
+    bool host = false;
+    CHECK(reach(simple("dest.host", "www.example.com"), conn(), &host) == KeyReach::decides);
+    CHECK(host);
+    host = false;
+    CHECK(reach(simple("dest.host", "other.example"), conn(), &host) == KeyReach::cannot_match);
+    CHECK(host);
+    Connection unnamed = conn();
+    unnamed.dst_host.reset();
+    host = false;
+    CHECK(reach(simple("dest.host", "www.example.com"), unnamed, &host) == KeyReach::cannot_match);
+    CHECK(host);  // until DNS names the address
+    host = false;
+    CHECK(reach(simple("process.path", "/usr/bin/curl"), conn(), &host) == KeyReach::decides);
+    CHECK_FALSE(host);
+    host = false;
+    CHECK(reach(simple("process.command", "x"), conn(), &host) == KeyReach::needs_more);
+
+    auto s = store_of({rule("allow", Action::allow, simple("process.path", "/usr/bin/curl")),
+                       rule("deny-host", Action::deny, simple("dest.host", "evil.example"))});
+    auto k = s->match_for_kernel_cache(conn());
+    REQUIRE(k);
+    CHECK(k->match.rule_name == "allow");
+    CHECK(k->per_address);
+    Connection evil = conn();
+    evil.dst_host = "evil.example";
+    k = s->match_for_kernel_cache(evil);
+    REQUIRE(k);
+    CHECK(k->match.rule_name == "deny-host");
+    CHECK(k->per_address);
+    auto plain = store_of({rule("allow", Action::allow, simple("process.path", "/usr/bin/curl"))});
+    k = plain->match_for_kernel_cache(conn());
+    REQUIRE(k);
+    CHECK_FALSE(k->per_address);
 }
 
 TEST_CASE("a deny that matches on key fields wins for the key whatever comes after it") {
