@@ -115,10 +115,10 @@ def main():
                                         e["action"] == "reject" and e["pid"] == pid]) >= 3,
                            timeout=10)
         check(rejects, "each cached reject is an event of the kernel path")
-        first = attempts(ns, "tcp", V4_PEER, DENIED)
+        first = attempts(ns, "tcp", V4_PEER, DENIED, timeout=1.0)
         check(first[0]["result"] == "timeout", f"queued deny drops: {first}")
         before = queued_packets(ns)
-        again = attempts(ns, "tcp", V4_PEER, DENIED, 2)
+        again = attempts(ns, "tcp", V4_PEER, DENIED, 2, timeout=1.0)
         check(all(r["result"] == "timeout" for r in again), f"cached deny drops: {again}")
         check(queued_packets(ns) == before, "the dropped SYNs (and retransmits) were not queued")
         ev = wait_events(t, again)

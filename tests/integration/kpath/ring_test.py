@@ -4,7 +4,8 @@ TSNITCH_KPATH_READ_MS), a burst of cached connections overflows it: the flows wh
 not be reserved take the queue instead, and every connection is exactly one event.
 
 Then the pins of an instance killed with SIGKILL are found and removed by the next instance,
-which decides on the kernel path itself."""
+which decides on the kernel path itself. Last, without a kernel path (TSNITCH_KPATH_DISABLE=1,
+as on a kernel that lacks it) tsnitch says so and the queue decides every flow."""
 import os
 import sys
 
@@ -67,6 +68,19 @@ def main():
         check(t.stop() == 0, "tsnitch stops cleanly")
         # (At its start, or at its exit when the dead one's mount was not torn down yet.)
         check(not os.path.exists(os.path.join("/run", pins[0])), "the next instance removed it")
+
+        t = kpath_tsnitch(ns, cgroup, rules=[rule("allow-py", "allow", PORT)],
+                          env_extra={"TSNITCH_KPATH_DISABLE": "1"}).start()
+        check("-m bpf" not in ns.ruleset(), "without the kernel path: no xt_bpf rules")
+        before = queued_packets(ns)
+        r = attempts(ns, "tcp", V4_PEER, PORT, 3)
+        check(all(x["result"] == "ok" for x in r) and queued_packets(ns) - before == 3,
+              "the queue decides every flow")
+        check(t.stop() == 0, "tsnitch stops cleanly")
+        err = t.proc.stderr.read()
+        check("kernel path unavailable" in err and "the queue decides every flow" in err,
+              "and it says so: " + next((l for l in err.splitlines() if "kernel path" in l), ""))
+        check(all(e["path"] == "queue" for e in t.events()), "every event says path queue")
 
 
 main()
