@@ -100,7 +100,9 @@ def main():
                                     "sensitive": False, "data": client}}, f)
         config = os.path.join(work, "config.json")
         with open(config, "w") as f:
-            json.dump({"DefaultAction": "deny", "ProcMonitorMethod": a.method}, f)
+            # Control.Socket in the work directory: the names file goes there, not to /run.
+            json.dump({"DefaultAction": "deny", "ProcMonitorMethod": a.method,
+                       "Control": {"Socket": os.path.join(work, "control.sock")}}, f)
         events = os.path.join(work, "events.jsonl")
         kernel_events = os.path.join(work, "kernel-events.jsonl")
         cgroup = BenchCgroup()
