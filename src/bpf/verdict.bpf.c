@@ -178,7 +178,26 @@ static __always_inline int on_new_flow(struct bpf_sock_addr* ctx, int v6, int pe
         if (v.action != TSN_ACT_REJECT) {
             s->action = v.action;
         } else {
-            // No packet follows: the record goes now, or the queue decides instead.
+            // No packet follows: the record goes now, or the queue decides instead. The source
+            // is what the socket is bound to (sendmsg: always; connect: when bound before).
+            struct bpf_sock* bound = ctx->sk;
+            if (bound) {
+                s->record.sport = (__u16)bound->src_port;
+                if (!v6) {
+                    __u32 a = bound->src_ip4;
+                    __builtin_memcpy(s->record.saddr, &a, 4);
+                } else if (k.family == AF_INET) {
+                    __u32 a = bound->src_ip6[3];
+                    __builtin_memcpy(s->record.saddr, &a, 4);
+                } else {
+                    __u32 a[4];
+                    a[0] = bound->src_ip6[0];
+                    a[1] = bound->src_ip6[1];
+                    a[2] = bound->src_ip6[2];
+                    a[3] = bound->src_ip6[3];
+                    __builtin_memcpy(s->record.saddr, a, 16);
+                }
+            }
             struct tsn_decision* r = bpf_ringbuf_reserve(&tsn_decisions, sizeof(*r), 0);
             if (r) {
                 __builtin_memcpy(r, &s->record, sizeof(*r));

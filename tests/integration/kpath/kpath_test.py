@@ -29,7 +29,7 @@ require_root()
 require_kernel_path()
 
 PORT = 8601        # TCP and UDP, allowed
-REJECTED = 8602    # TCP, a cached reject
+REJECTED = 8602    # TCP and UDP, a cached reject
 DENIED = 8603      # TCP, a cached deny
 COMMAND = 8604     # allowed, but a process.command rule rejects one client
 
@@ -74,10 +74,10 @@ def until(ns, mode, host, port, want, timeout=10):
 def main():
     cgroup = TestCgroup()
     with NetnsPair() as ns:
-        start_peer(ns, tcp=[PORT, REJECTED, DENIED, COMMAND], udp=[PORT, COMMAND])
+        start_peer(ns, tcp=[PORT, REJECTED, DENIED, COMMAND], udp=[PORT, COMMAND, REJECTED])
         t = kpath_tsnitch(ns, cgroup, rules=[
             rule("allow-py", "allow", PORT),
-            rule("reject-py", "reject", REJECTED, "tcp"),
+            rule("reject-py", "reject", REJECTED),
             rule("deny-py", "deny", DENIED, "tcp"),
         ], config={"DefaultAction": "reject"}).start()
 
@@ -115,6 +115,19 @@ def main():
                                         e["action"] == "reject" and e["pid"] == pid]) >= 3,
                            timeout=10)
         check(rejects, "each cached reject is an event of the kernel path")
+        # Unconnected UDP: the cached reject fails sendto() itself, once per datagram's socket.
+        first = attempts(ns, "udp", V4_PEER, REJECTED, timeout=1.0)
+        check(first[0]["result"] in ("timeout", "refused"), f"queued UDP reject: {first}")
+        wait_events(t, first)
+        before = queued_packets(ns)
+        again = attempts(ns, "udp", V4_PEER, REJECTED, 2, timeout=1.0)
+        check(all(r["result"] == "EPERM" for r in again) and queued_packets(ns) == before,
+              f"cached UDP reject: sendto fails at once, nothing queued: {again}")
+        ev = wait_events(t, again)
+        check(len(ev) == 2 and all(e["path"] == "kernel" and e["action"] == "reject" and
+                                   e["protocol"] == "udp" for e in ev),
+              "one kernel event per rejected datagram's socket, with its source port: " +
+              str([(e["path"], e["src_ip"], e["src_port"]) for e in ev]))
         first = attempts(ns, "tcp", V4_PEER, DENIED, timeout=1.0)
         check(first[0]["result"] == "timeout", f"queued deny drops: {first}")
         before = queued_packets(ns)
