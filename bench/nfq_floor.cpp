@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstdio>
 
+#include "core/attribution/diag_client.h"
 #include "nfq/firewall.h"
 #include "nfq/nf_queue.h"
 
@@ -28,7 +29,7 @@ int main() {
         return 1;
     }
     nfq::FirewallSpec spec;
-    spec.ipv6 = nfq::ipv6_enabled();
+    spec.ipv6 = ipv6_enabled();
     auto firewall = nfq::make_firewall(FirewallBackend::automatic, spec);
     if (!firewall) {
         std::fprintf(stderr, "nfq_floor: %s\n", firewall.error().message.c_str());

@@ -26,6 +26,7 @@
 #include "cli/commands.h"
 #include "cli/engine_backend.h"
 #include "core/attribution/attribution_ladder.h"
+#include "core/attribution/diag_client.h"
 #include "core/attribution/proc_io.h"
 #include "core/config.h"
 #include "core/dns/names_file.h"
@@ -35,6 +36,8 @@
 #include "core/rules/rule_store.h"
 #include "core/unique_fd.h"
 #include "nfq/firewall.h"
+#include "nfq/firewall_guard.h"
+#include "nfq/flow_reaper.h"
 #include "nfq/nf_queue.h"
 #include "tui/tui.h"
 
@@ -104,9 +107,9 @@ void add_to_epoll(int ep, int fd, uint64_t tag) {
 
 // Housekeeping off the queue thread (spawning iptables-save there would hold every queued packet
 // for milliseconds): a 1 s timer expires timed rules and republishes the host names file when the
-// DNS cache changed, every 5 s the firewall rules are checked and re-added when another program
-// removed them, and rule files changed on disk are reloaded. Runs until `stop_fd` (an eventfd) is
-// written.
+// DNS cache changed, the firewall rules are re-added when another program changed them (noticed
+// at once through nf_tables' notifications, see FirewallGuard), and rule files changed on disk are
+// reloaded. Runs until `stop_fd` (an eventfd) is written.
 void housekeeping(nfq::Firewall& firewall, RuleStore& rules, Engine& engine, NamesPublisher* names,
                   EngineBackend* tui, RunLog& log, int stop_fd) {
     // The TUI's backend tells the engine and the views; headless, the engine alone is told.
@@ -125,15 +128,31 @@ void housekeeping(nfq::Firewall& firewall, RuleStore& rules, Engine& engine, Nam
     }
     const itimerspec every_second{{1, 0}, {1, 0}};
     timerfd_settime(timer.get(), 0, &every_second, nullptr);
-    enum : uint64_t { kStop, kTimer, kRules };
+    enum : uint64_t { kStop, kTimer, kRules, kFirewall, kReaper };
     add_to_epoll(ep.get(), stop_fd, kStop);
     add_to_epoll(ep.get(), timer.get(), kTimer);
     if (rules.watch_fd() >= 0) add_to_epoll(ep.get(), rules.watch_fd(), kRules);
-    unsigned ticks = 0;
+    nfq::FirewallGuard guard(firewall);
+    if (guard.fd() >= 0) {
+        add_to_epoll(ep.get(), guard.fd(), kFirewall);
+    } else {
+        log.info("firewall rules are checked every 5 s (" + guard.watch_problem() + ")");
+    }
+    auto reaper = nfq::FlowReaper::open(engine);
+    if (reaper) {
+        add_to_epoll(ep.get(), reaper->fd(), kReaper);
+    } else {
+        log.error("closed UDP sockets are not followed (" + reaper.error().message +
+                  "): their flows' allow marks stay until the conntrack entries time out");
+    }
+    const auto report = [&](const nfq::GuardNews& news) {
+        if (!news.info.empty()) log.info(news.info);
+        if (!news.error.empty()) log.error(news.error);
+    };
     std::string names_problem;  // said once, not every second
     for (;;) {
-        epoll_event events[4];
-        const int n = epoll_wait(ep.get(), events, 4, -1);
+        epoll_event events[8];
+        const int n = epoll_wait(ep.get(), events, 8, -1);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
             log.error(std::string("housekeeping: epoll_wait: ") + std::strerror(errno));
@@ -154,16 +173,16 @@ void housekeeping(nfq::Firewall& firewall, RuleStore& rules, Engine& engine, Nam
                             log.error("host names for `tsnitch sockets`: " + problem);
                         names_problem = problem;
                     }
-                    if (++ticks % 5 != 0) break;
-                    auto repaired = firewall.repair();
-                    if (!repaired) {
-                        log.error("checking the firewall rules: " + repaired.error().message);
-                    } else if (*repaired) {
-                        log.info(
-                            "the firewall rules were changed by another program; re-added them");
-                    }
+                    report(guard.on_tick());
                     break;
                 }
+                case kFirewall:
+                    report(guard.on_readable());
+                    break;
+                case kReaper:
+                    for (const std::string& e : reaper->on_readable())
+                        log.error(e);
+                    break;
                 case kRules: {
                     // Other files beside the rules directory wake the watch too; the engine's
                     // flow cache is only dropped when the rules really changed.
@@ -313,7 +332,7 @@ int run_engine(const Config& config, bool headless) {
     spec.queue_num = config.queue_num;
     spec.queue_bypass = config.queue_bypass;
     spec.intercept_loopback = config.intercept_loopback;
-    spec.ipv6 = nfq::ipv6_enabled();
+    spec.ipv6 = ipv6_enabled();
     auto firewall = nfq::make_firewall(config.firewall, spec);
     if (!firewall) {
         print_error("%s", firewall.error().message.c_str());

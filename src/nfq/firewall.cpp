@@ -1,6 +1,6 @@
 #include "nfq/firewall.h"
 
-#include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,8 +35,12 @@ class IptablesFirewall final : public Firewall {
     }
 
     std::string_view backend_name() const override { return "iptables"; }
+    bool notifies_changes() const override { return nf_tables_; }
 
     Status install() override {
+        // "iptables v1.8.9 (nf_tables)" or "(legacy)"
+        auto version = run_command({"iptables", "-V"}, "");
+        nf_tables_ = version && version->out.find("(nf_tables)") != std::string::npos;
         for (Family f : families_) {
             if (auto s = install_family(f); !s) return s;
             installed_ = true;
@@ -67,8 +71,8 @@ class IptablesFirewall final : public Firewall {
         for (Family f : families_) {
             auto st = state(f);
             if (!st) return st.error();
-            if (st->jumps == want.jumps && st->chains == want.chains) continue;
-            if (auto s = install_family(f); !s) return s.error();
+            if (*st == want) continue;
+            if (auto s = install_family(f, std::move(*st)); !s) return s.error();
             repaired = true;
         }
         return repaired;
@@ -91,15 +95,31 @@ class IptablesFirewall final : public Firewall {
         return parse_iptables_save(r->out);
     }
 
-    Status install_family(Family f) {
-        auto st = state(f);
-        if (!st) return st.error();
-        return run_script({restore(f), "-w", "--noflush"}, iptables_install_script(spec_, f, *st));
+    // The script deletes the jumps that iptables-save showed; another program that changes the
+    // rules between the save and the restore (a flush) makes that delete fail and the whole
+    // transaction with it. Then the state is read again and the install tried again.
+    // `known`: the state just read, if any (a repair has it; each run of iptables-save is a few
+    // milliseconds more of a flushed firewall).
+    Status install_family(Family f, std::optional<IptablesState> known = std::nullopt) {
+        Status result = Ok{};
+        for (int attempt = 0; attempt < 5; ++attempt) {
+            if (!known) {
+                auto st = state(f);
+                if (!st) return st.error();
+                known = std::move(*st);
+            }
+            result = run_script({restore(f), "-w", "--noflush"},
+                                iptables_install_script(spec_, f, *known));
+            if (result) return result;
+            known.reset();
+        }
+        return result;
     }
 
     FirewallSpec spec_;
     std::vector<Family> families_;
     bool installed_ = false;
+    bool nf_tables_ = false;
 };
 
 class NftFirewall final : public Firewall {
@@ -110,6 +130,7 @@ class NftFirewall final : public Firewall {
     }
 
     std::string_view backend_name() const override { return "nftables"; }
+    bool notifies_changes() const override { return true; }
 
     Status install() override {
         if (auto s = run_script({"nft", "-f", "-"}, nft_install_script(spec_)); !s) return s;
@@ -128,6 +149,7 @@ class NftFirewall final : public Firewall {
         const bool intact = r->status == 0 && r->out.find("chain out") != std::string::npos &&
                             r->out.find("chain in") != std::string::npos &&
                             r->out.find("chain verdict") != std::string::npos &&
+                            r->out.find("chain fallback") != std::string::npos &&
                             r->out.find("queue") != std::string::npos;
         if (intact) return false;
         if (auto s = install(); !s) return s.error();
@@ -141,30 +163,34 @@ class NftFirewall final : public Firewall {
 
 }  // namespace
 
-bool nft_has_queue() {
+NftQueueSupport nft_queue_support() {
     const std::string probe =
         "table inet tsnitch_probe {\n chain c {\n  type filter hook output priority 0;\n"
         "  queue num 0 bypass\n }\n}\n";
-    auto r = run_command({"nft", "-c", "-f", "-"}, probe);
-    return r && r->status == 0;
-}
-
-bool ipv6_enabled() {
-    std::ifstream f("/proc/sys/net/ipv6/conf/all/disable_ipv6");
-    int disabled = 1;
-    return f && (f >> disabled) && disabled == 0;
+    // nft -c sends the table to the kernel, which checks it and discards it; in a network
+    // namespace of its own (unshare -n) even that touches nothing of ours. Without unshare(1),
+    // here: the kernel is the same.
+    auto r = run_command({"unshare", "-n", "nft", "-c", "-f", "-"}, probe);
+    if (!r) r = run_command({"nft", "-c", "-f", "-"}, probe);
+    if (!r || r->status == 127) return {false, "nft not installed"};
+    if (r->status == 0) return {true, ""};
+    // "/dev/stdin:4:3-7: Error: Could not process rule: No such file or directory" is the
+    // kernel refusing the expression; anything else (no permission, ...) is said as nft said it.
+    std::string e = first_line(r->err);
+    if (size_t at = e.find("Error: "); at != std::string::npos) e = e.substr(at + 7);
+    if (e.find("No such file or directory") != std::string::npos)
+        return {false, "the kernel has no nft queue expression"};
+    return {false, "nft -c refused the queue expression: " + e};
 }
 
 Result<std::unique_ptr<Firewall>> make_firewall(FirewallBackend backend, const FirewallSpec& spec) {
     if (backend == FirewallBackend::automatic) {
-        if (nft_has_queue()) return std::unique_ptr<Firewall>(new NftFirewall(spec));
+        if (nft_queue_support().available) return std::unique_ptr<Firewall>(new NftFirewall(spec));
         return std::unique_ptr<Firewall>(new IptablesFirewall(spec));
     }
     if (backend == FirewallBackend::nftables) {
-        if (!nft_has_queue())
-            return make_error(
-                "Firewall nftables: this kernel has no nft queue expression (use auto or "
-                "iptables)");
+        if (const NftQueueSupport nft = nft_queue_support(); !nft.available)
+            return make_error("Firewall nftables: " + nft.reason + " (use auto or iptables)");
         return std::unique_ptr<Firewall>(new NftFirewall(spec));
     }
     return std::unique_ptr<Firewall>(new IptablesFirewall(spec));

@@ -36,28 +36,36 @@ std::string mark_match(std::string_view module, uint32_t value) {
 std::vector<Jump> jumps() {
     return {{"mangle", "OUTPUT", std::string(kChainOut)},
             {"mangle", "INPUT", std::string(kChainIn)},
+            {"mangle", "POSTROUTING", std::string(kChainFallback)},
             {"filter", "OUTPUT", std::string(kChainVerdict)}};
 }
 
 std::vector<Rule> rules(const FirewallSpec& s, Family f) {
     const std::string queue = "-j NFQUEUE --queue-num " + std::to_string(s.queue_num);
+    const std::string bypass = s.queue_bypass ? " --queue-bypass" : "";
     const std::string out = std::string(kChainOut), in = std::string(kChainIn),
-                      verdict = std::string(kChainVerdict);
+                      verdict = std::string(kChainVerdict), fallback = std::string(kChainFallback);
     std::vector<Rule> r;
     if (!s.intercept_loopback) r.push_back({"mangle", out, "-o lo -j RETURN"});
-    r.push_back({"mangle", out, mark_match("connmark", kMarkAllow) + " -j RETURN"});
-    // The kernel path's decisions; the conntrack match first, so that the programs see only the
+    // The kernel path's decisions (DESIGN.md §8a), just before the rules that queue: for TCP
+    // every SYN (as the queue sees them), for UDP the new flows. The programs run only for the
     // packets that would be queued.
-    const std::string fresh = "-m conntrack --ctstate NEW,RELATED ";
-    if (!s.kernel_pass_pin.empty())
-        r.push_back(
-            {"mangle", out, fresh + "-m bpf --object-pinned " + s.kernel_pass_pin + " -j RETURN"});
-    if (!s.kernel_drop_pin.empty())
-        r.push_back(
-            {"mangle", out, fresh + "-m bpf --object-pinned " + s.kernel_drop_pin + " -j DROP"});
-    r.push_back({"mangle", out,
-                 "-m conntrack --ctstate NEW,RELATED " + queue +
-                     (s.queue_bypass ? " --queue-bypass" : "")});
+    const auto kernel_path = [&](const std::string& match) {
+        if (!s.kernel_pass_pin.empty())
+            r.push_back({"mangle", out,
+                         match + " -m bpf --object-pinned " + s.kernel_pass_pin + " -j RETURN"});
+        if (!s.kernel_drop_pin.empty())
+            r.push_back({"mangle", out,
+                         match + " -m bpf --object-pinned " + s.kernel_drop_pin + " -j DROP"});
+    };
+    kernel_path("-p tcp -m tcp --syn");
+    // Every SYN is a new connection to decide, whatever its conntrack entry says: a connection
+    // that reuses the ports of a closed one can take over that entry (TIME_WAIT -> SYN_SENT)
+    // with its state and its allow mark.
+    r.push_back({"mangle", out, "-p tcp -m tcp --syn " + queue + bypass});
+    r.push_back({"mangle", out, mark_match("connmark", kMarkAllow) + " -j RETURN"});
+    kernel_path("-p udp -m conntrack --ctstate NEW,RELATED");
+    r.push_back({"mangle", out, "-m conntrack --ctstate NEW,RELATED " + queue + bypass});
     // DNS answers are only read, never held back: without a reader they pass. Only replies to
     // queries sent from here (ESTABLISHED), so a forged answer can't name addresses.
     const std::string answer = " -m conntrack --ctstate ESTABLISHED " + queue + " --queue-bypass";
@@ -72,6 +80,12 @@ std::vector<Rule> rules(const FirewallSpec& s, Family f) {
     r.push_back({"filter", verdict,
                  mark_match("mark", kMarkReject) + " -j REJECT --reject-with " +
                      (f == Family::v4 ? "icmp-port-unreachable" : "icmp6-port-unreachable")});
+    // A reject that filter OUTPUT did not answer (its rules flushed, or a rule ahead of ours
+    // accepted the packet) still must not get out: dropped here, in a later hook. A working
+    // REJECT drops the packet before it gets here; the RST or ICMP error it sends is a reply
+    // (conntrack direction REPLY), so even with fwmark_reflect it is not caught.
+    r.push_back({"mangle", fallback,
+                 mark_match("mark", kMarkReject) + " -m conntrack --ctdir ORIGINAL -j DROP"});
     return r;
 }
 
@@ -125,6 +139,7 @@ void removal_lines(const IptablesState& existing, const std::string& table, std:
 IptablesState parse_iptables_save(std::string_view text) {
     IptablesState st;
     std::string table;
+    std::map<std::string, int> rules_before;  // "mangle/OUTPUT" -> rules seen in it so far
     size_t pos = 0;
     while (pos < text.size()) {
         size_t end = text.find('\n', pos);
@@ -141,11 +156,16 @@ IptablesState parse_iptables_save(std::string_view text) {
             if (w.size() < 2) continue;
             if (is_ours(w[1])) {
                 st.chains[table + "/" + std::string(w[1])] += 1;
-            } else if (w.size() == 4 && w[2] == "-j" && is_ours(w[3])) {
+                continue;
+            }
+            const std::string chain = table + "/" + std::string(w[1]);
+            if (w.size() == 4 && w[2] == "-j" && is_ours(w[3])) {
                 // Only the bare jumps we add; a rule of someone else's that happens to jump to
                 // our chain is not ours to delete.
-                st.jumps[table + "/" + std::string(w[1]) + "/" + std::string(w[3])] += 1;
+                const std::string jump = chain + "/" + std::string(w[3]);
+                if (st.jumps[jump]++ == 0 && rules_before[chain] != 0) st.misplaced.insert(jump);
             }
+            ++rules_before[chain];
         }
     }
     return st;
@@ -213,6 +233,8 @@ std::string nft_install_script(const FirewallSpec& s) {
     out += "  chain out {\n    type route hook output priority mangle; policy accept;\n";
     if (!s.ipv6) out += "    meta nfproto ipv6 return\n";
     if (!s.intercept_loopback) out += "    oifname \"lo\" return\n";
+    out += "    tcp flags & (fin|syn|rst|ack) == syn " + queue + (s.queue_bypass ? " bypass" : "") +
+           "\n";
     out += "    ct mark and " + mask + " == " + hex(kMarkAllow) + " return\n";
     out += "    ct state new,related " + queue + (s.queue_bypass ? " bypass" : "") + "\n  }\n";
     out += "  chain in {\n    type filter hook input priority mangle; policy accept;\n";
@@ -225,7 +247,11 @@ std::string nft_install_script(const FirewallSpec& s) {
     out += "    meta mark and " + mask + " == " + hex(kMarkReject) +
            " meta l4proto tcp reject with tcp reset\n";
     out += "    meta mark and " + mask + " == " + hex(kMarkReject) +
-           " reject with icmpx port-unreachable\n  }\n}\n";
+           " reject with icmpx port-unreachable\n  }\n";
+    out += "  chain fallback {\n    type filter hook postrouting priority mangle; policy accept;\n";
+    out +=
+        "    meta mark and " + mask + " == " + hex(kMarkReject) + " ct direction original drop\n";
+    out += "  }\n}\n";
     return out;
 }
 

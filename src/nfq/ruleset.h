@@ -5,7 +5,10 @@
 // Chains (iptables): mangle OUTPUT -> TSNITCH-OUT queues outbound packets of new flows unless
 // their connmark says "allowed"; mangle INPUT -> TSNITCH-IN queues DNS answers; filter OUTPUT ->
 // TSNITCH-VERDICT copies the allow mark of an accepted packet to its conntrack entry and answers
-// packets carrying the reject mark with a TCP RST or an ICMP port-unreachable.
+// packets carrying the reject mark with a TCP RST or an ICMP port-unreachable; mangle POSTROUTING
+// -> TSNITCH-FALLBACK drops reject-marked packets that filter OUTPUT did not answer (so a reject
+// that cannot be carried out is a drop, never an allow). Every jump is the first rule of its
+// chain: a rule ahead of it (an ACCEPT) would take packets past tsnitch, so repair() checks it.
 //
 // Verified on this project's kernel (6.18, iptables 1.8.9 nf_tables, in a private netns):
 // - A verdict cannot set the connmark itself (NFQA_CT needs CONFIG_NETFILTER_NETLINK_GLUE_CT,
@@ -15,6 +18,8 @@
 // - NFQUEUE cannot reject. The reject verdict accepts with the reject mark and filter OUTPUT's
 //   REJECT answers: --reject-with tcp-reset gives connect() ECONNREFUSED at once; ICMP
 //   port-unreachable gives a connected UDP socket ECONNREFUSED on its next call.
+// - TCP SYNs are queued whatever their conntrack state: a new connection on the ports of a closed
+//   one can take over its conntrack entry (TIME_WAIT -> SYN_SENT), ESTABLISHED and allow-marked.
 // - Deny is NF_DROP. The dropped packet's conntrack entry was never confirmed, so it keeps no mark:
 //   SYN retransmits and further datagrams are queued again and the engine's flow cache answers
 //   them without a new decision.
@@ -24,6 +29,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -46,6 +52,7 @@ struct FirewallSpec {
 inline constexpr std::string_view kChainOut = "TSNITCH-OUT";
 inline constexpr std::string_view kChainIn = "TSNITCH-IN";
 inline constexpr std::string_view kChainVerdict = "TSNITCH-VERDICT";
+inline constexpr std::string_view kChainFallback = "TSNITCH-FALLBACK";
 inline constexpr std::string_view kNftTable = "tsnitch";
 
 // What iptables-save shows of tsnitch in one family.
@@ -54,8 +61,11 @@ struct IptablesState {
     std::map<std::string, int> jumps;
     // "mangle/TSNITCH-OUT" -> number of rules in it (0 when declared but empty).
     std::map<std::string, int> chains;
+    // Jumps (as in `jumps`) that are not the first rule of their chain.
+    std::set<std::string> misplaced;
 
     bool empty() const { return jumps.empty() && chains.empty(); }
+    friend bool operator==(const IptablesState&, const IptablesState&) = default;
 };
 
 IptablesState parse_iptables_save(std::string_view text);

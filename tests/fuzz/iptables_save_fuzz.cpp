@@ -13,6 +13,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const auto& [key, n] : st.chains) {
         if (key.find("/TSNITCH-") == std::string_view::npos || n < 0) std::abort();
     }
+    for (const auto& jump : st.misplaced) {
+        if (!st.jumps.contains(jump)) std::abort();  // only jumps that were found
+    }
     const std::string install = tsnitch::nfq::iptables_install_script({}, tsnitch::Family::v4, st);
     const std::string remove = tsnitch::nfq::iptables_remove_script(st);
     // Every -X and -D names one of our chains (-D: as the jump target).

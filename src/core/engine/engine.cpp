@@ -417,6 +417,35 @@ size_t Engine::rules_changed() {
     return decided;
 }
 
+std::vector<FlowKey> Engine::forget_socket(Protocol protocol, const IpAddress& src,
+                                           uint16_t src_port, const IpAddress& dst,
+                                           uint16_t dst_port) {
+    // Sockets of both families carry IPv4 flows as ::ffff:a.b.c.d; packets name them as IPv4.
+    const IpAddress local = src.unmapped(), peer = dst.unmapped();
+    const bool connected = dst_port != 0 || !peer.is_unspecified();
+    std::vector<FlowKey> allowed;
+    std::lock_guard lock(mu_);
+    const auto forget = [&](auto it) {
+        if (it->second.action == Action::allow) allowed.push_back(it->first);
+        return flows_.erase(it);
+    };
+    if (connected && !local.is_unspecified()) {
+        if (auto it = flows_.find({protocol, local, src_port, peer, dst_port, 0});
+            it != flows_.end())
+            forget(it);
+        return allowed;
+    }
+    // Not connected: every destination it sent to.
+    for (auto it = flows_.begin(); it != flows_.end();) {
+        const FlowKey& k = it->first;
+        const bool same = k.protocol == protocol && k.src_port == src_port &&
+                          (local.is_unspecified() || k.src == local) &&
+                          (!connected || (k.dst == peer && k.dst_port == dst_port));
+        it = same ? forget(it) : std::next(it);
+    }
+    return allowed;
+}
+
 void Engine::on_kernel_decision(const DecisionEvent& e, bool nolog) {
     {
         std::lock_guard lock(mu_);

@@ -118,6 +118,12 @@ class Engine {
     // and open prompts that a rule now decides are decided by it (reason "rule"). Returns how
     // many.
     size_t rules_changed();
+    // A socket is gone (its local end `src`:`src_port`, its peer `dst`:`dst_port`, unspecified
+    // when it was not connected): the verdicts cached for its flows are forgotten, so that another
+    // socket that takes over the same addresses and ports (another process, or the same one after
+    // an exec) is decided for itself. Returns the flows forgotten that had been allowed.
+    std::vector<FlowKey> forget_socket(Protocol protocol, const IpAddress& src, uint16_t src_port,
+                                       const IpAddress& dst, uint16_t dst_port);
     // A decision the kernel's verdict cache took (DESIGN.md §8a): counted and told to the
     // observers like the engine's own.
     void on_kernel_decision(const DecisionEvent& e, bool nolog);

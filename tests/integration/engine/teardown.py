@@ -32,11 +32,12 @@ with NetnsPair() as ns:
         check(not left, f"SIG{sig}: no tsnitch rule remains ({left})")
         check(attempt(ns, "tcp", V4_PEER, CLOSED, timeout=2) == "ok", f"SIG{sig}: traffic flows again")
 
-    # Another tool flushes everything: the rules come back within 15 s and work.
+    # Another tool flushes everything: the rules come back and work. (They come back at once,
+    # so whether the flush removed them cannot be seen from here; fw_integrity.py shows that the
+    # repair was noticed at once.)
     t = Tsnitch(ns, rules).start()
     installed = sorted(tsnitch_lines(ns))
     ns.run(ns.client, ["nft", "flush", "ruleset"])
-    check(not tsnitch_lines(ns), "nft flush ruleset removed tsnitch's rules")
     back = wait_for(lambda: sorted(tsnitch_lines(ns)) == installed, timeout=15, interval=0.25)
     check(back, "the rules were re-added within 15 s")
     check(attempt(ns, "tcp", V4_PEER, CLOSED, timeout=1) == "timeout", "re-added rules intercept again")

@@ -282,6 +282,44 @@ TEST_CASE("a new connection on the ports of a decided one is decided for itself"
     CHECK(f.attributor.calls == 2);
 }
 
+TEST_CASE("a UDP socket that is gone takes its cached verdicts along; other flows keep theirs") {
+    // Another process may bind the UDP port an allowed socket had: once the allowed socket is
+    // gone (the kernel says so), its datagrams meet the rules, not the allowed socket's verdict.
+    Fixture f;
+    int calls = 0;
+    f.rules.fn = [&calls](const Connection&) {
+        return std::optional(rule(++calls <= 3 ? Action::allow : Action::deny, "r"));
+    };
+    const IpAddress me = IpAddress::v4(0x0a4d0001), peer = IpAddress::v4(0x0a4d0002);
+    f.packet(1, udp(1500, 53));  // a connected socket's flow
+    f.packet(2, udp(1600, 53));  // an unconnected socket's flow, and one of another socket
+    f.packet(3, udp(1700, 53));
+    for (uint32_t id : {1u, 2u, 3u})
+        REQUIRE(f.sink.wait(id) == Verdict::allow);
+
+    // The connected socket, as sock_diag names it (dual-stack: ::ffff:a.b.c.d).
+    const std::vector<FlowKey> gone =
+        f.engine->forget_socket(Protocol::udp, me.mapped_v6(), 1500, peer.mapped_v6(), 53);
+    REQUIRE(gone.size() == 1);
+    CHECK(gone[0].src == me);
+    CHECK(gone[0].dst_port == 53);
+    // The unconnected one: bound to the wildcard address, no peer.
+    CHECK(f.engine
+              ->forget_socket(Protocol::udp, IpAddress::any(Family::v4), 1600,
+                              IpAddress::any(Family::v4), 0)
+              .size() == 1);
+    CHECK(f.engine->forget_socket(Protocol::tcp, me, 1700, peer, 53).empty());  // not UDP
+
+    f.packet(4, udp(1500, 53));
+    f.packet(5, udp(1600, 53));
+    f.packet(6, udp(1700, 53));
+    CHECK(f.sink.wait(4) == Verdict::deny);
+    CHECK(f.sink.wait(5) == Verdict::deny);
+    CHECK(f.sink.wait(6) == Verdict::allow);  // its socket is still there: the cache answers
+    f.engine->stop();
+    CHECK(f.rec.events.size() == 5);
+}
+
 TEST_CASE("interactive: connections of one process to one destination share one prompt") {
     EngineOptions o;
     o.interactive = true;

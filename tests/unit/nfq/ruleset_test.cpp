@@ -2,6 +2,7 @@
 // and how a flushed or changed set is noticed.
 #include <doctest/doctest.h>
 
+#include <set>
 #include <string>
 
 #include "nfq/marks.h"
@@ -99,7 +100,7 @@ TEST_CASE("the installed rules follow the configuration") {
           std::string::npos);
 }
 
-TEST_CASE("the kernel path's pinned programs decide just before the NFQUEUE rule") {
+TEST_CASE("the kernel path's pinned programs decide just before the rules that queue") {
     FirewallSpec spec;
     spec.queue_num = 4;
     CHECK(iptables_install_script(spec, Family::v4, {}).find("-m bpf") == std::string::npos);
@@ -107,25 +108,29 @@ TEST_CASE("the kernel path's pinned programs decide just before the NFQUEUE rule
     spec.kernel_drop_pin = "/run/tsnitch-bpf-1-2/drop";
     for (Family f : {Family::v4, Family::v6}) {
         const std::string s = iptables_install_script(spec, f, {});
-        const size_t pass = s.find(
-            "-A TSNITCH-OUT -m conntrack --ctstate NEW,RELATED -m bpf "
-            "--object-pinned /run/tsnitch-bpf-1-2/pass -j RETURN\n");
-        const size_t drop = s.find(
-            "-A TSNITCH-OUT -m conntrack --ctstate NEW,RELATED -m bpf "
-            "--object-pinned /run/tsnitch-bpf-1-2/drop -j DROP\n");
-        const size_t queue = s.find("-j NFQUEUE --queue-num 4 --queue-bypass\n");
+        const auto at = [&](const std::string& line) {
+            const size_t p = s.find("-A TSNITCH-OUT " + line + "\n");
+            REQUIRE_MESSAGE(p != std::string::npos, line);
+            return p;
+        };
+        const std::string bpf = " -m bpf --object-pinned /run/tsnitch-bpf-1-2/";
+        const std::string syn = "-p tcp -m tcp --syn",
+                          udp = "-p udp -m conntrack --ctstate NEW,RELATED";
+        // Every SYN: the kernel's decision first, then the queue.
+        CHECK(at(syn + bpf + "pass -j RETURN") < at(syn + bpf + "drop -j DROP"));
+        CHECK(at(syn + bpf + "drop -j DROP") <
+              at(syn + " -j NFQUEUE --queue-num 4 --queue-bypass"));
+        // New UDP flows: after the allowed connections, before the queue.
         const size_t allowed = s.find("-m connmark --mark");
-        REQUIRE(pass != std::string::npos);
-        REQUIRE(drop != std::string::npos);
-        REQUIRE(queue != std::string::npos);
-        CHECK(allowed < pass);
-        CHECK(pass < drop);
-        CHECK(drop < queue);
+        CHECK(allowed < at(udp + bpf + "pass -j RETURN"));
+        CHECK(at(udp + bpf + "pass -j RETURN") < at(udp + bpf + "drop -j DROP"));
+        CHECK(at(udp + bpf + "drop -j DROP") <
+              at("-m conntrack --ctstate NEW,RELATED -j NFQUEUE --queue-num 4 --queue-bypass"));
     }
-    // repair() compares rule counts: the two rules are expected.
+    // The repair check compares rule counts: the four rules are expected.
     FirewallSpec plain;
     CHECK(iptables_expected_state(spec).chains.at("mangle/TSNITCH-OUT") ==
-          iptables_expected_state(plain).chains.at("mangle/TSNITCH-OUT") + 2);
+          iptables_expected_state(plain).chains.at("mangle/TSNITCH-OUT") + 4);
 }
 
 TEST_CASE("what iptables-save shows after install matches the expected state; a flush does not") {
@@ -155,10 +160,65 @@ TEST_CASE("what iptables-save shows after install matches the expected state; a 
     CHECK_FALSE(flushed.jumps == want.jumps);
 }
 
+TEST_CASE("a jump that is not the first rule of its chain is noticed and put back first") {
+    const char* saved = R"(*mangle
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:TSNITCH-OUT - [0:0]
+:TSNITCH-FALLBACK - [0:0]
+-A OUTPUT -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j ACCEPT
+-A OUTPUT -j TSNITCH-OUT
+-A POSTROUTING -j TSNITCH-FALLBACK
+-A POSTROUTING -j ACCEPT
+COMMIT
+)";
+    const IptablesState st = parse_iptables_save(saved);
+    CHECK(st.misplaced == std::set<std::string>{"mangle/OUTPUT/TSNITCH-OUT"});
+    CHECK(st.jumps.at("mangle/OUTPUT/TSNITCH-OUT") == 1);
+    CHECK_FALSE(st == iptables_expected_state({}));
+    // The repair deletes the jump where it is and inserts it as rule 1; the other rule stays.
+    const std::string s = iptables_install_script({}, Family::v4, st);
+    CHECK(s.find("-D OUTPUT -j TSNITCH-OUT\n") < s.find("-I OUTPUT 1 -j TSNITCH-OUT\n"));
+    CHECK(s.find("ACCEPT") == std::string::npos);
+    CHECK(iptables_expected_state({}).misplaced.empty());
+}
+
+TEST_CASE("a reject that filter OUTPUT does not answer is dropped in mangle POSTROUTING") {
+    const std::string s = iptables_install_script({}, Family::v4, {});
+    CHECK(s.find("-I POSTROUTING 1 -j TSNITCH-FALLBACK\n") != std::string::npos);
+    const size_t mangle = s.find("*mangle"), filter = s.find("*filter");
+    const size_t drop = s.find(
+        "-A TSNITCH-FALLBACK -m mark --mark 0x0b000000/0x0f000000 -m "
+        "conntrack --ctdir ORIGINAL -j DROP\n");
+    REQUIRE(drop != std::string::npos);
+    // Only the packets of our reject mark, and in the mangle table (filter is what may be gone).
+    CHECK(count(s, "-A TSNITCH-FALLBACK") == 1);
+    CHECK((mangle < filter ? (drop > mangle && drop < filter) : drop > mangle));
+    CHECK(iptables_expected_state({}).jumps.contains("mangle/POSTROUTING/TSNITCH-FALLBACK"));
+    CHECK(nft_install_script({}).find("hook postrouting") != std::string::npos);
+    CHECK(nft_install_script({}).find("ct direction original drop") != std::string::npos);
+}
+
+TEST_CASE("every TCP SYN is queued, before an allow mark on the conntrack entry is trusted") {
+    FirewallSpec spec;
+    spec.queue_num = 4;
+    const std::string s = iptables_install_script(spec, Family::v4, {});
+    const size_t syn = s.find(
+        "-A TSNITCH-OUT -p tcp -m tcp --syn -j NFQUEUE --queue-num 4 "
+        "--queue-bypass\n");
+    const size_t allowed =
+        s.find("-A TSNITCH-OUT -m connmark --mark 0x0a000000/0x0f000000 -j RETURN");
+    REQUIRE(syn != std::string::npos);
+    REQUIRE(allowed != std::string::npos);
+    CHECK(syn < allowed);
+    CHECK(nft_install_script(spec).find("tcp flags & (fin|syn|rst|ack) == syn queue num 4") <
+          nft_install_script(spec).find("ct mark and"));
+}
+
 TEST_CASE("the remove script deletes the jumps before the chains") {
     const std::string s = iptables_remove_script(parse_iptables_save(kSaved));
     CHECK(s.find("-D OUTPUT -j TSNITCH-OUT") < s.find("-X TSNITCH-OUT"));
-    CHECK(count(s, "-X TSNITCH-") == 3);
+    CHECK(count(s, "-X TSNITCH-") == 3);  // the three chains kSaved shows
     CHECK(iptables_remove_script({}).empty());
 }
 
