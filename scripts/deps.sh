@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages tsnitch needs to build, run and test, when any is missing.
 set -e
 PKGS="meson ninja-build pkg-config g++ clang llvm bpftool libbpf-dev libnetfilter-queue-dev
-libmnl-dev libyaml-cpp-dev libre2-dev doctest-dev libncurses-dev iptables nftables iproute2
+libmnl-dev libyaml-cpp-dev libre2-dev libssl-dev doctest-dev libncurses-dev iptables nftables iproute2
 python3 procps tmux clang-format groff-base libclang-rt-14-dev git ca-certificates"
 missing=""
 for p in $PKGS; do

@@ -1,10 +1,8 @@
 #include "bpf/bpf_attributor.h"
 
-#include <limits.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 
 #include "bpf/flow_key.h"
 
@@ -14,19 +12,13 @@ namespace {
 
 constexpr uint64_t kCacheTtlNs = 2'000'000'000;
 constexpr size_t kMaxCached = 4096;
-
-// exec records the path as it was passed to execve (/bin/sh, /usr/bin/python3); /proc/PID/exe
-// shows it with the symlinks resolved, and rules are written against that form.
-std::string canonical_exe_path(const std::string& path) {
-    if (path.empty() || path[0] != '/') return path;
-    char resolved[PATH_MAX];
-    if (::realpath(path.c_str(), resolved) == nullptr) return path;
-    return resolved;
-}
+// Closed sockets' flows stay this long for packets still in the queue, then go.
+constexpr std::chrono::seconds kReleasedGrace{30};
+constexpr uint64_t kSweepEveryNs = 10'000'000'000;
 
 }  // namespace
 
-BpfAttributor::BpfAttributor(const BpfMonitor& monitor, std::string proc_root)
+BpfAttributor::BpfAttributor(BpfMonitor& monitor, std::string proc_root)
     : monitor_(monitor), proc_root_(std::move(proc_root)), reader_(proc_root_) {
     if (auto d = DiagClient::open()) diag_.emplace(std::move(*d));
     const long ticks = sysconf(_SC_CLK_TCK);
@@ -63,49 +55,68 @@ std::optional<OwnerMatch> BpfAttributor::find_owner(const Connection& c) {
     return std::nullopt;
 }
 
-std::optional<ProcessInfo> BpfAttributor::cached(uint32_t tgid, uint64_t now_ns) const {
-    auto it = cache_.find(tgid);
-    if (it == cache_.end() || now_ns - it->second.at_ns > kCacheTtlNs) return std::nullopt;
-    // Every exec and exit after loading is in the exec map: one newer than the cache entry
-    // means another program (or another process with the same pid).
-    if (auto e = monitor_.exec_of(tgid)) {
-        if (e->exec_ns >= it->second.at_ns || e->exited) return std::nullopt;
+std::optional<ProcessInfo> BpfAttributor::live(const SocketOwner& owner,
+                                               const std::optional<ProcRecord>& proc) {
+    const bool image_known = owner.image.exec_ns != 0;
+    // Exec'd since, exited, or the pid belongs to another process now: /proc shows someone else.
+    if (image_known && (!proc || !same_image(proc->image, owner.image))) return std::nullopt;
+    if (proc && proc->exited) return std::nullopt;
+    auto p = reader_.read(static_cast<int>(owner.tgid));
+    // A process that started after the socket was used is another one with the same pid.
+    if (!p || p->start_time * ns_per_tick_ > owner.time_ns) return std::nullopt;
+    if (image_known) {
+        // Checked again after reading: an exec between the map lookup and the reads.
+        auto again = monitor_.proc_of(owner.tgid);
+        if (!again || again->exited || !same_image(again->image, owner.image)) {
+            return std::nullopt;
+        }
     }
-    return it->second.info;
+    return std::move(*p);
 }
 
 ProcessInfo BpfAttributor::describe(const SocketOwner& owner) {
-    const int pid = static_cast<int>(owner.tgid);
     const uint64_t now = boot_time_ns();
-    // As for a fresh read: the process must have started before the socket was used.
-    if (auto hit = cached(owner.tgid, now);
-        hit && hit->start_time * ns_per_tick_ <= owner.time_ns) {
-        return std::move(*hit);
-    }
-    auto live = reader_.read(pid);
-    // A process that started after the socket was used is another one with the same pid.
-    const bool same = live && live->start_time * ns_per_tick_ <= owner.time_ns;
-    ProcessInfo p;
-    if (same) {
-        p = std::move(*live);
-        if (!p.path.empty()) {
-            if (cache_.size() >= kMaxCached) cache_.clear();
-            cache_[owner.tgid] = Cached{p, now};
+    const auto proc = monitor_.proc_of(owner.tgid);
+    const bool runs_it = proc && !proc->exited && same_image(proc->image, owner.image);
+    if (runs_it) {
+        if (auto it = cache_.find(owner.tgid); it != cache_.end() &&
+                                               same_image(it->second.image, owner.image) &&
+                                               now - it->second.at_ns <= kCacheTtlNs) {
+            return it->second.info;
         }
+    }
+    const auto image = monitor_.image_of(owner.image);
+    ProcessInfo p;
+    bool from_proc = false;
+    if (auto l = live(owner, proc)) {
+        p = std::move(*l);
+        from_proc = true;
     } else {
-        p.pid = pid;
+        // Gone, or running another program now: what exec recorded for the image it sent with.
+        p.pid = static_cast<int>(owner.tgid);
         p.uid = owner.uid;
         p.user = reader_.user_name(owner.uid);
-    }
-    // Gone, or a zombie whose exe can no longer be read: what exec left in the map.
-    if (p.path.empty()) {
-        if (auto e = monitor_.exec_of(owner.tgid)) {
-            p.path = canonical_exe_path(e->path);
-            if (p.ppid == 0) p.ppid = static_cast<int>(e->ppid);
+        if (image) {
+            p.args = image->args;
+            p.ppid = static_cast<int>(image->ppid);
         }
+        if (proc && p.ppid == 0) p.ppid = static_cast<int>(proc->ppid);
     }
+    // The kernel's name of the executable wins over /proc's: /proc/PID/exe names a container's
+    // program by its path inside the container.
+    if (image && image->path) p.path = *image->path;
     if (p.comm.empty()) p.comm = owner.comm;
+    if (from_proc && runs_it && !p.path.empty()) {
+        if (cache_.size() >= kMaxCached) cache_.clear();
+        cache_[owner.tgid] = Cached{p, owner.image, now};
+    }
     return p;
+}
+
+void BpfAttributor::sweep_now_and_then(uint64_t now_ns) {
+    if (now_ns - last_sweep_ns_ < kSweepEveryNs) return;
+    last_sweep_ns_ = now_ns;
+    monitor_.sweep(kReleasedGrace);
 }
 
 Attribution BpfAttributor::attribute(const Connection& c) {
@@ -113,6 +124,7 @@ Attribution BpfAttributor::attribute(const Connection& c) {
     Attribution a;
     {
         std::lock_guard lock(mutex_);
+        sweep_now_and_then(boot_time_ns());
         if (auto match = find_owner(c)) {
             a.process = describe(match->owner);
             a.method = Method::ebpf;

@@ -29,7 +29,7 @@ struct OwnerMatch {
 class BpfAttributor : public Attributor {
   public:
     // `monitor` must outlive the attributor. Without sock_diag the cookie step is skipped.
-    explicit BpfAttributor(const BpfMonitor& monitor, std::string proc_root = "/proc");
+    explicit BpfAttributor(BpfMonitor& monitor, std::string proc_root = "/proc");
 
     Attribution attribute(const Connection& c) override;
     Method method() const override { return Method::ebpf; }
@@ -39,17 +39,23 @@ class BpfAttributor : public Attributor {
 
   private:
     ProcessInfo describe(const SocketOwner& owner);
-    std::optional<ProcessInfo> cached(uint32_t tgid, uint64_t now_ns) const;
+    // What /proc says of the owner, when the process still runs the image it sent with.
+    std::optional<ProcessInfo> live(const SocketOwner& owner,
+                                    const std::optional<ProcRecord>& proc);
+    void sweep_now_and_then(uint64_t now_ns);
 
-    // Recently described live processes: a map lookup in the exec map tells whether they exec'd
-    // or exited since, which is cheaper than reading /proc/PID/stat on every packet.
+    // Recently described live processes, keyed by tgid and valid while the process runs the same
+    // image (the exec tracepoint makes a new one at every exec), so a map lookup replaces the
+    // /proc reads on most packets.
     struct Cached {
         ProcessInfo info;
+        tsn_image_key image{};
         uint64_t at_ns = 0;  // CLOCK_BOOTTIME when read from /proc
     };
     std::unordered_map<uint32_t, Cached> cache_;
+    uint64_t last_sweep_ns_ = 0;
 
-    const BpfMonitor& monitor_;
+    BpfMonitor& monitor_;
     std::string proc_root_;
     std::optional<DiagClient> diag_;
     ProcessReader reader_;

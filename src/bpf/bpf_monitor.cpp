@@ -3,6 +3,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +20,8 @@
 #include "bpf/flow_key.h"
 #include "core/attribution/diag_client.h"
 #include "core/attribution/inode_index.h"
+#include "core/attribution/proc_io.h"
+#include "core/attribution/proc_parse.h"
 #include "core/attribution/process_reader.h"
 #include "tsnitch.skel.h"
 
@@ -37,7 +41,12 @@ std::string g_reason_line;  // the last verifier line that is not its "processed
 int capture_libbpf_print(libbpf_print_level level, const char* fmt, va_list args) {
     static const bool debug = std::getenv("TSNITCH_BPF_DEBUG") != nullptr;
     if (level == LIBBPF_DEBUG && !debug) return 0;
-    std::string text(4096, '\0');
+    // Sized to fit: a verifier log arrives as one message, and its end names the cause.
+    va_list again;
+    va_copy(again, args);
+    const int need = std::vsnprintf(nullptr, 0, fmt, again);
+    va_end(again);
+    std::string text(need > 0 ? static_cast<size_t>(need) + 1 : 1, '\0');
     const int n = std::vsnprintf(text.data(), text.size(), fmt, args);
     text.resize(n < 0 ? 0 : std::min<size_t>(static_cast<size_t>(n), text.size() - 1));
     if (debug) std::fputs(text.c_str(), stderr);
@@ -87,11 +96,6 @@ bool force_fail_requested(const BpfOptions& o) {
     return env != nullptr && env[0] != '\0' && std::strcmp(env, "0") != 0;
 }
 
-struct SkelDeleter {
-    void operator()(tsnitch_bpf* s) const { tsnitch_bpf__destroy(s); }
-};
-using SkelPtr = std::unique_ptr<tsnitch_bpf, SkelDeleter>;
-
 // The programs and where each attaches: cgroup programs to the v2 root, the rest by name.
 struct Program {
     const char* title;
@@ -113,6 +117,7 @@ std::vector<Program> programs_of(tsnitch_bpf* s) {
         {"raw_tp/sched_process_exec", s->progs.tsnitch_exec, &s->links.tsnitch_exec, false},
         {"raw_tp/sched_process_fork", s->progs.tsnitch_fork, &s->links.tsnitch_fork, false},
         {"raw_tp/sched_process_exit", s->progs.tsnitch_exit, &s->links.tsnitch_exit, false},
+        {"raw_tp/sys_enter", s->progs.tsnitch_sys_enter, &s->links.tsnitch_sys_enter, false},
     };
 }
 
@@ -129,7 +134,22 @@ std::string comm_of(const char (&c)[TSN_COMM_LEN]) {
     return std::string(c, strnlen(c, sizeof(c)));
 }
 
+// The (dev, inode) of `path` in the kernel's form; nullopt when it cannot be stat'ed.
+std::optional<std::pair<uint32_t, uint64_t>> kernel_inode(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+    return std::pair{kernel_dev(st.st_dev), static_cast<uint64_t>(st.st_ino)};
+}
+
 }  // namespace
+
+void SkelDeleter::operator()(tsnitch_bpf* s) const {
+    tsnitch_bpf__destroy(s);
+}
+
+uint32_t kernel_dev(uint64_t st_dev) {
+    return (static_cast<uint32_t>(major(st_dev)) << 20) | static_cast<uint32_t>(minor(st_dev));
+}
 
 uint64_t boot_time_ns() {
     timespec ts{};
@@ -147,16 +167,17 @@ SocketOwner owner_from_map(const tsn_owner& o) {
     s.comm = comm_of(o.comm);
     s.time_ns = o.time_ns;
     s.released_ns = o.released_ns;
+    s.exe = o.exe;
+    s.image = o.image;
     return s;
 }
 
-ExecRecord exec_from_map(const tsn_exec& e) {
-    ExecRecord r;
-    r.path = std::string(e.path, strnlen(e.path, sizeof(e.path)));
-    r.ppid = e.ppid;
-    r.inherited = e.inherited != 0;
-    r.exited = e.exit_ns != 0;
-    r.exec_ns = e.exec_ns;
+ProcRecord proc_from_map(const tsn_proc& p) {
+    ProcRecord r;
+    r.image = p.image;
+    r.ppid = p.ppid;
+    r.forked = p.forked != 0;
+    r.exited = p.exit_ns != 0;
     return r;
 }
 
@@ -170,17 +191,22 @@ Result<std::unique_ptr<BpfMonitor>> BpfMonitor::create(const BpfOptions& options
     m->netns_cookie_ = *netns;
 
     LogCapture log;
-    m->skel_ = tsnitch_bpf__open();
-    if (m->skel_ == nullptr) {
+    m->skel_.reset(tsnitch_bpf__open());
+    if (!m->skel_) {
         return make_error("opening the eBPF object: " + describe(errno, log), errno);
     }
-    if (int err = tsnitch_bpf__load(m->skel_); err != 0) {
+    // Only this namespace's sockets; paths are host paths when they end at our root.
+    m->skel_->rodata->tsn_netns_cookie = m->netns_cookie_;
+    if (auto root = kernel_inode(options.proc_root + "/self/root/")) {
+        m->skel_->rodata->tsn_root_dev = root->first;
+    }
+    if (int err = tsnitch_bpf__load(m->skel_.get()); err != 0) {
         return make_error("loading the eBPF programs: " + describe(err, log), -err);
     }
     auto root = CgroupRoot::open(options.proc_root);
     if (!root) return root.error();
     m->cgroup_.emplace(std::move(*root));
-    for (const Program& p : programs_of(m->skel_)) {
+    for (const Program& p : programs_of(m->skel_.get())) {
         if (auto why = attach(p, m->cgroup_->fd(), log)) {
             return make_error(std::string("attaching ") + p.title + ": " + *why, errno);
         }
@@ -188,10 +214,6 @@ Result<std::unique_ptr<BpfMonitor>> BpfMonitor::create(const BpfOptions& options
     // Seeding after attaching: a socket opened in between is then seen by the programs.
     if (options.seed) m->seeded_ = m->seed_existing(options.proc_root);
     return m;
-}
-
-BpfMonitor::~BpfMonitor() {
-    if (skel_ != nullptr) tsnitch_bpf__destroy(skel_);  // destroys the links: detaches all
 }
 
 std::optional<SocketOwner> BpfMonitor::owner_of_flow(const tsn_flow_key& key) const {
@@ -210,12 +232,67 @@ std::optional<SocketOwner> BpfMonitor::owner_of_socket(uint64_t cookie) const {
     return owner_from_map(s.owner);
 }
 
-std::optional<ExecRecord> BpfMonitor::exec_of(uint32_t tgid) const {
-    tsn_exec e{};
-    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.tsn_execs), &tgid, &e) != 0) {
+std::optional<ProcRecord> BpfMonitor::proc_of(uint32_t tgid) const {
+    tsn_proc p{};
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.tsn_procs), &tgid, &p) != 0) {
         return std::nullopt;
     }
-    return exec_from_map(e);
+    return proc_from_map(p);
+}
+
+std::optional<ImageRecord> BpfMonitor::image_of(const tsn_image_key& key) const {
+    if (key.exec_ns == 0) return std::nullopt;
+    tsn_image_key k = key;
+    k.pad = 0;
+    tsn_image image{};
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.tsn_images), &k, &image) != 0) {
+        return std::nullopt;
+    }
+    return image_from_map(image);
+}
+
+size_t BpfMonitor::seed_processes(const std::string& proc_root) {
+    auto pids = list_pids(proc_root);
+    if (!pids) return 0;
+    const int procs = bpf_map__fd(skel_->maps.tsn_procs);
+    const int images = bpf_map__fd(skel_->maps.tsn_images);
+    const long ticks = sysconf(_SC_CLK_TCK);
+    const uint64_t ns_per_tick = 1000000000ull / static_cast<uint64_t>(ticks > 0 ? ticks : 100);
+    const auto own_root = kernel_inode(proc_root + "/self/root/");
+    auto image = std::make_unique<tsn_image>();  // 1.5 KiB: not on the stack
+    size_t stored = 0;
+    for (int pid : *pids) {
+        const std::string dir = proc_root + "/" + std::to_string(pid);
+        auto stat_text = read_text_file(dir + "/stat", 4096);
+        if (!stat_text) continue;
+        auto st = parse_proc_stat(*stat_text);
+        if (!st || st->pid != pid) continue;
+        auto exe = read_link(dir + "/exe");
+        if (!exe) continue;  // kernel threads, zombies, or gone meanwhile
+        *image = tsn_image{};
+        // A stand-in for the exec time: unique per process and never 0.
+        image->exec_ns = st->start_time * ns_per_tick + 1;
+        image->tgid = static_cast<uint32_t>(pid);
+        image->ppid = static_cast<uint32_t>(st->ppid);
+        if (auto id = kernel_inode(dir + "/exe")) {
+            image->exe.dev = id->first;
+            image->exe.ino = id->second;
+        }
+        const auto root = kernel_inode(dir + "/root/");
+        set_image_path(*image, *exe, root && own_root && *root == *own_root);
+        if (auto cmdline = read_text_file(dir + "/cmdline", TSN_ARGS_MAX + 1)) {
+            set_image_args(*image, *cmdline);
+        }
+        tsn_proc proc{};
+        proc.image.exec_ns = image->exec_ns;
+        proc.image.tgid = image->tgid;
+        proc.ppid = image->ppid;
+        // BPF_NOEXIST: an exec seen by the programs since loading is fresher than /proc.
+        if (bpf_map_update_elem(procs, &pid, &proc, BPF_NOEXIST) != 0) continue;
+        bpf_map_update_elem(images, &proc.image, image.get(), BPF_NOEXIST);
+        ++stored;
+    }
+    return stored;
 }
 
 size_t BpfMonitor::seed(std::span<const SeedSocket> sockets) {
@@ -231,6 +308,10 @@ size_t BpfMonitor::seed(std::span<const SeedSocket> sockets) {
         v.owner.tgid = s.pid;
         v.owner.pid = s.pid;
         v.owner.uid = s.uid;
+        if (tsn_proc p{};
+            bpf_map_lookup_elem(bpf_map__fd(skel_->maps.tsn_procs), &s.pid, &p) == 0) {
+            v.owner.image = p.image;  // seeded just before
+        }
         std::strncpy(v.owner.comm, s.comm.c_str(), sizeof(v.owner.comm) - 1);
         v.netns = netns_cookie_;
         v.protocol = static_cast<uint8_t>(s.protocol);
@@ -252,6 +333,7 @@ size_t BpfMonitor::seed(std::span<const SeedSocket> sockets) {
 
 SeedResult BpfMonitor::seed_existing(const std::string& proc_root) {
     SeedResult r;
+    r.processes = seed_processes(proc_root);
     auto diag = DiagClient::open();
     if (!diag) {
         r.error = "sock_diag: " + diag.error().message;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bpf/cgroup_root.h"
+#include "bpf/image_record.h"
 #include "bpf/tsnitch_bpf.h"
 #include "core/address.h"
 #include "core/connection.h"
@@ -21,6 +22,11 @@
 struct tsnitch_bpf;  // the generated skeleton
 
 namespace tsnitch::bpf {
+
+struct SkelDeleter {
+    void operator()(tsnitch_bpf* s) const;
+};
+using SkelPtr = std::unique_ptr<tsnitch_bpf, SkelDeleter>;
 
 struct BpfOptions {
     // Pretend loading failed, to exercise the fallback to diag. The environment variable
@@ -33,9 +39,10 @@ struct BpfOptions {
 // What seeding found. An empty machine (no sockets) is a normal result, and a failure here
 // (no sock_diag) never fails enabling the module: those sockets are then found by the lower rungs.
 struct SeedResult {
-    size_t sockets = 0;  // TCP/UDP sockets in the dump
-    size_t stored = 0;   // ... whose process was found and stored
-    std::string error;   // why seeding did not run, empty when it did
+    size_t sockets = 0;    // TCP/UDP sockets in the dump
+    size_t stored = 0;     // ... whose process was found and stored
+    size_t processes = 0;  // running processes whose image was stored
+    std::string error;     // why seeding did not run, empty when it did
 };
 
 // Who used a socket, as the BPF programs recorded it.
@@ -48,16 +55,21 @@ struct SocketOwner {
     std::string comm;
     uint64_t time_ns = 0;      // CLOCK_BOOTTIME when recorded
     uint64_t released_ns = 0;  // CLOCK_BOOTTIME when the socket was closed, 0 while open
+    tsn_exe_id exe{};          // the executable it ran then
+    tsn_image_key image{};     // the image it ran then; exec_ns 0 when unknown
 };
 
-// What exec (or fork) recorded for a process.
-struct ExecRecord {
-    std::string path;  // as exec resolved it (the interpreter for scripts)
+// A process as the exec/fork/exit tracepoints (or seeding) recorded it.
+struct ProcRecord {
+    tsn_image_key image{};  // exec_ns 0: unknown
     uint32_t ppid = 0;
-    bool inherited = false;  // copied from the parent at fork
+    bool forked = false;  // runs its parent's image (no exec since the fork)
     bool exited = false;
-    uint64_t exec_ns = 0;
 };
+
+inline bool same_image(const tsn_image_key& a, const tsn_image_key& b) {
+    return a.exec_ns != 0 && a.exec_ns == b.exec_ns && a.tgid == b.tgid;
+}
 
 // A socket that existed before the module was loaded (from sock_diag + the /proc index).
 struct SeedSocket {
@@ -73,26 +85,30 @@ struct SeedSocket {
 };
 
 SocketOwner owner_from_map(const tsn_owner& o);
-ExecRecord exec_from_map(const tsn_exec& e);
+ProcRecord proc_from_map(const tsn_proc& p);
 
 class BpfMonitor {
   public:
     // Loads and attaches every program. Fails only when loading or attaching fails; the error
     // says which program and why, and the caller falls back to diag.
     static Result<std::unique_ptr<BpfMonitor>> create(const BpfOptions& options = {});
-    ~BpfMonitor();
+    ~BpfMonitor() = default;  // destroying the skeleton destroys the links: detaches all
     BpfMonitor(const BpfMonitor&) = delete;
     BpfMonitor& operator=(const BpfMonitor&) = delete;
 
     std::optional<SocketOwner> owner_of_flow(const tsn_flow_key& key) const;
     std::optional<SocketOwner> owner_of_socket(uint64_t cookie) const;
-    std::optional<ExecRecord> exec_of(uint32_t tgid) const;
+    std::optional<ProcRecord> proc_of(uint32_t tgid) const;
+    std::optional<ImageRecord> image_of(const tsn_image_key& key) const;
 
     // Stores sockets that were opened before the module was loaded (never overwrites what the
     // programs recorded). Returns how many were stored; an empty list is fine.
     size_t seed(std::span<const SeedSocket> sockets);
-    // Dumps the sockets of this network namespace and seeds them with their processes.
+    // Dumps the sockets of this network namespace and seeds them with their processes, and
+    // records the image (exe, argv) of every running process, so that their children are named.
     SeedResult seed_existing(const std::string& proc_root = "/proc");
+    // The second half alone: returns how many processes were stored.
+    size_t seed_processes(const std::string& proc_root = "/proc");
     const SeedResult& seeded() const { return seeded_; }  // the seeding done by create()
 
     // Drops flows whose socket was closed more than `grace` ago. Returns how many.
@@ -105,7 +121,7 @@ class BpfMonitor {
     BpfMonitor() = default;
 
     std::optional<CgroupRoot> cgroup_;  // declared before skel_: the links go first
-    tsnitch_bpf* skel_ = nullptr;
+    SkelPtr skel_;
     uint64_t netns_cookie_ = 0;
     SeedResult seeded_;
 };
@@ -123,5 +139,8 @@ std::vector<HookStatus> probe_hooks(const CgroupRoot& root);
 
 // CLOCK_BOOTTIME in ns, the clock of bpf_ktime_get_boot_ns().
 uint64_t boot_time_ns();
+
+// A user-space dev_t (stat's st_dev) in the kernel's internal form, major << 20 | minor.
+uint32_t kernel_dev(uint64_t st_dev);
 
 }  // namespace tsnitch::bpf

@@ -89,33 +89,29 @@ Result<std::string> find_cgroup2_root(const std::string& proc_root) {
 Result<CgroupRoot> CgroupRoot::open(const std::string& proc_root) {
     auto found = find_cgroup2_root(proc_root);
     if (found) {
-        const int fd = ::open(found->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) return make_error("opening " + *found + ": " + std::strerror(errno), errno);
-        return CgroupRoot(fd, *found);
+        UniqueFd fd(::open(found->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!fd) return make_error("opening " + *found + ": " + std::strerror(errno), errno);
+        return CgroupRoot(std::move(fd), *found);
     }
     char dir[] = "/tmp/tsnitch-cgroup2-XXXXXX";
     if (::mkdtemp(dir) == nullptr) {
         return make_error(found.error().message + "; mkdtemp: " + std::strerror(errno), errno);
     }
-    int fd = -1;
+    UniqueFd fd;
     int err = 0;
     if (::mount("cgroup2", dir, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
         err = errno;
     } else {
-        fd = ::open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) err = errno;
+        fd = UniqueFd(::open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!fd) err = errno;
         ::umount2(dir, MNT_DETACH);
     }
     ::rmdir(dir);
-    if (fd < 0) {
+    if (!fd) {
         return make_error(
             found.error().message + "; mounting cgroup2 failed: " + std::strerror(err), err);
     }
-    return CgroupRoot(fd, "cgroup2 (mounted privately)");
-}
-
-CgroupRoot::~CgroupRoot() {
-    if (fd_ >= 0) ::close(fd_);
+    return CgroupRoot(std::move(fd), "cgroup2 (mounted privately)");
 }
 
 }  // namespace tsnitch::bpf

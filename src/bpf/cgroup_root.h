@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "core/result.h"
+#include "core/unique_fd.h"
 
 namespace tsnitch::bpf {
 
@@ -24,17 +25,16 @@ class CgroupRoot {
     // remounts /sys and hides it), a mount made for the moment of opening it: mounted on a
     // temporary directory, opened, and detached again at once (the open directory keeps working).
     static Result<CgroupRoot> open(const std::string& proc_root = "/proc");
-    CgroupRoot(CgroupRoot&& o) noexcept : fd_(o.fd_), where_(std::move(o.where_)) { o.fd_ = -1; }
+    CgroupRoot(CgroupRoot&&) noexcept = default;
     CgroupRoot& operator=(CgroupRoot&&) = delete;
-    ~CgroupRoot();
 
-    int fd() const { return fd_; }
+    int fd() const { return fd_.get(); }
     // The mount point, or "cgroup2 (mounted privately)".
     const std::string& where() const { return where_; }
 
   private:
-    CgroupRoot(int fd, std::string where) : fd_(fd), where_(std::move(where)) {}
-    int fd_ = -1;
+    CgroupRoot(UniqueFd fd, std::string where) : fd_(std::move(fd)), where_(std::move(where)) {}
+    UniqueFd fd_;
     std::string where_;
 };
 

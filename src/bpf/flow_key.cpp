@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/result.h"
+#include "core/unique_fd.h"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
@@ -55,13 +56,12 @@ tsn_flow_key without_source_address(tsn_flow_key key) {
 }
 
 Result<uint64_t> current_netns_cookie() {
-    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return make_error(std::string("socket(): ") + std::strerror(errno), errno);
+    const UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!fd) return make_error(std::string("socket(): ") + std::strerror(errno), errno);
     uint64_t cookie = 0;
     socklen_t len = sizeof(cookie);
-    const int rc = ::getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len);
+    const int rc = ::getsockopt(fd.get(), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len);
     const int err = errno;
-    ::close(fd);
     if (rc != 0) {
         return make_error(std::string("getsockopt(SO_NETNS_COOKIE): ") + std::strerror(err), err);
     }

@@ -8,25 +8,20 @@
 
 #define TSN_MAX_FLOWS 32768
 #define TSN_MAX_SOCKETS 32768
-#define TSN_MAX_EXECS 16384
-#define TSN_PATH_MAX 256
+#define TSN_MAX_PROCS 16384
+#define TSN_MAX_IMAGES 4096
 #define TSN_COMM_LEN 16
-
-// An executable as the kernel names it: the inode of the running task's mm->exe_file. dev is the
-// kernel's form (major<<20|minor); generation (i_generation) tells a reused inode number apart,
-// so that a replaced binary is a new identity.
-struct tsn_exe_id {
-    __u64 ino;
-    __u32 dev;
-    __u32 generation;
-};
+#define TSN_PATH_DEPTH 16  // path components recorded per executable (leaf first)
+#define TSN_NAME_MAX 64    // bytes per component, NUL included
+#define TSN_ARGS_MAX 512   // bytes of argv recorded at exec (NUL-separated)
 
 // The packet's view of a flow. IPv4 addresses sit in the first 4 bytes of saddr/daddr (network
 // order) with family AF_INET; an IPv4 peer of a dual-stack socket (::ffff:a.b.c.d) is stored as
-// AF_INET, because that is what the packet on the wire shows. Ports in host order.
+// AF_INET, because that is what the packet on the wire shows. Ports in host order; ICMP and
+// ICMPv6 flows have both ports and the source address zero.
 struct tsn_flow_key {
     __u64 netns;    // network namespace cookie
-    __u8 protocol;  // IPPROTO_TCP, IPPROTO_UDP
+    __u8 protocol;  // IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE, IPPROTO_ICMP, IPPROTO_ICMPV6
     __u8 family;    // AF_INET, AF_INET6
     __u16 sport;
     __u16 dport;
@@ -35,7 +30,24 @@ struct tsn_flow_key {
     __u8 daddr[16];
 };
 
-// Who used a socket last (connect, sendmsg, or creation when nothing else happened yet).
+// An executable as the kernel knows it: the inode of the running task's mm->exe_file. dev is the
+// kernel's form (major << 20 | minor); generation (inode->i_generation) tells a reused inode
+// number apart. Shared with the kernel verdict cache, which keys on it.
+struct tsn_exe_id {
+    __u64 ino;
+    __u32 dev;
+    __u32 generation;
+};
+
+// One program image: what a process (tgid) ran from one exec on. exec_ns 0 names no image.
+struct tsn_image_key {
+    __u64 exec_ns;  // bpf_ktime_get_boot_ns() at exec
+    __u32 tgid;     // the process that exec'd
+    __u32 pad;
+};
+
+// Who used a socket last (connect, send, or creation when nothing else happened yet), and what
+// it ran at that moment.
 struct tsn_owner {
     __u64 cookie;       // socket cookie (the one sock_diag reports)
     __u64 time_ns;      // bpf_ktime_get_boot_ns() when recorded
@@ -45,6 +57,8 @@ struct tsn_owner {
     __u32 uid;
     __u32 gid;
     char comm[TSN_COMM_LEN];
+    struct tsn_exe_id exe;       // all zero when the task had no mm (kernel thread)
+    struct tsn_image_key image;  // exec_ns 0: the process's image was not recorded
 };
 
 // Per-socket state, keyed by the socket cookie.
@@ -58,13 +72,31 @@ struct tsn_sock {
     __u8 pad[5];
 };
 
-// What exec left behind for a process (tgid): the program's path, kept after it exits.
-struct tsn_exec {
-    __u64 exec_ns;  // bpf_ktime_get_boot_ns() at exec (or at fork for inherited entries)
-    __u64 exit_ns;  // 0 while the process lives
+// A process (tgid) and the image it runs now.
+struct tsn_proc {
+    struct tsn_image_key image;  // exec_ns 0: unknown (started before loading, not seeded)
+    __u64 exit_ns;               // 0 while the process lives
     __u32 ppid;
-    __u32 inherited;  // 1: copied from the parent at fork (the child has not exec'd)
-    char path[TSN_PATH_MAX];
+    __u32 forked;  // 1: the image is the parent's (forked, no exec since)
+};
+
+// What exec left behind: the executable's identity, its path as the kernel names it (the
+// dentries of mm->exe_file up to the root, crossing mounts), and the first bytes of argv.
+struct tsn_image {
+    struct tsn_exe_id exe;
+    __u64 exec_ns;
+    __u32 tgid;
+    __u32 ppid;
+    __u32 args_len;        // bytes in args
+    __u32 args_truncated;  // 1: argv was longer than TSN_ARGS_MAX
+    __u8 depth;            // components in comp
+    __u8 complete;         // 1: the walk reached a root within TSN_PATH_DEPTH components
+    __u8 reachable;        // 1: ... and that root is tsnitch's own root (a host path)
+    __u8 unlinked;         // 1: the file was removed (the kernel then says " (deleted)")
+    __u8 pseudo;           // 1: a file of no mounted tree (memfd): the kernel names it /NAME
+    __u8 pad[3];
+    char comp[TSN_PATH_DEPTH][TSN_NAME_MAX];  // leaf first
+    char args[TSN_ARGS_MAX];
 };
 
 #endif

@@ -154,10 +154,11 @@ std::string event_json(const DecisionEvent& e) {
     j += ",\"dst_ip\":" + json_quote(c.dst.to_string());
     j += ",\"dst_port\":" + std::to_string(c.dst_port);
     j += ",\"dst_host\":" + (c.dst_host ? json_quote(*c.dst_host) : std::string("null"));
-    const long long uid = c.process ? static_cast<long long>(c.process->uid)
-                                    : (c.uid ? static_cast<long long>(*c.uid) : -1);
-    j += ",\"uid\":" + std::to_string(uid);
-    j += ",\"pid\":" + std::to_string(c.process ? c.process->pid : 0);
+    // A pid or uid nobody found is null, never 0: 0 would read as root or the kernel.
+    const std::optional<uint32_t> uid = c.process ? std::optional(c.process->uid) : c.uid;
+    j += ",\"uid\":" + (uid ? std::to_string(*uid) : std::string("null"));
+    j += ",\"pid\":" +
+         (c.process && c.process->pid > 0 ? std::to_string(c.process->pid) : std::string("null"));
     j += ",\"process_path\":" + json_quote(c.process ? c.process->path : std::string());
     j += ",\"process_args\":[";
     if (c.process) {

@@ -16,7 +16,7 @@ std::string user_of(const DecisionEvent& e) {
     if (p && !p->user.empty()) return p->user;
     if (p) return std::to_string(p->uid);
     if (e.connection.uid) return std::to_string(*e.connection.uid);
-    return "?";
+    return "unknown";
 }
 
 std::vector<Counted> top_of(const std::map<std::string, Counted>& m, size_t top) {
@@ -53,11 +53,11 @@ void EventLog::add(std::vector<DecisionEvent> events) {
 
 std::string event_process(const DecisionEvent& e) {
     const auto& p = e.connection.process;
-    if (!p) return "?";
+    if (!p) return "unknown";
     if (!p->comm.empty()) return p->comm;
     const size_t slash = p->path.rfind('/');
     if (!p->path.empty()) return slash == std::string::npos ? p->path : p->path.substr(slash + 1);
-    return "?";
+    return "unknown";
 }
 
 std::string event_destination(const DecisionEvent& e) {

@@ -40,8 +40,11 @@ TEST_CASE("the event line has every field of DESIGN.md in order") {
         event_json(e) ==
         R"({"time":"2026-11-28T20:01:02.345Z","action":"reject","reason":"unknown-process","rule":null,)"
         R"("protocol":"udp","src_ip":"10.0.0.1","src_port":5000,"dst_ip":"2001:db8::1","dst_port":53,)"
-        R"("dst_host":null,"uid":1000,"pid":0,"process_path":"","process_args":[],"method":"none",)"
+        R"("dst_host":null,"uid":1000,"pid":null,"process_path":"","process_args":[],"method":"none",)"
         R"("attribution_us":0,"path":"queue"})");
+    // Neither the kernel nor attribution named a user: null, never 0 (root).
+    e.connection.uid.reset();
+    CHECK(event_json(e).find(R"("uid":null,"pid":null,)") != std::string::npos);
     ProcessInfo p;
     p.pid = 42;
     p.uid = 0;

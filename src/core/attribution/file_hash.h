@@ -5,37 +5,41 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <tuple>
 
 #include "core/result.h"
 
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
+
 namespace tsnitch {
 
-// Incremental digests; `hex()` ends the computation.
-class Md5 {
+// Incremental digests computed by OpenSSL's libcrypto (EVP); `hex()` ends the computation.
+class Digest {
   public:
     void update(std::span<const uint8_t> data);
     std::string hex();
 
+  protected:
+    explicit Digest(const char* name);  // "MD5", "SHA1"
+
   private:
-    void block(const uint8_t* p);
-    std::array<uint32_t, 4> h_{0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476};
-    std::array<uint8_t, 64> buf_{};
-    uint64_t length_ = 0;
+    struct CtxFree {
+        void operator()(evp_md_ctx_st* ctx) const;
+    };
+    std::unique_ptr<evp_md_ctx_st, CtxFree> ctx_;
 };
 
-class Sha1 {
+class Md5 : public Digest {
   public:
-    void update(std::span<const uint8_t> data);
-    std::string hex();
+    Md5() : Digest("MD5") {}
+};
 
-  private:
-    void block(const uint8_t* p);
-    std::array<uint32_t, 5> h_{0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
-    std::array<uint8_t, 64> buf_{};
-    uint64_t length_ = 0;
+class Sha1 : public Digest {
+  public:
+    Sha1() : Digest("SHA1") {}
 };
 
 struct FileHashes {

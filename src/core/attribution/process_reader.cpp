@@ -38,8 +38,17 @@ Result<ProcessInfo> ProcessReader::read(int pid) {
     auto st = parse_proc_stat(*text);
     if (!st) return make_error(path(pid, "stat") + ": unexpected format");
     if (auto it = cache_.find(pid); it != cache_.end()) {
-        if (it->second.start_time == st->start_time) return it->second;
-        cache_.erase(it);  // the pid was reused: a new process
+        // The start time tells pid reuse apart, but an exec keeps it: the program and its
+        // arguments must be the same too.
+        if (it->second.start_time == st->start_time && st->comm == it->second.comm) {
+            auto exe = read_link(path(pid, "exe"));
+            auto cmdline = read_text_file(path(pid, "cmdline"));
+            if (exe && *exe == it->second.path && cmdline &&
+                split_cmdline(*cmdline) == it->second.args) {
+                return it->second;
+            }
+        }
+        cache_.erase(it);  // another process or another program now
     }
     auto info = read_fresh(pid, st->start_time, st->ppid, st->comm);
     if (!info) return info;

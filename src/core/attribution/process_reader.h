@@ -1,6 +1,6 @@
 // Process identity from /proc (or a fixture tree): exe, argv, cwd, uid and user name, comm,
-// parent chain, start time. Cached by (pid, start time), so a pid reused by a new process never
-// inherits the old one's identity.
+// parent chain, start time. Cached by pid and checked on every read against the start time (a
+// reused pid) and against comm, exe and argv (an exec keeps the pid and the start time).
 #pragma once
 
 #include <cstdint>
@@ -30,7 +30,7 @@ class ProcessReader {
     std::string path(int pid, const char* entry) const;
 
     std::string root_;
-    std::unordered_map<int, ProcessInfo> cache_;  // validated against the start time per read
+    std::unordered_map<int, ProcessInfo> cache_;  // validated per read, see above
     std::unordered_map<uint32_t, std::string> users_;
 };
 

@@ -254,7 +254,7 @@ def test_forced_failure():
             hooks[parts[0]] = parts[1]
     for h in ("cgroup/sock_create", "cgroup/connect4", "cgroup/connect6", "cgroup/sendmsg4",
               "cgroup/sendmsg6", "sockops", "cgroup/sock_release", "raw_tp/sched_process_exec",
-              "raw_tp/sched_process_exit"):
+              "raw_tp/sched_process_exit", "raw_tp/sys_enter"):
         check(h in hooks and (hooks[h] == "available" or hooks[h].startswith("not available: ")),
               f"tsnitch check: {h}: {hooks.get(h)}")
     check(out.returncode == 0, f"tsnitch check exits 0 ({out.returncode})")

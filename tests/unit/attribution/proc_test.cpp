@@ -192,8 +192,10 @@ TEST_CASE("a reused pid never inherits the old process's identity") {
     REQUIRE(before.ok());
     CHECK(before->path == "/usr/bin/curl");
 
-    // Same pid, same start time: the cached identity (no other file is read again).
+    // Same pid, same start time, but another program (an exec): never the cached identity.
     t.relink("100/exe", "/usr/bin/changed-under-us");
+    CHECK(reader.read(100)->path == "/usr/bin/changed-under-us");
+    t.relink("100/exe", "/usr/bin/curl");
     CHECK(reader.read(100)->path == "/usr/bin/curl");
 
     // pid 100 ended and a new process got the number: a new start time.
@@ -206,6 +208,18 @@ TEST_CASE("a reused pid never inherits the old process's identity") {
     CHECK(after->comm == "wget");
     CHECK(after->args == std::vector<std::string>{"wget", "-q"});
     CHECK(after->start_time == 7777u);
+}
+
+TEST_CASE("an exec of the same program with other arguments is a new identity") {
+    TempProc t;
+    ProcessReader reader(t.root.string());
+    auto before = reader.read(100);
+    REQUIRE(before.ok());
+    t.write("100/cmdline", std::string("curl\0https://other.example\0", 27));
+    auto after = reader.read(100);
+    REQUIRE(after.ok());
+    CHECK(after->path == before->path);
+    CHECK(after->args == std::vector<std::string>{"curl", "https://other.example"});
 }
 
 TEST_CASE("md5 and sha1 of known inputs") {

@@ -127,27 +127,83 @@ TEST_CASE("keys of different namespaces or protocols never meet") {
         same_bytes(a, make_flow_key(1, Protocol::tcp, ip("10.0.0.1"), 1, ip("10.0.0.2"), 2)));
 }
 
-TEST_CASE("map records become owners and exec records without overrunning fixed buffers") {
+TEST_CASE("map records become owners and processes without overrunning fixed buffers") {
     tsn_owner o{};
     o.tgid = 42;
     o.pid = 43;
     o.uid = 1000;
+    o.exe.ino = 99;
+    o.image.exec_ns = 7;
+    o.image.tgid = 41;
     std::memset(o.comm, 'x', sizeof(o.comm));  // the kernel may fill all 16 bytes
     SocketOwner s = owner_from_map(o);
     CHECK(s.tgid == 42);
     CHECK(s.pid == 43);
     CHECK(s.comm == std::string(16, 'x'));
+    CHECK(s.exe.ino == 99);
+    CHECK(s.image.tgid == 41);
 
-    tsn_exec e{};
-    std::strcpy(e.path, "/usr/bin/curl");
-    e.ppid = 7;
-    e.exit_ns = 5;
-    ExecRecord r = exec_from_map(e);
-    CHECK(r.path == "/usr/bin/curl");
+    tsn_proc p{};
+    p.image.exec_ns = 5;
+    p.ppid = 7;
+    p.exit_ns = 5;
+    ProcRecord r = proc_from_map(p);
     CHECK(r.exited);
     CHECK(r.ppid == 7);
-    std::memset(e.path, 'p', sizeof(e.path));
-    CHECK(exec_from_map(e).path.size() == TSN_PATH_MAX);
+    CHECK(same_image(r.image, p.image));
+    CHECK_FALSE(same_image(tsn_image_key{}, tsn_image_key{}));  // "unknown" is never the same
+}
+
+namespace {
+tsn_image image_at(std::string_view exe, bool reachable = true) {
+    tsn_image i{};
+    REQUIRE(set_image_path(i, exe, reachable));
+    return i;
+}
+}  // namespace
+
+TEST_CASE("an image's path reads as the kernel names it") {
+    CHECK(image_path(image_at("/usr/bin/curl")) == "/usr/bin/curl");
+    CHECK(image_path(image_at("/")) == "/");
+    CHECK(image_path(image_at("/tmp/gone (deleted)")) == "/tmp/gone (deleted)");
+    CHECK(image_path(image_at("/memfd:payload (deleted)")) == "/memfd:payload (deleted)");
+    // Inside another mount namespace: never a host path.
+    CHECK(image_path(image_at("/usr/bin/curl", false)) == "(unreachable)/usr/bin/curl");
+
+    // As the exec tracepoint fills it: leaf first; a memfd is a pseudo file of no mounted tree.
+    tsn_image m{};
+    std::strcpy(m.comp[0], "memfd:x");
+    m.depth = 1;
+    m.complete = 1;
+    m.pseudo = 1;
+    CHECK(image_path(m) == "/memfd:x (deleted)");
+    m.complete = 0;
+    CHECK_FALSE(image_path(m).has_value());  // a walk that did not finish names nothing
+}
+
+TEST_CASE("paths that do not fit the record are marked incomplete, not cut") {
+    tsn_image i{};
+    std::string deep;
+    for (int n = 0; n <= TSN_PATH_DEPTH; ++n)
+        deep += "/d";
+    CHECK_FALSE(set_image_path(i, deep, true));
+    CHECK_FALSE(image_path(i).has_value());
+    CHECK_FALSE(set_image_path(i, "/" + std::string(TSN_NAME_MAX, 'n'), true));
+    CHECK_FALSE(set_image_path(i, "relative/path", true));
+}
+
+TEST_CASE("argv recorded at exec is split like /proc/PID/cmdline and cut at the bound") {
+    tsn_image i{};
+    set_image_args(i, std::string_view("python3\0/srv/job.py\0--once\0", 27));
+    ImageRecord r = image_from_map(i);
+    CHECK(r.args == std::vector<std::string>{"python3", "/srv/job.py", "--once"});
+    CHECK_FALSE(r.args_truncated);
+    const std::string big(TSN_ARGS_MAX + 10, 'a');
+    set_image_args(i, big);
+    r = image_from_map(i);
+    CHECK(r.args_truncated);
+    REQUIRE(r.args.size() == 1);
+    CHECK(r.args[0].size() == TSN_ARGS_MAX);
 }
 
 TEST_CASE("the kernel path's verdict key names the destination as the packet shows it") {
@@ -254,7 +310,10 @@ TEST_CASE("the structs in the maps have the same layout on both sides of the bou
     CHECK(l.find("tsn_flow_key")->size == sizeof(tsn_flow_key));
     CHECK(l.find("tsn_owner")->size == sizeof(tsn_owner));
     CHECK(l.find("tsn_sock")->size == sizeof(tsn_sock));
-    CHECK(l.find("tsn_exec")->size == sizeof(tsn_exec));
+    CHECK(l.find("tsn_proc")->size == sizeof(tsn_proc));
+    CHECK(l.find("tsn_image")->size == sizeof(tsn_image));
+    CHECK(l.find("tsn_image_key")->size == sizeof(tsn_image_key));
+    CHECK(l.find("tsn_exe_id")->size == sizeof(tsn_exe_id));
 #define FIELD(S, F) CHECK(l.offset(#S, #F) == static_cast<long>(offsetof(S, F)))
     FIELD(tsn_flow_key, netns);
     FIELD(tsn_flow_key, protocol);
@@ -274,10 +333,20 @@ TEST_CASE("the structs in the maps have the same layout on both sides of the bou
     FIELD(tsn_sock, netns);
     FIELD(tsn_sock, has_key);
     FIELD(tsn_sock, pending);
-    FIELD(tsn_exec, exec_ns);
-    FIELD(tsn_exec, exit_ns);
-    FIELD(tsn_exec, ppid);
-    FIELD(tsn_exec, path);
+    FIELD(tsn_owner, exe);
+    FIELD(tsn_owner, image);
+    FIELD(tsn_exe_id, ino);
+    FIELD(tsn_exe_id, dev);
+    FIELD(tsn_exe_id, generation);
+    FIELD(tsn_proc, image);
+    FIELD(tsn_proc, exit_ns);
+    FIELD(tsn_proc, ppid);
+    FIELD(tsn_image, exe);
+    FIELD(tsn_image, exec_ns);
+    FIELD(tsn_image, depth);
+    FIELD(tsn_image, unlinked);
+    FIELD(tsn_image, comp);
+    FIELD(tsn_image, args);
 #undef FIELD
 }
 
