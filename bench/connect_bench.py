@@ -1,19 +1,27 @@
-"""New-connection cost of tsnitch: sequential TCP connects from the client namespace to a peer that
-accepts and closes, with no firewall and with `tsnitch run --headless` and an allow rule on the
-client's executable. Prints p50/p99 connect time and connections per second for both, and for
-bench/nfq_floor (the same rules and queue, a loop that accepts every packet at once): the part of
-the cost that is NFQUEUE's own round trip on this machine. "tsnitch" is the queue path alone
-(TSNITCH_KPATH_DISABLE=1); "kernel" is tsnitch with the kernel path (DESIGN.md §8a): the rule's
-decision cached in the kernel after the first connection, later ones never queued. Its programs
-attach to a child cgroup holding only this benchmark (TSNITCH_KPATH_CGROUP).
+"""New-connection cost of tsnitch, every configuration in ONE invocation, as ratios to the
+no-firewall run of the same invocation (the machine is shared and noisy). Sequential TCP connects
+from the client namespace to a peer that accepts and closes; per configuration: p50 and p99
+connect time, the sequential rate, the rate of 4 parallel clients, and tsnitch's RSS.
 
-    sudo python3 bench/connect_bench.py [BUILD_DIR] [--count N] [--rounds R] [--method diag|proc]
+Configurations (rows; the list ROWS below, one entry each, so a new one is one more entry):
+  none         no firewall
+  nfq-floor    bench/nfq_floor: tsnitch's rules and queues (one per CPU, pinned readers), every
+               packet accepted at once; what NFQUEUE itself costs here
+  rule-exe     tsnitch, an allow rule on the client's executable (process.path)
+  queue-path   tsnitch, an allow rule the kernel cannot take (a regexp on process.command)
+  diag         tsnitch --method diag, the process.path rule
+  opensnitch   OpenSnitch, when installed (skipped otherwise)
+
+    sudo python3 bench/connect_bench.py [BUILD_DIR] [--count N] [--rounds R] [--rows a,b,..]
+                                        [--median]
+
+p50/p99 are over every connect of every round; a rate is the best round's (--median: the median
+round's).
 
 Runs inside its own namespace pair (tests/integration/netns.py); nothing touches the machine's own
-network namespace.
+network namespace. Rounds interleave the rows, so that drift of the machine hits all of them.
 """
 import argparse
-import atexit
 import json
 import os
 import shutil
@@ -21,7 +29,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
@@ -36,37 +43,22 @@ while True:
     c, _ = s.accept(); c.close()
 """
 PORT = 8400
+PARALLEL = 4
 
 
-def run_client(ns, client, count):
-    out = ns.run(ns.client, [client, V4_PEER, str(PORT), str(count)], timeout=600).stdout.split("\n")
-    samples = [int(x) / 1000.0 for x in out if x and not x.startswith("total_ns")]
-    total_ns = int([x for x in out if x.startswith("total_ns")][0].split()[1])
-    return samples, count / (total_ns / 1e9)
-
-
-class BenchCgroup:
-    """A child of the cgroup v2 root holding this benchmark and its children."""
-
-    def __init__(self):
-        with open("/proc/self/mountinfo") as f:
-            self.root = next(line.split(" - ")[0].split()[4] for line in f
-                             if line.partition(" - ")[2].startswith("cgroup2 ")
-                             and line.split()[3] == "/")
-        with open("/proc/self/cgroup") as f:
-            self.original = next(l for l in f.read().splitlines() if l.startswith("0::"))[3:]
-        self.relative = f"/tsnitch-kpath-bench-{os.getpid()}"
-        self.path = self.root + self.relative
-        os.mkdir(self.path)
-        with open(os.path.join(self.path, "cgroup.procs"), "w") as f:
-            f.write(str(os.getpid()))
-
-    def close(self):
-        if not os.path.isdir(self.path):
-            return
-        with open(self.root + self.original.rstrip("/") + "/cgroup.procs", "w") as f:
-            f.write(str(os.getpid()))
-        os.rmdir(self.path)
+def run_clients(ns, client, count, parallel=1):
+    """Connect times (us) of all clients and the rate: connections / the slowest client's time."""
+    procs = [ns.popen(ns.client, [client, V4_PEER, str(PORT), str(count)], text=True)
+             for _ in range(parallel)]
+    samples, longest = [], 0
+    for p in procs:
+        out, err = p.communicate(timeout=900)
+        if p.returncode != 0:
+            sys.exit(f"connect_client failed: {err}")
+        lines = out.split("\n")
+        samples += [int(x) / 1000.0 for x in lines if x and not x.startswith("total_ns")]
+        longest = max(longest, int([x for x in lines if x.startswith("total_ns")][0].split()[1]))
+    return samples, parallel * count / (longest / 1e9)
 
 
 def pct(samples, p):
@@ -74,12 +66,54 @@ def pct(samples, p):
     return s[min(len(s) - 1, int(len(s) * p / 100))]
 
 
+def rss_kib(pid):
+    """VmRSS of the tsnitch process (the child of `ip netns exec`, or pid itself)."""
+    for cand in [pid] + [int(c) for c in open(f"/proc/{pid}/task/{pid}/children").read().split()]:
+        try:
+            with open(f"/proc/{cand}/status") as f:
+                st = dict(line.split(":", 1) for line in f if ":" in line)
+            if "tsnitch" in st.get("Name", "") or "opensnitch" in st.get("Name", ""):
+                return int(st["VmRSS"].split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return None
+
+
+class Firewall:
+    """A process in the client namespace that installs rules when started and removes them on
+    SIGTERM (tsnitch, nfq_floor, opensnitchd)."""
+
+    def __init__(self, ns, argv, marker="TSNITCH-OUT"):
+        self.ns, self.argv, self.marker = ns, argv, marker
+        self.p = None
+
+    def start(self):
+        self.p = self.ns.popen(self.ns.client, self.argv, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+        if not wait_for(lambda: self.marker in self.ns.ruleset() or self.p.poll() is not None,
+                        timeout=15):
+            sys.exit(f"{self.argv[0]} did not start")
+        if self.p.poll() is not None:
+            sys.exit(f"{self.argv[0]} exited: {self.p.stderr.read()}")
+
+    def rss(self):
+        return rss_kib(self.p.pid)
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait(timeout=20)
+        if not wait_for(lambda: self.marker not in self.ns.ruleset(), timeout=10):
+            sys.exit(f"{self.argv[0]} left its rules behind")
+        return self.p.stderr.read()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("build", nargs="?", default=os.path.join(HERE, "..", "build"))
     ap.add_argument("--count", type=int, default=5000)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--method", default="ebpf")
+    ap.add_argument("--rows", default="")
+    ap.add_argument("--median", action="store_true")
     a = ap.parse_args()
     require_root()
     tsnitch = os.path.abspath(os.path.join(a.build, "src", "tsnitch"))
@@ -91,89 +125,95 @@ def main():
 
     work = tempfile.mkdtemp(prefix="tsnitch-bench-")
     try:
-        rules = os.path.join(work, "rules")
-        os.mkdir(rules)
-        with open(os.path.join(rules, "bench-client.json"), "w") as f:
-            json.dump({"name": "bench-client", "enabled": True, "precedence": False,
-                       "action": "allow", "duration": "always",
-                       "operator": {"type": "simple", "operand": "process.path",
-                                    "sensitive": False, "data": client}}, f)
-        config = os.path.join(work, "config.json")
-        with open(config, "w") as f:
-            # Control.Socket in the work directory: the names file goes there, not to /run.
-            json.dump({"DefaultAction": "deny", "ProcMonitorMethod": a.method,
-                       "Control": {"Socket": os.path.join(work, "control.sock")}}, f)
-        events = os.path.join(work, "events.jsonl")
-        kernel_events = os.path.join(work, "kernel-events.jsonl")
-        cgroup = BenchCgroup()
-        atexit.register(cgroup.close)
+        def rules_dir(name, operator):
+            d = os.path.join(work, name)
+            os.mkdir(d)
+            with open(os.path.join(d, "bench-client.json"), "w") as f:
+                json.dump({"name": "bench-client", "enabled": True, "precedence": False,
+                           "action": "allow", "duration": "always", "operator": operator}, f)
+            return d
 
-        def tsnitch_round(ns, env, events_file, name):
-            t = ns.popen(ns.client, [tsnitch, "run", "--headless", "-c", config, "-r", rules,
-                                     "--events", events_file], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, text=True, env=dict(os.environ, **env))
-            if not wait_for(lambda: "TSNITCH-OUT" in ns.ruleset(), timeout=10):
-                sys.exit("tsnitch did not start: " + t.stderr.read())
-            run_client(ns, client, 200)  # warm-up: the attribution index, the kernel's cache
-            s, r = run_client(ns, client, a.count)
-            results[name][0].extend(s)
-            results[name][1].append(r)
-            t.terminate()
-            t.wait(timeout=10)
-            if not wait_for(lambda: "TSNITCH-OUT" not in ns.ruleset(), timeout=10):
-                sys.exit("tsnitch left its rules behind")
+        exe_rule = rules_dir("rules-exe", {"type": "simple", "operand": "process.path",
+                                           "sensitive": False, "data": client})
+        command_rule = rules_dir("rules-command", {"type": "regexp", "operand": "process.command",
+                                                   "sensitive": False, "data": "connect_client "})
 
-        results = {"none": ([], []), "nfqueue": ([], []), "tsnitch": ([], []), "kernel": ([], [])}
+        def tsnitch_row(name, rules, method):
+            config = os.path.join(work, f"config-{name}.json")
+            with open(config, "w") as f:
+                json.dump({"DefaultAction": "deny", "ProcMonitorMethod": method,
+                           "Control": {"Socket": os.path.join(work, f"{name}.sock")}}, f)
+            events = os.path.join(work, f"events-{name}.jsonl")
+            return {"name": name, "events": events,
+                    "argv": [tsnitch, "run", "--headless", "-c", config, "-r", rules,
+                             "--events", events]}
+
+        rows = [{"name": "none", "argv": None},
+                {"name": "nfq-floor", "argv": [floor]},
+                tsnitch_row("rule-exe", exe_rule, "ebpf"),
+                tsnitch_row("queue-path", command_rule, "ebpf"),
+                tsnitch_row("diag", exe_rule, "diag")]
+        if shutil.which("opensnitchd"):
+            rows.append({"name": "opensnitch", "argv": [shutil.which("opensnitchd")],
+                         "marker": "opensnitch"})
+        else:
+            print("opensnitch: not installed, row skipped")
+        if a.rows:
+            keep = a.rows.split(",")
+            rows = [r for r in rows if r["name"] in keep or r["name"] == "none"]
+
+        results = {r["name"]: {"seq": [], "rate": [], "par": [], "rss": []} for r in rows}
         with NetnsPair(ipv6=False) as ns:
             peer = ns.popen(ns.peer, [sys.executable, "-c", PEER, str(PORT)], text=True)
             assert peer.stdout.readline().strip() == "ready"
-            run_client(ns, client, 500)  # warm-up
+            run_clients(ns, client, 500)  # warm-up
             for _ in range(a.rounds):
-                s, r = run_client(ns, client, a.count)
-                results["none"][0].extend(s)
-                results["none"][1].append(r)
-                f = ns.popen(ns.client, [floor], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                             text=True)
-                if not wait_for(lambda: "TSNITCH-OUT" in ns.ruleset(), timeout=10):
-                    sys.exit("nfq_floor did not start: " + f.stderr.read())
-                s, r = run_client(ns, client, a.count)
-                results["nfqueue"][0].extend(s)
-                results["nfqueue"][1].append(r)
-                f.terminate()
-                f.wait(timeout=10)
-                if not wait_for(lambda: "TSNITCH-OUT" not in ns.ruleset(), timeout=10):
-                    sys.exit("nfq_floor left its rules behind")
-                tsnitch_round(ns, {"TSNITCH_KPATH_DISABLE": "1"}, events, "tsnitch")
-                tsnitch_round(ns, {"TSNITCH_KPATH_CGROUP": cgroup.relative}, kernel_events, "kernel")
-        cgroup.close()
-        with open(events) as f:
-            decided = [json.loads(line) for line in f]
-        with open(kernel_events) as f:
-            kernel_decided = [json.loads(line) for line in f]
-        on_kernel = sum(1 for e in kernel_decided if e.get("path") == "kernel")
-        allowed = sum(1 for e in decided if e["action"] == "allow" and e["rule"] == "bench-client")
-        attr = [e["attribution_us"] for e in decided]
+                for row in rows:
+                    fw = None
+                    if row["argv"]:
+                        fw = Firewall(ns, row["argv"], row.get("marker", "TSNITCH-OUT"))
+                        fw.start()
+                        run_clients(ns, client, 200)  # warm-up: caches, attribution index
+                    r = results[row["name"]]
+                    s, rate = run_clients(ns, client, a.count)
+                    r["seq"].extend(s)
+                    r["rate"].append(rate)
+                    _, prate = run_clients(ns, client, a.count // PARALLEL, PARALLEL)
+                    r["par"].append(prate)
+                    if fw:
+                        if row["name"] != "nfq-floor":
+                            r["rss"].append(fw.rss())
+                        fw.stop()
+            peer.kill()
 
         print(f"{a.rounds} rounds x {a.count} sequential TCP connects over veth, IPv4, "
-              f"attribution {a.method}")
-        base = {}
-        for name, (samples, rates) in results.items():
-            p50, p99 = pct(samples, 50), pct(samples, 99)
-            rate = statistics.median(rates)
-            base.setdefault("p50", p50)
-            base.setdefault("rate", rate)
-            slow = sum(1 for x in samples if x > 100000)
-            print(f"  {name:8s} p50 {p50:8.1f} us  p99 {p99:8.1f} us  mean "
-                  f"{statistics.mean(samples):8.1f} us  max {max(samples) / 1000:7.1f} ms  "
-                  f"{rate:9.0f} conn/s  ({slow} over 100 ms)")
-        for name in ("nfqueue", "tsnitch", "kernel"):
-            p50_added = pct(results[name][0], 50) - base["p50"]
-            ratio = statistics.median(results[name][1]) / base["rate"]
-            print(f"  {name}: added p50 {p50_added:.1f} us; rate {ratio * 100:.0f}% of no firewall")
-        print(f"  decisions: {len(decided)} ({allowed} allowed by bench-client); attribution "
-              f"p50 {pct(attr, 50)} us p99 {pct(attr, 99)} us")
-        print(f"  kernel run: {len(kernel_decided)} decisions for {a.rounds * (200 + a.count)} "
-              f"connections, {on_kernel} of them on the kernel path")
+              f"{os.cpu_count()} CPUs; parallel: {PARALLEL} clients x {a.count // PARALLEL}")
+        base = results["none"]
+        # Rates: the best round of each row (other load on a shared machine only ever slows a
+        # round down); --median for the median round instead.
+        agg = statistics.median if a.median else max
+        b50, brate, bpar = pct(base["seq"], 50), agg(base["rate"]), agg(base["par"])
+        print(f"  {'row':11s} {'p50 us':>8s} {'+p50':>6s} {'p99 us':>8s} {'+p99':>7s} "
+              f"{'conn/s':>8s} {'ratio':>6s} {'4x conn/s':>9s} {'ratio':>6s} {'RSS MiB':>8s}")
+        b99 = pct(base["seq"], 99)
+        for row in rows:
+            r = results[row["name"]]
+            p50, p99 = pct(r["seq"], 50), pct(r["seq"], 99)
+            rate, par = agg(r["rate"]), agg(r["par"])
+            rss = [x for x in r["rss"] if x]
+            print(f"  {row['name']:11s} {p50:8.1f} {p50 - b50:+6.1f} {p99:8.1f} {p99 - b99:+7.1f} "
+                  f"{rate:8.0f} {rate / brate:6.2f} {par:9.0f} {par / bpar:6.2f} "
+                  f"{(max(rss) / 1024 if rss else 0):8.1f}")
+        for row in rows:
+            if not row.get("events"):
+                continue
+            with open(row["events"]) as f:
+                decided = [json.loads(line) for line in f]
+            allowed = sum(1 for e in decided if e["action"] == "allow" and
+                          e["rule"] == "bench-client")
+            attr = [e["attribution_us"] for e in decided] or [0]
+            print(f"  {row['name']}: {len(decided)} decisions ({allowed} allowed by the rule); "
+                  f"attribution p50 {pct(attr, 50)} us p99 {pct(attr, 99)} us")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -1,34 +1,39 @@
-// The floor under tsnitch's cost: tsnitch's own firewall rules and queue, but a loop that accepts
-// every packet at once (no parsing, attribution, rules or events). connect_bench.py runs it as
-// the "nfqueue" row, so that what tsnitch adds can be told from what NFQUEUE itself costs here.
+// The floor under tsnitch's cost: tsnitch's own firewall rules and queues (one per CPU, a reader
+// pinned to each, as `tsnitch run` has them), but readers that accept every packet at once (no
+// parsing, attribution, rules or events). connect_bench.py runs it as the "nfq floor" row, so
+// that what tsnitch adds can be told from what NFQUEUE itself costs here.
 // Root, in a network namespace only; removes its rules on SIGTERM/SIGINT.
-#include <sys/epoll.h>
+//
+//     nfq_floor [QUEUES]     QUEUES: how many queues (default: one per online CPU)
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 
 #include "core/attribution/diag_client.h"
 #include "nfq/firewall.h"
-#include "nfq/nf_queue.h"
+#include "nfq/queue_set.h"
 
 using namespace tsnitch;
 
-int main() {
+int main(int argc, char** argv) {
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
     sigprocmask(SIG_BLOCK, &stop, nullptr);
-    const int sfd = signalfd(-1, &stop, SFD_CLOEXEC);
 
-    auto queue = nfq::NfQueue::open({});
-    if (!queue) {
-        std::fprintf(stderr, "nfq_floor: %s\n", queue.error().message.c_str());
+    nfq::QueueSetOptions qo;
+    if (argc > 1) qo.count = static_cast<unsigned>(std::atoi(argv[1]));
+    auto queues = nfq::QueueSet::open(qo);
+    if (!queues) {
+        std::fprintf(stderr, "nfq_floor: %s\n", queues.error().message.c_str());
         return 1;
     }
     nfq::FirewallSpec spec;
+    spec.queue_count = (*queues)->count();
     spec.ipv6 = ipv6_enabled();
     auto firewall = nfq::make_firewall(FirewallBackend::automatic, spec);
     if (!firewall) {
@@ -39,26 +44,11 @@ int main() {
         std::fprintf(stderr, "nfq_floor: %s\n", s.error().message.c_str());
         return 1;
     }
-    nfq::NfQueue& q = **queue;
-    const int ep = epoll_create1(EPOLL_CLOEXEC);
-    for (int fd : {q.fd(), sfd}) {
-        epoll_event ev{};
-        ev.events = EPOLLIN;
-        ev.data.fd = fd;
-        epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-    }
-    const auto accept = [&q](const QueuedPacket& p) {
-        q.set_verdict(p.id, Verdict::allow, p.mark);
-    };
-    for (;;) {
-        epoll_event ev[2];
-        const int n = epoll_wait(ep, ev, 2, -1);
-        for (int i = 0; i < n; ++i) {
-            if (ev[i].data.fd == sfd) {
-                (void)(*firewall)->remove();
-                return 0;
-            }
-            (void)q.receive(accept);
-        }
-    }
+    nfq::QueueSet& q = **queues;
+    q.start([&q](const QueuedPacket& p) { q.set_verdict(p.queue, p.id, Verdict::allow, p.mark); });
+    int sig = 0;
+    sigwait(&stop, &sig);
+    (void)(*firewall)->remove();
+    q.stop();
+    return 0;
 }

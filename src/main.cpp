@@ -28,7 +28,8 @@ Options of run:
       --headless             no TUI: rules, then DefaultAction
       --method ebpf|diag|proc  attribution method (overrides ProcMonitorMethod)
       --events FILE          append each decision as a JSON line ("-": standard output)
-      --queue N              NFQUEUE number (overrides QueueNum)
+      --queue N              first NFQUEUE number (overrides QueueNum); one queue per
+                             online CPU is used: N .. N+CPUs-1
 
 Exit status: 0 ok, 1 runtime failure, 2 bad usage or bad configuration.
 See tsnitch(8) and tsnitch-rules(5).

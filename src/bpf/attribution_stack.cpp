@@ -12,6 +12,7 @@ AttributionStack make_attribution_stack(Method method, const BpfOptions& options
         if (monitor) {
             s.monitor = std::move(*monitor);
             s.ebpf = std::make_unique<BpfAttributor>(*s.monitor, options.proc_root);
+            s.fast = std::make_unique<BpfMemoryRung>(*s.ebpf);
             ladder.first_rung = s.ebpf.get();
         } else {
             s.notice = "eBPF unavailable (" + monitor.error().message + "); attributing with diag";

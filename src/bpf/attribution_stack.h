@@ -15,6 +15,7 @@ namespace tsnitch::bpf {
 struct AttributionStack {
     std::unique_ptr<BpfMonitor> monitor;        // null when eBPF is not in use
     std::unique_ptr<BpfAttributor> ebpf;        // null when eBPF is not in use
+    std::unique_ptr<BpfMemoryRung> fast;        // ebpf's maps and cache only, for the readers
     std::unique_ptr<AttributionLadder> ladder;  // what the engine calls
     std::string notice;  // "eBPF unavailable (REASON); attributing with diag", or empty
 };

@@ -37,14 +37,15 @@ std::string_view lookup_step_name(LookupStep s) {
     return "?";
 }
 
-std::optional<OwnerMatch> BpfAttributor::find_owner(const Connection& c) {
+std::optional<OwnerMatch> BpfAttributor::find_owner(const Connection& c, bool ask_diag) {
     const tsn_flow_key key =
         make_flow_key(monitor_.netns_cookie(), c.protocol, c.src, c.src_port, c.dst, c.dst_port);
     if (auto o = monitor_.owner_of_flow(key)) return OwnerMatch{*o, LookupStep::flow};
     if (auto o = monitor_.owner_of_flow(without_source_address(key))) {
         return OwnerMatch{*o, LookupStep::flow_any_source};
     }
-    if (diag_) {
+    if (ask_diag && diag_) {
+        std::lock_guard lock(mutex_);
         auto s = diag_->find(c.protocol, c.src, c.src_port, c.dst, c.dst_port);
         if (s && *s && (*s)->cookie != 0) {
             if (auto o = monitor_.owner_of_socket((*s)->cookie)) {
@@ -74,17 +75,24 @@ std::optional<ProcessInfo> BpfAttributor::live(const SocketOwner& owner,
     return std::move(*p);
 }
 
+std::optional<ProcessInfo> BpfAttributor::cached(const SocketOwner& owner, uint64_t now_ns) const {
+    const auto proc = monitor_.proc_of(owner.tgid);
+    if (!proc || proc->exited || !same_image(proc->image, owner.image)) return std::nullopt;
+    std::lock_guard lock(cache_mutex_);
+    auto it = cache_.find(owner.tgid);
+    if (it == cache_.end() || !same_image(it->second.image, owner.image) ||
+        now_ns - it->second.at_ns > kCacheTtlNs) {
+        return std::nullopt;
+    }
+    return it->second.info;
+}
+
 ProcessInfo BpfAttributor::describe(const SocketOwner& owner) {
     const uint64_t now = boot_time_ns();
+    if (auto hit = cached(owner, now)) return std::move(*hit);
+    std::lock_guard lock(mutex_);
     const auto proc = monitor_.proc_of(owner.tgid);
     const bool runs_it = proc && !proc->exited && same_image(proc->image, owner.image);
-    if (runs_it) {
-        if (auto it = cache_.find(owner.tgid); it != cache_.end() &&
-                                               same_image(it->second.image, owner.image) &&
-                                               now - it->second.at_ns <= kCacheTtlNs) {
-            return it->second.info;
-        }
-    }
     const auto image = monitor_.image_of(owner.image);
     ProcessInfo p;
     bool from_proc = false;
@@ -107,6 +115,7 @@ ProcessInfo BpfAttributor::describe(const SocketOwner& owner) {
     if (image && image->path) p.path = *image->path;
     if (p.comm.empty()) p.comm = owner.comm;
     if (from_proc && runs_it && !p.path.empty()) {
+        std::lock_guard cache_lock(cache_mutex_);
         if (cache_.size() >= kMaxCached) cache_.clear();
         cache_[owner.tgid] = Cached{p, owner.image, now};
     }
@@ -125,8 +134,23 @@ Attribution BpfAttributor::attribute(const Connection& c) {
     {
         std::lock_guard lock(mutex_);
         sweep_now_and_then(boot_time_ns());
-        if (auto match = find_owner(c)) {
-            a.process = describe(match->owner);
+    }
+    if (auto match = find_owner(c)) {
+        a.process = describe(match->owner);
+        a.method = Method::ebpf;
+    }
+    a.micros = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                         std::chrono::steady_clock::now() - start)
+                                         .count());
+    return a;
+}
+
+Attribution BpfAttributor::attribute_from_memory(const Connection& c) {
+    const auto start = std::chrono::steady_clock::now();
+    Attribution a;
+    if (auto match = find_owner(c, /*ask_diag=*/false)) {
+        if (auto p = cached(match->owner, boot_time_ns())) {
+            a.process = std::move(*p);
             a.method = Method::ebpf;
         }
     }

@@ -31,14 +31,23 @@ class BpfAttributor : public Attributor {
     // `monitor` must outlive the attributor. Without sock_diag the cookie step is skipped.
     explicit BpfAttributor(BpfMonitor& monitor, std::string proc_root = "/proc");
 
+    // The whole rung (the decision thread): may ask sock_diag, read /proc and call NSS.
     Attribution attribute(const Connection& c) override;
     Method method() const override { return Method::ebpf; }
 
-    // The owner as the maps know it, without reading /proc.
-    std::optional<OwnerMatch> find_owner(const Connection& c);
+    // What the queue readers may ask (they never wait): the owner maps and the processes this
+    // attributor described recently, nothing else. No process when either does not know it;
+    // the decision thread then runs attribute(), which also fills the cache for the next time.
+    Attribution attribute_from_memory(const Connection& c);
+
+    // The owner as the maps know it, without reading /proc. `ask_diag`: also the cookie step
+    // (a sock_diag round trip).
+    std::optional<OwnerMatch> find_owner(const Connection& c, bool ask_diag = true);
 
   private:
     ProcessInfo describe(const SocketOwner& owner);
+    // A process described earlier that still runs the image it sent with (map lookups only).
+    std::optional<ProcessInfo> cached(const SocketOwner& owner, uint64_t now_ns) const;
     // What /proc says of the owner, when the process still runs the image it sent with.
     std::optional<ProcessInfo> live(const SocketOwner& owner,
                                     const std::optional<ProcRecord>& proc);
@@ -52,7 +61,8 @@ class BpfAttributor : public Attributor {
         tsn_image_key image{};
         uint64_t at_ns = 0;  // CLOCK_BOOTTIME when read from /proc
     };
-    std::unordered_map<uint32_t, Cached> cache_;
+    std::unordered_map<uint32_t, Cached> cache_;  // guarded by cache_mutex_
+    mutable std::mutex cache_mutex_;  // held for map operations only, never across a read
     uint64_t last_sweep_ns_ = 0;
 
     BpfMonitor& monitor_;
@@ -60,7 +70,19 @@ class BpfAttributor : public Attributor {
     std::optional<DiagClient> diag_;
     ProcessReader reader_;
     uint64_t ns_per_tick_;
-    std::mutex mutex_;
+    std::mutex mutex_;  // diag_, reader_ and the sweep: the decision thread's slow steps
+};
+
+// BpfAttributor::attribute_from_memory as an Attributor: the rung the engine tries on the queue
+// readers.
+class BpfMemoryRung final : public Attributor {
+  public:
+    explicit BpfMemoryRung(BpfAttributor& a) : a_(a) {}
+    Attribution attribute(const Connection& c) override { return a_.attribute_from_memory(c); }
+    Method method() const override { return Method::ebpf; }
+
+  private:
+    BpfAttributor& a_;
 };
 
 }  // namespace tsnitch::bpf

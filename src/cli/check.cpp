@@ -17,6 +17,7 @@
 #include "core/attribution/diag_client.h"
 #include "nfq/command.h"
 #include "nfq/firewall.h"
+#include "nfq/queue_set.h"
 
 namespace tsnitch::cli {
 
@@ -101,6 +102,11 @@ int check(int argc, char** argv) {
         nfq = module ? "available as a module (nfnetlink_queue, not loaded yet)" : "not available";
     }
     row("NFQUEUE:", nfq);
+    const unsigned queues = nfq::queues_per_machine();
+    row("NFQUEUE queues:", std::to_string(queues) + " (one per online CPU): QueueNum to QueueNum+" +
+                               std::to_string(queues - 1) + ", i.e. " +
+                               (queues > 1 ? "0-" + std::to_string(queues - 1) : std::string("0")) +
+                               " with the default QueueNum 0");
 
     const std::string iptables = find_in_path("iptables");
     const std::string nft = find_in_path("nft");

@@ -75,6 +75,7 @@ void EngineBackend::publish_status() {
     s.allowed = st.allowed;
     s.denied = st.denied;
     s.rejected = st.rejected;
+    s.queue_dropped = st.queue_dropped + st.queue_user_dropped;
     queue_.set_status(std::move(s));
 }
 

@@ -38,7 +38,7 @@
 #include "nfq/firewall.h"
 #include "nfq/firewall_guard.h"
 #include "nfq/flow_reaper.h"
-#include "nfq/nf_queue.h"
+#include "nfq/queue_set.h"
 #include "tui/tui.h"
 
 namespace tsnitch::cli {
@@ -108,10 +108,11 @@ void add_to_epoll(int ep, int fd, uint64_t tag) {
 // Housekeeping off the queue thread (spawning iptables-save there would hold every queued packet
 // for milliseconds): a 1 s timer expires timed rules and republishes the host names file when the
 // DNS cache changed, the firewall rules are re-added when another program changed them (noticed
-// at once through nf_tables' notifications, see FirewallGuard), and rule files changed on disk are
-// reloaded. Runs until `stop_fd` (an eventfd) is written.
-void housekeeping(nfq::Firewall& firewall, RuleStore& rules, Engine& engine, NamesPublisher* names,
-                  EngineBackend* tui, RunLog& log, int stop_fd) {
+// at once through nf_tables' notifications, see FirewallGuard), the kernel queues' drop counters
+// are read, and rule files changed on disk are reloaded. Runs until `stop_fd` (an eventfd) is
+// written.
+void housekeeping(nfq::Firewall& firewall, nfq::QueueSet& queues, RuleStore& rules, Engine& engine,
+                  NamesPublisher* names, EngineBackend* tui, RunLog& log, int stop_fd) {
     // The TUI's backend tells the engine and the views; headless, the engine alone is told.
     const auto rules_changed = [&] {
         if (tui) {
@@ -150,6 +151,7 @@ void housekeeping(nfq::Firewall& firewall, RuleStore& rules, Engine& engine, Nam
         if (!news.error.empty()) log.error(news.error);
     };
     std::string names_problem;  // said once, not every second
+    uint64_t dropped_said = 0;  // kernel queue drops already in the log
     for (;;) {
         epoll_event events[8];
         const int n = epoll_wait(ep.get(), events, 8, -1);
@@ -166,6 +168,15 @@ void housekeeping(nfq::Firewall& firewall, RuleStore& rules, Engine& engine, Nam
                     uint64_t expirations = 0;
                     (void)::read(timer.get(), &expirations, sizeof expirations);
                     if (rules.expire() > 0) rules_changed();
+                    // The kernel drops what does not fit in a queue without telling the reader.
+                    if (auto c = queues.kernel_counters()) {
+                        engine.set_queue_drops(c->queue_dropped(), c->user_dropped());
+                        if (c->dropped() > dropped_said) {
+                            log.error("NFQUEUE " + queues.numbers() + ": " +
+                                      nfq::describe_drops(*c) + " so far");
+                            dropped_said = c->dropped();
+                        }
+                    }
                     if (names) {
                         auto published = names->publish();
                         const std::string problem = published ? "" : published.error().message;
@@ -197,19 +208,23 @@ void housekeeping(nfq::Firewall& firewall, RuleStore& rules, Engine& engine, Nam
     }
 }
 
-// The queue thread: reads packets until SIGINT, SIGTERM or SIGHUP, or until `stop_fd` (an
-// eventfd, -1 for none) is written.
-int serve(nfq::NfQueue& queue, Engine& engine, RunLog& log, int signal_fd, int stop_fd) {
+// The queue readers (one thread per queue) run until SIGINT, SIGTERM or SIGHUP, until `stop_fd`
+// (an eventfd, -1 for none) is written, or until a reader fails.
+int serve(nfq::QueueSet& queues, Engine& engine, RunLog& log, int signal_fd, int stop_fd) {
     UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
     if (ep.get() < 0) {
         log.error(std::string("epoll: ") + std::strerror(errno));
         return kExitFailure;
     }
-    enum : uint64_t { kQueue, kSignal, kStop };
-    add_to_epoll(ep.get(), queue.fd(), kQueue);
+    enum : uint64_t { kQueueFailed, kSignal, kStop };
+    add_to_epoll(ep.get(), queues.failed_fd(), kQueueFailed);
     add_to_epoll(ep.get(), signal_fd, kSignal);
     if (stop_fd >= 0) add_to_epoll(ep.get(), stop_fd, kStop);
-    const auto on_packet = [&engine](const QueuedPacket& p) { engine.on_packet(p); };
+    queues.start([&engine](const QueuedPacket& p) { engine.on_packet(p); });
+    struct StopReaders {
+        nfq::QueueSet& q;
+        ~StopReaders() { q.stop(); }
+    } stop_readers{queues};
     for (;;) {
         epoll_event events[3];
         const int n = epoll_wait(ep.get(), events, 3, -1);
@@ -227,10 +242,8 @@ int serve(nfq::NfQueue& queue, Engine& engine, RunLog& log, int signal_fd, int s
                              strsignal(static_cast<int>(si.ssi_signo)));
                 return kExitOk;
             }
-            if (auto s = queue.receive(on_packet); !s) {
-                log.error(s.error().message);
-                return kExitFailure;
-            }
+            log.error(queues.error());
+            return kExitFailure;
         }
     }
 }
@@ -303,25 +316,25 @@ int run_engine(const Config& config, bool headless) {
     AttributionLadder& ladder = *attribution.ladder;
     const Method method = attribution.ebpf ? Method::ebpf : ladder.method();
 
-    nfq::NfQueueOptions qo;
-    qo.queue_num = config.queue_num;
+    nfq::QueueSetOptions qo;
+    qo.first = config.queue_num;
     qo.fail_open = config.queue_fail_open;
-    auto queue = nfq::NfQueue::open(qo);
-    if (!queue) {
-        print_error("%s", queue.error().message.c_str());
+    auto queues = nfq::QueueSet::open(qo);
+    if (!queues) {
+        print_error("%s", queues.error().message.c_str());
         return kExitFailure;
     }
     // The kernel path (DESIGN.md §8a): flows that the rules decide on the kernel cache's key alone
     // skip the queue. Without it the queue decides every flow, and the log says so.
     DnsNames names;
-    auto kernel =
+    auto kernel_created =
         bpf::KernelVerdicts::create(rules, &names.cache(), bpf::kernel_path_options_from_env());
     std::unique_ptr<bpf::KernelVerdicts> kernel_path;
     std::string kernel_notice;
-    if (kernel) {
-        kernel_path = std::move(*kernel);
+    if (kernel_created) {
+        kernel_path = std::move(*kernel_created);
     } else {
-        kernel_notice = "kernel path unavailable (" + kernel.error().message +
+        kernel_notice = "kernel path unavailable (" + kernel_created.error().message +
                         "): the queue decides every flow";
     }
     nfq::FirewallSpec spec;
@@ -330,6 +343,7 @@ int run_engine(const Config& config, bool headless) {
         spec.kernel_drop_pin = kernel_path->drop_pin();
     }
     spec.queue_num = config.queue_num;
+    spec.queue_count = (*queues)->count();
     spec.queue_bypass = config.queue_bypass;
     spec.intercept_loopback = config.intercept_loopback;
     spec.ipv6 = ipv6_enabled();
@@ -346,7 +360,7 @@ int run_engine(const Config& config, bool headless) {
     if (!kernel_notice.empty()) log.info(kernel_notice);
     EngineOptions eo = engine_options(config);
     eo.interactive = !headless;  // headless: what no rule decides gets DefaultAction at once
-    Engine engine(eo, **queue, ladder, rules, &names, attribution.ebpf.get());
+    Engine engine(eo, **queues, ladder, rules, &names, attribution.fast.get());
     if (events_ptr) engine.add_observer(events_ptr);
     if (kernel_path) {
         engine.add_observer(kernel_path.get());
@@ -358,6 +372,7 @@ int run_engine(const Config& config, bool headless) {
         tui::EngineStatus status;
         status.intercepting = true;
         status.queue_num = config.queue_num;
+        status.queue_count = (*queues)->count();
         status.method = method;
         status.fallback_notice = attribution.notice;
         if (!kernel_notice.empty())
@@ -376,7 +391,7 @@ int run_engine(const Config& config, bool headless) {
     }
     if (kernel_path) kernel_path->start(engine);
     log.attach(tui.get());  // from here on the terminal may belong to the TUI
-    log.info("intercepting: NFQUEUE " + std::to_string(config.queue_num) + ", " +
+    log.info("intercepting: NFQUEUE " + (*queues)->numbers() + " (one reader per CPU), " +
              std::string((*firewall)->backend_name()) +
              (spec.ipv6 ? " (IPv4 and IPv6)" : " (IPv4)") + ", attribution " +
              std::string(method_name(method)) + (kernel_path ? ", kernel path on" : "") + ", " +
@@ -398,18 +413,19 @@ int run_engine(const Config& config, bool headless) {
     }
 
     UniqueFd keeper_stop(eventfd(0, EFD_CLOEXEC));
-    std::thread keeper(housekeeping, std::ref(**firewall), std::ref(rules), std::ref(engine),
-                       names_file.get(), tui.get(), std::ref(log), keeper_stop.get());
+    std::thread keeper(housekeeping, std::ref(**firewall), std::ref(**queues), std::ref(rules),
+                       std::ref(engine), names_file.get(), tui.get(), std::ref(log),
+                       keeper_stop.get());
     int status = kExitOk;
     if (headless) {
-        status = serve(**queue, engine, log, signal_fd.get(), -1);
+        status = serve(**queues, engine, log, signal_fd.get(), -1);
     } else {
         // The TUI owns the terminal and runs on this thread; the queue thread is another one.
         // Whichever ends first (a signal, or the person quitting) ends the other.
         UniqueFd queue_stop(eventfd(0, EFD_CLOEXEC));
         int queue_status = kExitOk;
         std::thread queue_thread([&] {
-            queue_status = serve(**queue, engine, log, signal_fd.get(), queue_stop.get());
+            queue_status = serve(**queues, engine, log, signal_fd.get(), queue_stop.get());
             tui->stop();
         });
         tui->publish_all();
@@ -431,7 +447,7 @@ int run_engine(const Config& config, bool headless) {
         log.error("removing the firewall rules: " + s.error().message);
     // Packets queued before the rules went are decided rather than dropped with the queue; what
     // is still pending then gets DefaultAction from stop().
-    (void)(*queue)->receive([&engine](const QueuedPacket& p) { engine.on_packet(p); });
+    (*queues)->drain([&engine](const QueuedPacket& p) { engine.on_packet(p); });
     if (kernel_path) {
         kernel_path->stop();  // its last records are read and reported before the engine stops
         rules.set_on_change(nullptr);
@@ -439,13 +455,18 @@ int run_engine(const Config& config, bool headless) {
     }
     engine.stop();
     const EngineStats st = engine.stats();
-    const nfq::NfQueueStats qs = (*queue)->stats();
+    const nfq::NfQueueStats qs = (*queues)->stats();
+    // Read while the queues are still bound: the kernel forgets a queue's counters with it.
+    auto kernel = (*queues)->kernel_counters();
     log.info(std::to_string(st.decisions) + " decisions (" + std::to_string(st.allowed) +
              " allowed, " + std::to_string(st.denied) + " denied, " + std::to_string(st.rejected) +
              " rejected), " + std::to_string(st.flow_hits) +
              " packets answered from the flow cache, " + std::to_string(st.dns_answers) +
-             " DNS answers read, " + std::to_string(qs.enobufs) + " queue overflows, " +
-             std::to_string(qs.verdict_errors) + " failed verdicts");
+             " DNS answers read, " + std::to_string(qs.enobufs) + " receive buffer overflows, " +
+             std::to_string(qs.verdict_errors) + " failed verdicts; NFQUEUE " +
+             (*queues)->numbers() + ": " +
+             (kernel ? nfq::describe_drops(*kernel)
+                     : "drop counters unreadable (" + kernel.error().message + ")"));
     if (kernel_path) {
         const bpf::KernelPathStats ks = kernel_path->stats();
         log.info("kernel path: " + std::to_string(ks.decisions) + " decisions, " +

@@ -16,6 +16,7 @@ extern "C" {
 }
 
 #include "nfq/marks.h"
+#include "nfq/queue_message.h"
 
 namespace tsnitch::nfq {
 
@@ -26,32 +27,6 @@ constexpr size_t kBufSize = 0xffff + 4096;
 
 std::string errno_text(int e) {
     return std::strerror(e);
-}
-
-struct ParseContext {
-    const std::function<void(const QueuedPacket&)>* on_packet;
-};
-
-int packet_cb(const nlmsghdr* nlh, void* data) {
-    auto* ctx = static_cast<ParseContext*>(data);
-    nlattr* attr[NFQA_MAX + 1] = {};
-    if (nfq_nlmsg_parse(nlh, attr) < 0) return MNL_CB_OK;
-    if (!attr[NFQA_PACKET_HDR] || !attr[NFQA_PAYLOAD]) return MNL_CB_OK;
-    const auto* ph =
-        static_cast<const nfqnl_msg_packet_hdr*>(mnl_attr_get_payload(attr[NFQA_PACKET_HDR]));
-    QueuedPacket p;
-    p.id = ntohl(ph->packet_id);
-    p.inbound = ph->hook == NF_INET_LOCAL_IN || ph->hook == NF_INET_PRE_ROUTING;
-    p.bytes = {static_cast<const uint8_t*>(mnl_attr_get_payload(attr[NFQA_PAYLOAD])),
-               mnl_attr_get_payload_len(attr[NFQA_PAYLOAD])};
-    if (attr[NFQA_UID]) p.uid = ntohl(mnl_attr_get_u32(attr[NFQA_UID]));
-    if (attr[NFQA_GID]) p.gid = ntohl(mnl_attr_get_u32(attr[NFQA_GID]));
-    if (attr[NFQA_MARK]) p.mark = ntohl(mnl_attr_get_u32(attr[NFQA_MARK]));
-    if (attr[NFQA_IFINDEX_INDEV]) p.ifindex_in = ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_INDEV]));
-    if (attr[NFQA_IFINDEX_OUTDEV])
-        p.ifindex_out = ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_OUTDEV]));
-    (*ctx->on_packet)(p);
-    return MNL_CB_OK;
 }
 
 }  // namespace
@@ -131,7 +106,11 @@ Status NfQueue::receive(const std::function<void(const QueuedPacket&)>& on_packe
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
     }
-    ParseContext ctx{&on_packet};
+    const auto from_this_queue = [this, &on_packet](const QueuedPacket& p) {
+        QueuedPacket tagged = p;
+        tagged.queue = queue_num_;
+        on_packet(tagged);
+    };
     for (;;) {
         const int n = recvmmsg(fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
         if (n < 0) {
@@ -145,14 +124,17 @@ Status NfQueue::receive(const std::function<void(const QueuedPacket&)>& on_packe
                 "reading NFQUEUE " + std::to_string(queue_num_) + ": " + errno_text(errno), errno);
         }
         for (int i = 0; i < n; ++i) {
-            packets_++;
-            mnl_cb_run(bufs_[i].data(), msgs[i].msg_len, 0, portid_, packet_cb, &ctx);
+            const DatagramSummary d = for_each_queued_packet(
+                {reinterpret_cast<const uint8_t*>(bufs_[i].data()), msgs[i].msg_len},
+                from_this_queue);
+            packets_ += d.packets;
+            malformed_ += d.malformed;
         }
         if (static_cast<size_t>(n) < kBatch) return Ok{};
     }
 }
 
-void NfQueue::set_verdict(uint32_t id, Verdict v, uint32_t mark) {
+void NfQueue::set_verdict(uint16_t /*queue*/, uint32_t id, Verdict v, uint32_t mark) {
     char buf[256];
     nlmsghdr* nlh = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT, queue_num_);
     switch (v) {
@@ -175,7 +157,7 @@ void NfQueue::set_verdict(uint32_t id, Verdict v, uint32_t mark) {
 }
 
 NfQueueStats NfQueue::stats() const {
-    return {packets_.load(), enobufs_.load(), verdict_errors_.load()};
+    return {packets_.load(), enobufs_.load(), verdict_errors_.load(), malformed_.load()};
 }
 
 }  // namespace tsnitch::nfq

@@ -1,5 +1,5 @@
 // One NFQUEUE queue over libnetfilter_queue's libmnl API: bound on open, unbound on destruction.
-// The queue thread calls receive() when fd() is readable; verdicts may be sent from any thread
+// Its reader calls receive() when fd() is readable; verdicts may be sent from any thread
 // at any later time (each is one sendto on the same netlink socket, which the kernel requires).
 #pragma once
 
@@ -28,6 +28,7 @@ struct NfQueueStats {
     uint64_t packets = 0;
     uint64_t enobufs = 0;  // times the socket buffer overflowed (packets were lost to us)
     uint64_t verdict_errors = 0;
+    uint64_t malformed = 0;  // netlink messages that carried no readable packet
 };
 
 class NfQueue final : public VerdictSink {
@@ -40,7 +41,9 @@ class NfQueue final : public VerdictSink {
     int fd() const;
     // Reads every datagram that is ready without blocking and calls on_packet for each packet.
     Status receive(const std::function<void(const QueuedPacket&)>& on_packet);
-    void set_verdict(uint32_t id, Verdict v, uint32_t mark) override;
+    // This queue's packets only: `queue` is this queue's number.
+    void set_verdict(uint16_t queue, uint32_t id, Verdict v, uint32_t mark) override;
+    uint16_t queue_num() const { return queue_num_; }
 
     NfQueueStats stats() const;
 
@@ -56,6 +59,7 @@ class NfQueue final : public VerdictSink {
     std::atomic<uint64_t> packets_{0};
     std::atomic<uint64_t> enobufs_{0};
     std::atomic<uint64_t> verdict_errors_{0};
+    std::atomic<uint64_t> malformed_{0};
 };
 
 }  // namespace tsnitch::nfq

@@ -40,8 +40,15 @@ std::vector<Jump> jumps() {
             {"filter", "OUTPUT", std::string(kChainVerdict)}};
 }
 
+// The NFQUEUE target: one queue, or one per CPU.
+std::string nfqueue_target(const FirewallSpec& s) {
+    if (s.queue_count <= 1) return "-j NFQUEUE --queue-num " + std::to_string(s.queue_num);
+    return "-j NFQUEUE --queue-balance " + std::to_string(s.queue_num) + ":" +
+           std::to_string(s.queue_num + s.queue_count - 1) + " --queue-cpu-fanout";
+}
+
 std::vector<Rule> rules(const FirewallSpec& s, Family f) {
-    const std::string queue = "-j NFQUEUE --queue-num " + std::to_string(s.queue_num);
+    const std::string queue = nfqueue_target(s);
     const std::string bypass = s.queue_bypass ? " --queue-bypass" : "";
     const std::string out = std::string(kChainOut), in = std::string(kChainIn),
                       verdict = std::string(kChainVerdict), fallback = std::string(kChainFallback);
@@ -223,7 +230,10 @@ std::string iptables_remove_script(const IptablesState& existing) {
 
 std::string nft_install_script(const FirewallSpec& s) {
     const std::string t = std::string(kNftTable);
-    const std::string queue = "queue num " + std::to_string(s.queue_num);
+    const bool fanout = s.queue_count > 1;
+    const std::string queue =
+        "queue num " + std::to_string(s.queue_num) +
+        (fanout ? "-" + std::to_string(s.queue_num + s.queue_count - 1) : std::string());
     const std::string mask = hex(kMarkMask);
     std::string out;
     // Declaring the table first makes the delete succeed when it does not exist yet; the file is
@@ -233,14 +243,18 @@ std::string nft_install_script(const FirewallSpec& s) {
     out += "  chain out {\n    type route hook output priority mangle; policy accept;\n";
     if (!s.ipv6) out += "    meta nfproto ipv6 return\n";
     if (!s.intercept_loopback) out += "    oifname \"lo\" return\n";
-    out += "    tcp flags & (fin|syn|rst|ack) == syn " + queue + (s.queue_bypass ? " bypass" : "") +
-           "\n";
+    std::string flags;
+    if (s.queue_bypass) flags = "bypass";
+    if (fanout) flags += flags.empty() ? "fanout" : ",fanout";
+    if (!flags.empty()) flags = " " + flags;
+    out += "    tcp flags & (fin|syn|rst|ack) == syn " + queue + flags + "\n";
     out += "    ct mark and " + mask + " == " + hex(kMarkAllow) + " return\n";
-    out += "    ct state new,related " + queue + (s.queue_bypass ? " bypass" : "") + "\n  }\n";
+    out += "    ct state new,related " + queue + flags + "\n  }\n";
     out += "  chain in {\n    type filter hook input priority mangle; policy accept;\n";
     if (!s.ipv6) out += "    meta nfproto ipv6 return\n";
-    out += "    ct state established udp sport 53 " + queue + " bypass\n";
-    out += "    ct state established tcp sport 53 " + queue + " bypass\n  }\n";
+    const std::string answer_flags = fanout ? " bypass,fanout" : " bypass";
+    out += "    ct state established udp sport 53 " + queue + answer_flags + "\n";
+    out += "    ct state established tcp sport 53 " + queue + answer_flags + "\n  }\n";
     out += "  chain verdict {\n    type filter hook output priority filter; policy accept;\n";
     out += "    meta mark and " + mask + " == " + hex(kMarkAllow) + " ct mark set ct mark and " +
            hex(~kMarkMask) + " or " + hex(kMarkAllow) + "\n";

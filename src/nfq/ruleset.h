@@ -38,7 +38,10 @@
 namespace tsnitch::nfq {
 
 struct FirewallSpec {
-    uint16_t queue_num = 0;
+    uint16_t queue_num = 0;  // the first queue
+    // Queues queue_num .. queue_num+queue_count-1; more than one: a packet goes to the queue of
+    // the CPU that sends it (--queue-balance with --queue-cpu-fanout).
+    unsigned queue_count = 1;
     bool queue_bypass = true;  // packets pass while nobody reads the queue
     bool intercept_loopback = false;
     bool ipv6 = true;  // rules for IPv6 too

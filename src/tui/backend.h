@@ -43,7 +43,9 @@ struct PendingPrompt {
 // The firewall's state for the status line.
 struct EngineStatus {
     bool intercepting = false;
-    uint16_t queue_num = 0;
+    uint16_t queue_num = 0;        // the first queue
+    unsigned queue_count = 1;      // queues queue_num .. queue_num+queue_count-1 (one per CPU)
+    uint64_t queue_dropped = 0;    // packets the kernel dropped (queue full or undeliverable)
     Method method = Method::none;  // the attribution method in use
     std::string fallback_notice;   // e.g. "ebpf failed to load: diag in use"; empty when none
     std::string firewall;          // "iptables", "nftables"

@@ -56,17 +56,25 @@ void draw_status(Screen& s, const UiState& st) {
     const std::string rules = std::to_string(e.rule_count) + " rules";
     const std::string pending = std::to_string(e.pending_count) + " pending";
     const std::string fw = e.firewall.empty() ? "no firewall" : s.safe(e.firewall);
-    const std::string full = " tsnitch" + sep + state + " (queue " + std::to_string(e.queue_num) +
-                             ")" + sep + "attribution " + method + sep + fw + sep + rules + sep +
-                             pending + sep + counts_long;
-    const std::string medium = " " + state + " q" + std::to_string(e.queue_num) + "  " + method +
-                               "  " + fw + "  " + rules + "  " + pending + "  " + counts_short;
+    const std::string queues =
+        e.queue_count > 1
+            ? std::to_string(e.queue_num) + "-" + std::to_string(e.queue_num + e.queue_count - 1)
+            : std::to_string(e.queue_num);
+    // Packets the kernel dropped are shown in every width: traffic was lost.
+    const std::string dropped =
+        e.queue_dropped ? " dropped " + std::to_string(e.queue_dropped) : std::string();
+    const std::string full = " tsnitch" + sep + state + " (queue" +
+                             (e.queue_count > 1 ? "s " : " ") + queues + ")" + sep +
+                             "attribution " + method + sep + fw + sep + rules + sep + pending +
+                             sep + counts_long + dropped;
+    const std::string medium = " " + state + " q" + queues + "  " + method + "  " + fw + "  " +
+                               rules + "  " + pending + "  " + counts_short + dropped;
     const std::string shorter = " " + std::string(e.intercepting ? s.glyphs().on : s.glyphs().off) +
-                                " q" + std::to_string(e.queue_num) + "  " + method + "  " + fw +
-                                "  " + rules + "  " + pending + "  " + counts_short;
+                                " q" + queues + "  " + method + "  " + fw + "  " + rules + "  " +
+                                pending + "  " + counts_short + dropped;
     const std::string tiny = " " + std::string(e.intercepting ? s.glyphs().on : s.glyphs().off) +
-                             " q" + std::to_string(e.queue_num) + " " + method + " " +
-                             std::to_string(e.pending_count) + " pending " + counts_short;
+                             " q" + queues + " " + method + " " + std::to_string(e.pending_count) +
+                             " pending " + counts_short + dropped;
     s.fill(0, 0, w, s.styles().status);
     std::string text = tiny;
     for (const std::string* t : {&full, &medium, &shorter}) {

@@ -296,6 +296,20 @@ def essentials_on_80x24_and_40x10(tmp):
         t.close()
 
 
+def status_line_names_queues_and_drops(tmp):
+    # One queue per CPU from QueueNum on; packets the kernel dropped show in every width.
+    extra = "status: {queue: 7, queues: 2, dropped: 49894}\n"
+    t = Tui(tmp, script_with(extra=extra), width=160)
+    try:
+        s = t.wait_all(["(queues 7-8)", "dropped 49894"])
+        check("dropped 49894" in s.split("\n")[0], "the drops are not on the status line", s)
+        t.resize(60, 10)
+        s = t.wait_all(["q7-8", "dropped 49894"])
+        check("dropped 49894" in s.split("\n")[0], "narrow: the drops left the status line", s)
+    finally:
+        t.close()
+
+
 def no_color_and_monochrome(tmp):
     sgr_color = re.compile(r"\x1b\[[0-9;]*(3[0-7]|9[0-7]|38;5;\d+)m")
     t = Tui(tmp, script_with((0, "prompt", CURL), extra=RULES_AND_EVENTS))
@@ -443,7 +457,7 @@ SCENARIOS = {f.__name__: f for f in [
     prompt_shows_everything, no_deadline_no_countdown, allow_always_writes_rule,
     deny_once_stores_nothing, arrows_and_tab_change_duration_and_scope, domain_scope_is_a_regexp,
     early_keys_are_ignored, several_pending_oldest_first, countdown_applies_default,
-    essentials_on_80x24_and_40x10, no_color_and_monochrome, unusable_terminal_is_refused,
+    essentials_on_80x24_and_40x10, status_line_names_queues_and_drops, no_color_and_monochrome, unusable_terminal_is_refused,
     ascii_locale,
     hostile_argv_is_escaped, views_and_filter, log_view, rules_toggle_edit_delete,
     quit_asks_first]}

@@ -1,5 +1,5 @@
 // The attribution ladder's interface: who owns the socket behind a connection. The engine calls
-// it from its attribution worker, never from the queue thread.
+// it from its attribution worker; a queue reader calls only a rung that answers from memory.
 #pragma once
 
 #include <cstdint>

@@ -50,7 +50,8 @@ Engine::Engine(EngineOptions options, VerdictSink& sink, Attributor& attributor,
       attributor_(attributor),
       rules_(rules),
       names_(names),
-      fast_attributor_(fast_attributor) {}
+      fast_attributor_(fast_attributor),
+      flows_(options.flow_ttl, options.flow_cache_max) {}
 
 Engine::~Engine() {
     stop();
@@ -83,55 +84,55 @@ void Engine::on_packet(const QueuedPacket& qp) {
     auto parsed = parse_packet(qp.bytes);
     if (!parsed) {
         // Outbound garbage opens nothing we could attribute; inbound is only ever read.
-        sink_.set_verdict(qp.id, qp.inbound ? Verdict::pass : Verdict::deny, qp.mark);
-        std::lock_guard lock(mu_);
-        ++stats_.malformed;
+        sink_.set_verdict(qp.queue, qp.id, qp.inbound ? Verdict::pass : Verdict::deny, qp.mark);
+        ++malformed_;
         return;
     }
     const PacketInfo& p = *parsed;
     if (qp.inbound) {
         if (names_ && is_dns_answer(p)) names_->learn(p, qp.bytes);
-        sink_.set_verdict(qp.id, Verdict::pass, qp.mark);
-        std::lock_guard lock(mu_);
-        ++stats_.dns_answers;
+        sink_.set_verdict(qp.queue, qp.id, Verdict::pass, qp.mark);
+        ++dns_answers_;
         return;
     }
     if (!opens_connection(p)) {
-        sink_.set_verdict(qp.id, Verdict::pass, qp.mark);
-        std::lock_guard lock(mu_);
-        ++stats_.passed;
+        sink_.set_verdict(qp.queue, qp.id, Verdict::pass, qp.mark);
+        ++passed_;
         return;
     }
 
     const FlowKey key = flow_of(p);
     const auto now = std::chrono::steady_clock::now();
-    std::unique_lock lock(mu_);
-    ++stats_.packets;
-    if (auto it = flows_.find(key); it != flows_.end()) {
-        if (it->second.expires > now) {
-            it->second.expires = now + options_.flow_ttl;
-            const Action a = it->second.action;
-            ++stats_.flow_hits;
-            lock.unlock();
-            sink_.set_verdict(qp.id, verdict_of(a), qp.mark);
-            return;
-        }
-        flows_.erase(it);
+    ++packets_;
+    // Most packets of decided flows end here, without the engine's lock.
+    if (auto a = flows_.find(key, now)) {
+        ++flow_hits_;
+        sink_.set_verdict(qp.queue, qp.id, verdict_of(*a), qp.mark);
+        return;
     }
+    std::unique_lock lock(mu_);
     if (auto it = pending_flows_.find(key); it != pending_flows_.end()) {
         if (held_packets_ < options_.max_pending_packets) {
-            pending_[it->second].packets.push_back({qp.id, qp.mark});
+            pending_[it->second].packets.push_back({qp.queue, qp.id, qp.mark});
             ++held_packets_;
             ++stats_.joined;
             return;
         }
         lock.unlock();
-        sink_.set_verdict(qp.id, verdict_of(options_.default_action), qp.mark);
+        sink_.set_verdict(qp.queue, qp.id, verdict_of(options_.default_action), qp.mark);
+        return;
+    }
+    // Decided between the look-up above and now: finish() moves a flow from pending to the
+    // cache under mu_.
+    if (auto a = flows_.find(key, now)) {
+        ++flow_hits_;
+        lock.unlock();
+        sink_.set_verdict(qp.queue, qp.id, verdict_of(*a), qp.mark);
         return;
     }
     if (held_packets_ >= options_.max_pending_packets) {
         lock.unlock();
-        sink_.set_verdict(qp.id, verdict_of(options_.default_action), qp.mark);
+        sink_.set_verdict(qp.queue, qp.id, verdict_of(options_.default_action), qp.mark);
         return;
     }
 
@@ -142,15 +143,16 @@ void Engine::on_packet(const QueuedPacket& qp) {
     c.dst = p.dst;
     c.dst_port = p.dst_port;
     c.uid = qp.uid;
-    c.iface_in = interface_name_locked(qp.ifindex_in);
-    c.iface_out = interface_name_locked(qp.ifindex_out);
     lock.unlock();
+    c.iface_in = interface_name(qp.ifindex_in);
+    c.iface_out = interface_name(qp.ifindex_out);
 
-    // The fast rung (a map lookup, never a /proc walk) answers on this thread; when a rule then
-    // decides, the packet needs no trip through the decision thread. Rules that read the process
-    // environment need /proc/PID/environ: that read belongs on the decision thread.
+    // The fast rung (maps in memory, never /proc, NSS or netlink) answers on this thread; when a
+    // rule then decides, the packet needs no trip through the decision thread. Rules that read
+    // the process environment (/proc/PID/environ) or hash the executable belong on the decision
+    // thread.
     std::optional<Attribution> early;
-    if (fast_attributor_ && !rules_.needs_env()) {
+    if (fast_attributor_ && !rules_.needs_env() && !rules_.needs_exe_hash()) {
         Attribution a = fast_attributor_->attribute(c);
         if (a.process) {
             complete(c, a);
@@ -163,11 +165,25 @@ void Engine::on_packet(const QueuedPacket& qp) {
     }
 
     lock.lock();
+    // Another reader may have filed this flow meanwhile (a retransmit sent from another CPU
+    // lands in another queue): join it rather than decide the flow twice.
+    if (auto it = pending_flows_.find(key); it != pending_flows_.end()) {
+        pending_[it->second].packets.push_back({qp.queue, qp.id, qp.mark});
+        ++held_packets_;
+        ++stats_.joined;
+        return;
+    }
+    if (auto a = flows_.find(key, now)) {
+        ++flow_hits_;
+        lock.unlock();
+        sink_.set_verdict(qp.queue, qp.id, verdict_of(*a), qp.mark);
+        return;
+    }
     const uint64_t id = next_id_++;
     Pending& pd = pending_[id];
     pd.id = id;
     pd.flows.push_back(key);
-    pd.packets.push_back({qp.id, qp.mark});
+    pd.packets.push_back({qp.queue, qp.id, qp.mark});
     ++held_packets_;
     pd.connection = std::move(c);
     if (early) {
@@ -195,12 +211,15 @@ void Engine::complete(Connection& c, const Attribution& a) {
 
 void Engine::decide_at_once(const QueuedPacket& qp, const FlowKey& key, Connection c,
                             const Attribution& a, const RuleMatch& m) {
-    // Verdict first: only this thread files packets, so nothing can slip in before the flow is
-    // remembered.
-    sink_.set_verdict(qp.id, verdict_of(m.action), qp.mark);
+    // Verdict first. A packet of the same flow read at the same moment by another reader (a
+    // retransmit from another CPU) is decided by the same rule there: whichever files the flow
+    // first makes the decision, the other only answers its packet.
+    sink_.set_verdict(qp.queue, qp.id, verdict_of(m.action), qp.mark);
     {
         std::lock_guard lock(mu_);
-        remember_flow(key, m.action, std::chrono::steady_clock::now());
+        const auto now = std::chrono::steady_clock::now();
+        if (flows_.find(key, now)) return;
+        flows_.remember(key, m.action, now);
         count_locked(m.action);
     }
     DecisionEvent e;
@@ -339,7 +358,7 @@ void Engine::finish(std::unique_lock<std::mutex>& lock, uint64_t id, const Outco
     const auto now = std::chrono::steady_clock::now();
     for (const FlowKey& f : pd.flows) {
         pending_flows_.erase(f);
-        remember_flow(f, outcome.action, now);
+        flows_.remember(f, outcome.action, now);
     }
     if (pd.prompting) open_prompts_.erase(pd.prompt_key);
     stats_.prompts_open = open_prompts_.size();
@@ -350,7 +369,7 @@ void Engine::finish(std::unique_lock<std::mutex>& lock, uint64_t id, const Outco
 
     const Verdict v = verdict_of(outcome.action);
     for (const Held& h : pd.packets)
-        sink_.set_verdict(h.id, v, h.mark);
+        sink_.set_verdict(h.queue, h.id, v, h.mark);
     DecisionEvent e;
     e.time = std::chrono::system_clock::now();
     e.action = outcome.action;
@@ -364,22 +383,6 @@ void Engine::finish(std::unique_lock<std::mutex>& lock, uint64_t id, const Outco
         o->on_decision(e, outcome.nolog);
     }
     lock.lock();
-}
-
-void Engine::remember_flow(const FlowKey& k, Action a, std::chrono::steady_clock::time_point now) {
-    if (flows_.size() >= options_.flow_cache_max) {
-        std::erase_if(flows_, [now](const auto& kv) { return kv.second.expires <= now; });
-        // Still full: forget the oldest half rather than grow without bound.
-        if (flows_.size() >= options_.flow_cache_max) {
-            std::vector<std::chrono::steady_clock::time_point> t;
-            for (const auto& kv : flows_)
-                t.push_back(kv.second.expires);
-            std::nth_element(t.begin(), t.begin() + static_cast<long>(t.size() / 2), t.end());
-            const auto cut = t[t.size() / 2];
-            std::erase_if(flows_, [cut](const auto& kv) { return kv.second.expires <= cut; });
-        }
-    }
-    flows_[k] = {a, now + options_.flow_ttl};
 }
 
 Status Engine::answer(uint64_t prompt_id, Action action, std::optional<std::string> rule_name) {
@@ -423,27 +426,17 @@ std::vector<FlowKey> Engine::forget_socket(Protocol protocol, const IpAddress& s
     // Sockets of both families carry IPv4 flows as ::ffff:a.b.c.d; packets name them as IPv4.
     const IpAddress local = src.unmapped(), peer = dst.unmapped();
     const bool connected = dst_port != 0 || !peer.is_unspecified();
-    std::vector<FlowKey> allowed;
-    std::lock_guard lock(mu_);
-    const auto forget = [&](auto it) {
-        if (it->second.action == Action::allow) allowed.push_back(it->first);
-        return flows_.erase(it);
-    };
     if (connected && !local.is_unspecified()) {
-        if (auto it = flows_.find({protocol, local, src_port, peer, dst_port, 0});
-            it != flows_.end())
-            forget(it);
-        return allowed;
+        const FlowKey k{protocol, local, src_port, peer, dst_port, 0};
+        if (flows_.forget(k) == Action::allow) return {k};
+        return {};
     }
     // Not connected: every destination it sent to.
-    for (auto it = flows_.begin(); it != flows_.end();) {
-        const FlowKey& k = it->first;
-        const bool same = k.protocol == protocol && k.src_port == src_port &&
-                          (local.is_unspecified() || k.src == local) &&
-                          (!connected || (k.dst == peer && k.dst_port == dst_port));
-        it = same ? forget(it) : std::next(it);
-    }
-    return allowed;
+    return flows_.forget_if([&](const FlowKey& k) {
+        return k.protocol == protocol && k.src_port == src_port &&
+               (local.is_unspecified() || k.src == local) &&
+               (!connected || (k.dst == peer && k.dst_port == dst_port));
+    });
 }
 
 void Engine::on_kernel_decision(const DecisionEvent& e, bool nolog) {
@@ -455,16 +448,21 @@ void Engine::on_kernel_decision(const DecisionEvent& e, bool nolog) {
         o->on_decision(e, nolog);
 }
 
-const std::string& Engine::interface_name_locked(uint32_t ifindex) {
-    static const std::string none;
-    if (ifindex == 0) return none;
-    auto it = if_names_.find(ifindex);
-    if (it != if_names_.end()) return it->second;
-    // if_indextoname asks the kernel; interfaces are few, so the answer is kept (a renamed or
-    // re-created interface is picked up once the small cache is dropped).
-    if (if_names_.size() >= 256) if_names_.clear();
+std::string Engine::interface_name(uint32_t ifindex) {
+    if (ifindex == 0) return {};
+    {
+        std::lock_guard lock(if_mu_);
+        if (auto it = if_names_.find(ifindex); it != if_names_.end()) return it->second;
+    }
+    // if_indextoname asks the kernel (a socket and an ioctl), so no lock is held meanwhile;
+    // interfaces are few, so the answer is kept (a renamed or re-created interface is picked up
+    // once the small cache is dropped).
     char name[IF_NAMESIZE] = {};
-    return if_names_.emplace(ifindex, if_indextoname(ifindex, name) ? name : "").first->second;
+    std::string found = if_indextoname(ifindex, name) ? name : "";
+    std::lock_guard lock(if_mu_);
+    if (if_names_.size() >= 256) if_names_.clear();
+    if_names_.emplace(ifindex, found);
+    return found;
 }
 
 Prompt Engine::prompt_of(const Pending& p) {
@@ -489,9 +487,24 @@ std::vector<Prompt> Engine::prompts() const {
     return r;
 }
 
-EngineStats Engine::stats() const {
+void Engine::set_queue_drops(uint64_t queue_dropped, uint64_t user_dropped) {
     std::lock_guard lock(mu_);
-    return stats_;
+    stats_.queue_dropped = queue_dropped;
+    stats_.queue_user_dropped = user_dropped;
+}
+
+EngineStats Engine::stats() const {
+    EngineStats s;
+    {
+        std::lock_guard lock(mu_);
+        s = stats_;
+    }
+    s.packets = packets_.load();
+    s.flow_hits = flow_hits_.load();
+    s.passed = passed_.load();
+    s.dns_answers = dns_answers_.load();
+    s.malformed = malformed_.load();
+    return s;
 }
 
 }  // namespace tsnitch

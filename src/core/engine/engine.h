@@ -2,12 +2,13 @@
 // front ends use (DESIGN.md §2): events out through EngineObserver, commands in (answer a prompt,
 // list the open prompts, read the counters).
 //
-// Threads: the queue thread calls on_packet() and never waits on attribution, rules or a person;
-// new flows go to the engine's decision thread, which attributes them, asks the rules and either
-// decides or holds the packets in a pending decision (a prompt). Verdicts go out through the
-// VerdictSink by packet id whenever the decision is made.
+// Threads: the queue readers (one per queue, several at once) call on_packet() and never wait on
+// /proc, NSS, netlink or a person; new flows go to the engine's decision thread, which attributes
+// them, asks the rules and either decides or holds the packets in a pending decision (a prompt).
+// Verdicts go out through the VerdictSink by queue and packet id whenever the decision is made.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -23,6 +24,7 @@
 #include "core/attribution/attributor.h"
 #include "core/connection.h"
 #include "core/engine/flow.h"
+#include "core/engine/flow_cache.h"
 #include "core/engine/host_names.h"
 #include "core/engine/packet_queue.h"
 #include "core/result.h"
@@ -72,11 +74,16 @@ struct EngineStats {
     uint64_t prompts_opened = 0;
     size_t pending = 0;       // decisions not made yet (attributing or prompting)
     size_t prompts_open = 0;  // of them, questions waiting for a person
+    // The kernel's counts for the queues (set_queue_drops): packets dropped because a queue was
+    // full, and packets it could not deliver to a reader's socket.
+    uint64_t queue_dropped = 0;
+    uint64_t queue_user_dropped = 0;
 };
 
-// Front ends implement what they need. Calls come from the queue thread (decisions made there),
-// the engine's decision thread, or the thread that called answer() / rules_changed();
-// implementations guard their own state and return quickly (no I/O that can block).
+// Front ends implement what they need. Calls come from the queue readers (decisions made there;
+// several readers call at once), the engine's decision thread, or the thread that called
+// answer() / rules_changed(); implementations guard their own state and return quickly (no I/O
+// that can block).
 class EngineObserver {
   public:
     virtual ~EngineObserver() = default;
@@ -89,9 +96,10 @@ class EngineObserver {
 class Engine {
   public:
     // `names` may be null (no DNS learning). `fast_attributor` (may be null) is an attribution
-    // that never blocks, e.g. the eBPF owner map: it is tried on the queue thread, and when it
-    // finds the process and a rule decides, the verdict is given there at once; otherwise the
-    // decision thread goes on with `attributor`. The references must outlive the Engine.
+    // that answers from memory only, e.g. the eBPF owner map and its process cache: it is tried
+    // on the queue readers, and when it finds the process and a rule decides, the verdict is
+    // given there at once; otherwise the decision thread goes on with `attributor`. The
+    // references must outlive the Engine.
     Engine(EngineOptions options, VerdictSink& sink, Attributor& attributor, RuleMatcher& rules,
            HostNames* names, Attributor* fast_attributor = nullptr);
     ~Engine();  // stop()
@@ -105,8 +113,9 @@ class Engine {
     // that no packet stays held.
     void stop();
 
-    // The queue thread's entry: one packet, answered now (flow cache, DNS answer, joined or
-    // handed to the decision thread). Never blocks on attribution or a person.
+    // A queue reader's entry (called by several readers at once): one packet, answered now (flow
+    // cache, DNS answer, a rule on what the fast rung knows, joined or handed to the decision
+    // thread). Never blocks on attribution or a person.
     void on_packet(const QueuedPacket& p);
 
     // Commands from a front end.
@@ -129,9 +138,13 @@ class Engine {
     void on_kernel_decision(const DecisionEvent& e, bool nolog);
     std::vector<Prompt> prompts() const;
     EngineStats stats() const;
+    // The queue's own drop counters, as the kernel reports them (read by the caller, which owns
+    // the queues): kept in the stats.
+    void set_queue_drops(uint64_t queue_dropped, uint64_t user_dropped);
 
   private:
     struct Held {
+        uint16_t queue;
         uint32_t id;
         uint32_t mark;
     };
@@ -142,15 +155,11 @@ class Engine {
         Connection connection;
         Method method = Method::none;
         uint64_t attribution_us = 0;
-        bool attributed = false;  // by the fast rung on the queue thread
+        bool attributed = false;  // by the fast rung on a queue reader
         bool prompting = false;
         std::chrono::system_clock::time_point opened;
         std::optional<std::chrono::system_clock::time_point> deadline;
         PromptKey prompt_key;
-    };
-    struct Cached {
-        Action action;
-        std::chrono::steady_clock::time_point expires;
     };
     struct Outcome {
         Action action;
@@ -169,10 +178,9 @@ class Engine {
     // Takes the pending decision out (under mu_), records its flows, then sends the verdicts
     // and tells the observers (without mu_).
     void finish(std::unique_lock<std::mutex>& lock, uint64_t pending_id, const Outcome& outcome);
-    void remember_flow(const FlowKey& k, Action a, std::chrono::steady_clock::time_point now);
     static Prompt prompt_of(const Pending& p);
-    // The name of a network interface (iface.in / iface.out rules), with mu_ held.
-    const std::string& interface_name_locked(uint32_t ifindex);
+    // The name of a network interface (iface.in / iface.out rules); takes if_mu_ only.
+    std::string interface_name(uint32_t ifindex);
 
     EngineOptions options_;
     VerdictSink& sink_;
@@ -191,9 +199,12 @@ class Engine {
     std::unordered_map<uint64_t, Pending> pending_;
     std::unordered_map<FlowKey, uint64_t, FlowKeyHash> pending_flows_;
     std::unordered_map<PromptKey, uint64_t, PromptKeyHash> open_prompts_;
-    std::unordered_map<FlowKey, Cached, FlowKeyHash> flows_;
+    FlowCache flows_;  // its own locks: the readers look flows up without mu_
     size_t held_packets_ = 0;
     EngineStats stats_;
+    // Counted by the readers without mu_; stats() adds them.
+    std::atomic<uint64_t> packets_{0}, flow_hits_{0}, passed_{0}, dns_answers_{0}, malformed_{0};
+    std::mutex if_mu_;  // if_names_, apart from mu_: the readers' lookups never wait on it long
     std::unordered_map<uint32_t, std::string> if_names_;
 };
 

@@ -21,7 +21,7 @@ enum class Verdict : uint8_t {
 std::string_view verdict_name(Verdict v);
 
 struct QueuedPacket {
-    uint32_t id = 0;                 // the kernel's packet id, for the verdict
+    uint32_t id = 0;                 // the kernel's packet id (unique within its queue)
     std::span<const uint8_t> bytes;  // from the IP header on; valid only during the callback
     bool inbound = false;            // queued on the way in (DNS answers), else outbound
     std::optional<uint32_t> uid;     // the socket's owner, when the kernel knows it
@@ -29,13 +29,15 @@ struct QueuedPacket {
     uint32_t mark = 0;  // the packet mark as queued (other tools' bits are kept)
     uint32_t ifindex_in = 0;
     uint32_t ifindex_out = 0;
+    uint16_t queue = 0;  // the queue number it was read from: its verdict goes there
 };
 
 class VerdictSink {
   public:
     virtual ~VerdictSink() = default;
-    // `mark` is the packet's mark as it was queued, so that bits other tools use survive.
-    virtual void set_verdict(uint32_t id, Verdict v, uint32_t mark) = 0;
+    // The packet is named by its queue and id (QueuedPacket::queue, ::id); `mark` is its mark as
+    // it was queued, so that bits other tools use survive.
+    virtual void set_verdict(uint16_t queue, uint32_t id, Verdict v, uint32_t mark) = 0;
 };
 
 }  // namespace tsnitch

@@ -456,4 +456,14 @@ bool CompiledOperator::uses_env() const {
     return false;
 }
 
+bool CompiledOperator::uses_exe_hash() const {
+    if (operand_ == Operand::process_hash_md5 || operand_ == Operand::process_hash_sha1)
+        return true;
+    if (operand_ == Operand::lists && list_kind_ == ListKind::hash_md5) return true;
+    for (const CompiledOperator& s : subs_) {
+        if (s.uses_exe_hash()) return true;
+    }
+    return false;
+}
+
 }  // namespace tsnitch

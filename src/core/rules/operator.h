@@ -98,6 +98,8 @@ class CompiledOperator {
     // List directories this operator reads (for watching them).
     void list_dirs(std::vector<std::pair<ListKind, std::string>>& out) const;
     bool uses_env() const;
+    // process.hash.* or lists.hash.md5: matching reads (and hashes) the executable.
+    bool uses_exe_hash() const;
 
   private:
     bool match_text(std::string_view value) const;

@@ -21,6 +21,10 @@ class RuleMatcher {
     virtual std::optional<RuleMatch> match(const Connection& c) = 0;
     // Whether some rule reads process.env.*: only then does the engine read /proc/PID/environ.
     virtual bool needs_env() const { return false; }
+    // Whether some rule reads the executable's checksum (process.hash.*, lists.hash.md5): hashing
+    // a binary takes milliseconds, so the queue readers leave such matching to the decision
+    // thread.
+    virtual bool needs_exe_hash() const { return false; }
 };
 
 }  // namespace tsnitch

@@ -51,6 +51,7 @@ struct RuleStore::Snapshot {
     std::vector<Regexps> regexps;
     std::vector<uint32_t> others;
     bool needs_env = false;
+    bool needs_exe_hash = false;
 };
 
 namespace {
@@ -244,6 +245,7 @@ void RuleStore::rebuild_locked() {
     for (uint32_t i = 0; i < s->rules.size(); ++i) {
         const CompiledOperator& op = s->rules[i]->op;
         if (op.uses_env()) s->needs_env = true;
+        if (op.uses_exe_hash()) s->needs_exe_hash = true;
         // The operator that can find this rule: the top-level one, or a simple sub-operator of a
         // list (all of them must match, so any one is a necessary condition).
         const CompiledOperator* key_op = nullptr;
@@ -704,6 +706,11 @@ std::vector<Error> RuleStore::process_events() {
 bool RuleStore::needs_env() const {
     std::lock_guard lock(snap_mu_);
     return snap_->needs_env;
+}
+
+bool RuleStore::needs_exe_hash() const {
+    std::lock_guard lock(snap_mu_);
+    return snap_->needs_exe_hash;
 }
 
 void RuleStore::set_on_change(std::function<void()> f) {

@@ -97,6 +97,7 @@ class RuleStore final : public RuleMatcher {
 
     // Whether some rule reads process.env.*: only then must attribution read /proc/PID/environ.
     bool needs_env() const override;
+    bool needs_exe_hash() const override;
     // Called after every change of the rules (from the thread that made it).
     void set_on_change(std::function<void()> f);
     // Counts the changes of the rules: a caller that polls (the housekeeping thread) tells the

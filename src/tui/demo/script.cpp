@@ -106,6 +106,8 @@ Script parse(const YAML::Node& root, const std::string& origin) {
         const std::string w = origin + ": status";
         s.status.intercepting = get<bool>(st, "intercepting", true, w);
         s.status.queue_num = get<uint16_t>(st, "queue", 0, w);
+        s.status.queue_count = get<unsigned>(st, "queues", 1, w);
+        s.status.queue_dropped = get<uint64_t>(st, "dropped", 0, w);
         s.status.method = parse_method(st, w);
         s.status.fallback_notice = get<std::string>(st, "fallback", "", w);
         s.status.firewall = get<std::string>(st, "firewall", "iptables", w);

@@ -31,8 +31,11 @@ with NetnsPair() as ns:
     t = Tsnitch(ns, extra=["--queue", "321"]).start()
     rules = ns.ruleset()
     installed = ours(ns)
-    check("--queue-num 321" in rules and "--queue-num 7" not in rules,
-          "--queue 321 overrides QueueNum 7 in the rules")
+    # One queue per CPU, from 321 on.
+    cpus = os.cpu_count() or 1
+    want = f"--queue-balance 321:{320 + cpus}" if cpus > 1 else "--queue-num 321"
+    check(want in rules and "--queue-num 7" not in rules and "--queue-balance 7:" not in rules,
+          f"--queue 321 overrides QueueNum 7 in the rules ({want})")
     check(attempt(ns, "tcp", V4_PEER, PORT, timeout=1) == "timeout", "and that queue is read")
     check(attempt(ns, "tcp", "127.0.0.1", PORT, timeout=2) == "ok",
           "InterceptLoopback false: loopback connections pass")
@@ -43,6 +46,12 @@ with NetnsPair() as ns:
     check(r.returncode == 1 and "NFQUEUE 321" in r.stderr and "another firewall" in r.stderr,
           f"a second tsnitch on queue 321 fails: {r.returncode} {r.stderr.strip()}")
     check(ours(ns) == installed, "the first one's rules are still there")
+    if cpus > 1:
+        # One queue per CPU from 65535 on would run past the last queue number.
+        r = ns.run(ns.client, [tsnitch_binary(), "run", "--headless", "-c", t.config, "-r",
+                               t.rules_dir, "--queue", "65535"], check=False, timeout=20)
+        check(r.returncode == 1 and "past 65535" in r.stderr and ours(ns) == installed,
+              f"--queue 65535 with {cpus} CPUs fails and installs nothing: {r.stderr.strip()}")
     check(attempt(ns, "tcp", V4_PEER, PORT, timeout=1) == "timeout", "and still in force")
     check(t.stop() == 0, "the first one stops cleanly")
 

@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "core/engine/engine.h"
@@ -57,10 +58,12 @@ struct FakeSink : VerdictSink {
     std::mutex mu;
     std::condition_variable cv;
     std::map<uint32_t, Verdict> verdicts;
+    std::map<uint32_t, uint16_t> queues;  // the queue each verdict was sent to
 
-    void set_verdict(uint32_t id, Verdict v, uint32_t) override {
+    void set_verdict(uint16_t queue, uint32_t id, Verdict v, uint32_t) override {
         std::lock_guard l(mu);
         verdicts[id] = v;
+        queues[id] = queue;
         cv.notify_all();
     }
     // The verdict for packet `id`, waiting up to 5 s for the engine's thread.
@@ -566,4 +569,125 @@ TEST_CASE("a kernel-path decision is counted and told to the observers like a qu
     CHECK(f.rec.events[0].path == DecisionPath::kernel);
     CHECK(f.rec.events[0].rule == "reject-curl");
     CHECK(f.rec.events[1].action == Action::allow);
+}
+
+TEST_CASE(
+    "verdicts go back to the queue each packet came from, also when one answer decides many") {
+    EngineOptions o;
+    o.interactive = true;
+    o.prompt_timeout_s = 0;
+    Fixture f(o);
+    const auto a = tcp(1001, 443), b = tcp(1002, 443);
+    QueuedPacket p1{1, a, false, 1000, {}, 0, 0, 0, 7};
+    QueuedPacket p2{2, b, false, 1000, {}, 0, 0, 0, 8};
+    f.engine->on_packet(p1);
+    REQUIRE(f.rec.wait_prompts(1));
+    f.engine->on_packet(p2);  // same process and destination, read by another queue's reader
+    for (int i = 0; i < 200 && f.engine->prompts()[0].flows < 2; ++i)
+        std::this_thread::sleep_for(5ms);
+    REQUIRE(f.engine->prompts().size() == 1);
+    REQUIRE(f.engine->answer(f.engine->prompts()[0].id, Action::allow).ok());
+    CHECK(f.sink.wait(1) == Verdict::allow);
+    CHECK(f.sink.wait(2) == Verdict::allow);
+    std::lock_guard l(f.sink.mu);
+    CHECK(f.sink.queues[1] == 7);
+    CHECK(f.sink.queues[2] == 8);
+}
+
+TEST_CASE("several readers at once: every packet gets one verdict, every flow one decision") {
+    // The fast rung knows every source port: rules decide on the reader threads.
+    struct EveryPort : Attributor {
+        Attribution attribute(const Connection&) override {
+            Attribution a;
+            ProcessInfo p;
+            p.pid = 9;
+            p.path = "/usr/bin/many";
+            a.process = p;
+            a.method = Method::ebpf;
+            return a;
+        }
+        Method method() const override { return Method::ebpf; }
+    } fast;
+    FakeSink sink;
+    FakeAttributor slow;
+    FakeRules rules;
+    rules.fn = [](const Connection& c) -> std::optional<RuleMatch> {
+        if (c.src_port % 2 == 0) return rule(Action::allow, "even");
+        return std::nullopt;  // odd ports: DefaultAction on the decision thread
+    };
+    Recorder rec;
+    Engine engine({}, sink, slow, rules, nullptr, &fast);
+    engine.add_observer(&rec);
+    engine.start();
+    constexpr int kReaders = 4, kFlows = 300;
+    std::vector<std::vector<uint8_t>> packets;
+    for (int i = 0; i < kFlows; ++i)
+        packets.push_back(tcp(static_cast<uint16_t>(20000 + i), 443));
+    std::vector<std::thread> readers;
+    for (int r = 0; r < kReaders; ++r) {
+        readers.emplace_back([&, r] {
+            // Each reader sees every flow once (as retransmits spread over queues would be).
+            for (int i = 0; i < kFlows; ++i) {
+                const uint32_t id = static_cast<uint32_t>(r * kFlows + i + 1);
+                engine.on_packet({id,
+                                  packets[static_cast<size_t>(i)],
+                                  false,
+                                  1000,
+                                  {},
+                                  0,
+                                  0,
+                                  0,
+                                  static_cast<uint16_t>(r)});
+            }
+        });
+    }
+    for (auto& t : readers)
+        t.join();
+    for (uint32_t id = 1; id <= kReaders * kFlows; ++id)
+        REQUIRE(sink.wait(id));
+    engine.stop();
+    std::lock_guard l(sink.mu);
+    CHECK(sink.verdicts.size() == size_t{kReaders * kFlows});
+    for (uint32_t id = 1; id <= kReaders * kFlows; ++id) {
+        const int port = 20000 + static_cast<int>((id - 1) % kFlows);
+        CHECK(sink.verdicts[id] == (port % 2 == 0 ? Verdict::allow : Verdict::deny));
+        CHECK(sink.queues[id] == (id - 1) / kFlows);
+    }
+    // Odd flows: filed once, joined by the other readers' copies. Even flows: decided by
+    // whichever reader got there first; a reader that raced it only answers its packet.
+    size_t odd_events = 0;
+    for (const auto& e : rec.events)
+        odd_events += e.connection.src_port % 2 == 1;
+    CHECK(odd_events == kFlows / 2);
+    CHECK(rec.events.size() == size_t{kFlows});
+    CHECK(engine.stats().decisions == uint64_t{kFlows});
+    CHECK(slow.calls == 0);
+}
+
+TEST_CASE("rules that hash the executable are matched on the decision thread, not the reader") {
+    struct CountingFast : Attributor {
+        std::atomic<int> calls{0};
+        Attribution attribute(const Connection&) override {
+            ++calls;
+            return {};
+        }
+        Method method() const override { return Method::ebpf; }
+    } fast;
+    struct HashRules : FakeRules {
+        bool needs_exe_hash() const override { return true; }
+    } rules;
+    rules.fn = [](const Connection& c) -> std::optional<RuleMatch> {
+        if (c.process) return rule(Action::allow, "by-hash");
+        return std::nullopt;
+    };
+    FakeSink sink;
+    FakeAttributor slow;
+    Engine engine({}, sink, slow, rules, nullptr, &fast);
+    engine.start();
+    const auto p = tcp(1001, 443);
+    engine.on_packet({1, p, false, {}, {}, 0, 0, 0});
+    CHECK(sink.wait(1) == Verdict::allow);
+    CHECK(fast.calls == 0);
+    CHECK(slow.calls == 1);
+    engine.stop();
 }

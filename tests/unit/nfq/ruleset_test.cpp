@@ -235,6 +235,29 @@ TEST_CASE("nft table: replaced atomically, queue with bypass, marks as iptables 
     CHECK(nft_remove_script() == "table inet tsnitch\ndelete table inet tsnitch\n");
 }
 
+TEST_CASE("one queue per CPU: new flows and DNS answers go to the sending CPU's queue") {
+    FirewallSpec spec;
+    spec.queue_num = 7;
+    spec.queue_count = 4;
+    const std::string v4 = iptables_install_script(spec, Family::v4, {});
+    CHECK(v4.find("--ctstate NEW,RELATED -j NFQUEUE --queue-balance 7:10 --queue-cpu-fanout "
+                  "--queue-bypass\n") != std::string::npos);
+    CHECK(
+        count(v4,
+              "ESTABLISHED -j NFQUEUE --queue-balance 7:10 --queue-cpu-fanout --queue-bypass\n") ==
+        2);
+    CHECK(v4.find("--queue-num") == std::string::npos);
+    // The same rules either way: the firewall check counts rules, not their text.
+    CHECK(iptables_expected_state(spec).chains == iptables_expected_state({}).chains);
+
+    const std::string nft = nft_install_script(spec);
+    CHECK(nft.find("ct state new,related queue num 7-10 bypass,fanout\n") != std::string::npos);
+    CHECK(count(nft, "sport 53 queue num 7-10 bypass,fanout\n") == 2);
+    spec.queue_bypass = false;
+    CHECK(nft_install_script(spec).find("ct state new,related queue num 7-10 fanout\n") !=
+          std::string::npos);
+}
+
 TEST_CASE("verdict marks keep the bits other tools set") {
     CHECK(with_mark(0x00000001, kMarkAllow) == 0x0a000001);
     CHECK(with_mark(0xff000000, kMarkReject) == 0xfb000000);
