@@ -13,6 +13,7 @@
 
 #include "bpf/bpf_monitor.h"
 #include "bpf/cgroup_root.h"
+#include "bpf/kernel_verdicts.h"
 #include "cli/commands.h"
 #include "core/attribution/diag_client.h"
 #include "nfq/command.h"
@@ -89,6 +90,15 @@ int check(int argc, char** argv) {
     }
     row("eBPF attribution:",
         all_hooks ? "available (method ebpf)" : "not available: tsnitch falls back to diag");
+    // The kernel path: its programs load, and iptables can match a pinned program (xt_bpf).
+    const auto bpf_match = nfq::run_command({"iptables", "-m", "bpf", "-h"}, "");
+    const bool xt_bpf = bpf_match && bpf_match->status == 0;
+    const Status kpath = bpf::probe_kernel_path();
+    row("kernel path:",
+        !kpath    ? "not available (" + kpath.error().message + "): the queue decides every flow"
+        : !xt_bpf ? "not available (iptables has no bpf match): the queue "
+                    "decides every flow"
+                  : "available (decided flows skip the queue)");
 
     const bool nfq_proc = exists("/proc/net/netfilter/nfnetlink_queue");
     std::string nfq = nfq_proc ? "available (/proc/net/netfilter/nfnetlink_queue)" : "";

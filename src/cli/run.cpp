@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "bpf/attribution_stack.h"
+#include "bpf/kernel_verdicts.h"
 #include "cli/commands.h"
 #include "control/control_server.h"
 #include "control/control_socket.h"
@@ -351,7 +352,24 @@ int run_engine(const Config& config, bool headless) {
         print_error("%s", queues.error().message.c_str());
         return kExitFailure;
     }
+    // The kernel path (DESIGN.md §8a): flows that the rules decide on the kernel cache's key alone
+    // skip the queue. Without it the queue decides every flow, and the log says so.
+    DnsNames names;
+    auto kernel_created =
+        bpf::KernelVerdicts::create(rules, &names.cache(), bpf::kernel_path_options_from_env());
+    std::unique_ptr<bpf::KernelVerdicts> kernel_path;
+    std::string kernel_notice;
+    if (kernel_created) {
+        kernel_path = std::move(*kernel_created);
+    } else {
+        kernel_notice = "kernel path unavailable (" + kernel_created.error().message +
+                        "): the queue decides every flow";
+    }
     nfq::FirewallSpec spec;
+    if (kernel_path) {
+        spec.kernel_pass_pin = kernel_path->pass_pin();
+        spec.kernel_drop_pin = kernel_path->drop_pin();
+    }
     spec.queue_num = config.queue_num;
     spec.queue_count = (*queues)->count();
     spec.queue_bypass = config.queue_bypass;
@@ -388,7 +406,11 @@ int run_engine(const Config& config, bool headless) {
         events_ptr = events.get();
     }
 
-    DnsNames names;
+    if (kernel_path && (*firewall)->backend_name() != "iptables") {
+        kernel_path.reset();
+        kernel_notice = "kernel path unavailable (it needs the iptables backend's xt_bpf)";
+    }
+    if (!kernel_notice.empty()) log.info(kernel_notice);
     DaemonOptions dopt;
     dopt.engine = engine_options(config);
     // Held packets stay well below what the kernel queue holds, so that a flood of new flows
@@ -400,12 +422,21 @@ int run_engine(const Config& config, bool headless) {
         dopt.status.queues.push_back(static_cast<uint16_t>(config.queue_num + i));
     dopt.status.method = method;
     dopt.status.fallback_notice = attribution.notice;
+    if (!kernel_notice.empty())
+        dopt.status.fallback_notice +=
+            (dopt.status.fallback_notice.empty() ? "" : "; ") + kernel_notice;
+    dopt.status.kernel_path = kernel_path != nullptr;
     dopt.status.firewall = std::string((*firewall)->backend_name());
     dopt.recent_max = config.stats_max_events;
     Daemon daemon(dopt, **queues, ladder, rules, &names, attribution.fast.get());
     if (events_ptr) daemon.add_observer(events_ptr);
     daemon.set_log_sink(&log);
     daemon.set_broken_rule_files(rules.broken_files().size());
+    if (kernel_path) {
+        daemon.add_observer(kernel_path.get());
+        rules.set_on_change([k = kernel_path.get()] { k->invalidate(); });
+        names.set_on_rename([k = kernel_path.get()](const IpAddress* a) { k->address_renamed(a); });
+    }
     if (auto s = daemon.start(); !s) {
         print_error("%s", s.error().message.c_str());
         return kExitFailure;
@@ -428,13 +459,15 @@ int run_engine(const Config& config, bool headless) {
         (void)(*firewall)->remove();
         return kExitFailure;
     }
+    if (kernel_path) kernel_path->start(daemon.engine());
     log.attach(&daemon, !headless);  // from here on the terminal may belong to the TUI
     if (!headless) report_rule_problems();
     log.info("intercepting: NFQUEUE " + (*queues)->numbers() + " (one reader per CPU), " +
              std::string((*firewall)->backend_name()) +
              (spec.ipv6 ? " (IPv4 and IPv6)" : " (IPv4)") + ", attribution " +
-             std::string(method_name(method)) + ", " + std::to_string(rules.rules().size()) +
-             " rules, DefaultAction " + std::string(action_name(config.default_action)));
+             std::string(method_name(method)) + (kernel_path ? ", kernel path on" : "") + ", " +
+             std::to_string(rules.rules().size()) + " rules, DefaultAction " +
+             std::string(action_name(config.default_action)));
 
     // The names file belongs to this network namespace's tsnitch; see core/dns/names_file.h.
     std::unique_ptr<NamesPublisher> names_file;
@@ -491,6 +524,11 @@ int run_engine(const Config& config, bool headless) {
     // Packets queued before the rules went are decided rather than dropped with the queue; what
     // is still pending then gets DefaultAction from stop().
     (*queues)->drain([&daemon](const QueuedPacket& p) { daemon.on_packet(p); });
+    if (kernel_path) {
+        kernel_path->stop();  // its last records are read and reported before the engine stops
+        rules.set_on_change(nullptr);
+        names.set_on_rename(nullptr);
+    }
     daemon.stop();
     control->reset();  // after the daemon's Stopping reached the clients; before the daemon goes
     log.attach(nullptr, false);
@@ -511,6 +549,14 @@ int run_engine(const Config& config, bool headless) {
     if (events && events->lost() > 0)
         log.error("events file " + config.events_file + ": " + std::to_string(events->lost()) +
                   " events lost in all");
+    if (kernel_path) {
+        const bpf::KernelPathStats ks = kernel_path->stats();
+        log.info("kernel path: " + std::to_string(ks.decisions) + " decisions, " +
+                 std::to_string(ks.stored) + " rule decisions cached, " +
+                 std::to_string(ks.not_cacheable) + " not cacheable, " +
+                 std::to_string(ks.no_identity) + " without the kernel's executable, epoch " +
+                 std::to_string(ks.epoch));
+    }
     return status;
 }
 

@@ -137,6 +137,10 @@ std::string iso8601_utc_ms(std::chrono::system_clock::time_point t) {
     return s + frac;
 }
 
+std::string_view decision_path_name(DecisionPath p) {
+    return p == DecisionPath::kernel ? "kernel" : "queue";
+}
+
 std::string event_json(const DecisionEvent& e) {
     const Connection& c = e.connection;
     std::string j = "{";
@@ -166,6 +170,7 @@ std::string event_json(const DecisionEvent& e) {
     j += "]";
     j += ",\"method\":" + json_quote(method_name(e.method));
     j += ",\"attribution_us\":" + std::to_string(e.attribution_us);
+    j += ",\"path\":" + json_quote(decision_path_name(e.path));
     j += "}";
     return j;
 }

@@ -80,6 +80,11 @@ struct Connection {
     std::string to_string() const;
 };
 
+// Where a decision was taken: in user space for a queued packet, or by the kernel's verdict
+// cache (DESIGN.md §8a), which repeats a decision user space made before.
+enum class DecisionPath : uint8_t { queue, kernel };
+std::string_view decision_path_name(DecisionPath p);  // "queue", "kernel"
+
 // One decision as written to --events (DESIGN.md §3).
 struct DecisionEvent {
     std::chrono::system_clock::time_point time;
@@ -89,6 +94,7 @@ struct DecisionEvent {
     Connection connection;
     Method method = Method::none;
     uint64_t attribution_us = 0;
+    DecisionPath path = DecisionPath::queue;
 };
 
 std::string event_json(const DecisionEvent& e);

@@ -54,11 +54,24 @@ std::vector<Rule> rules(const FirewallSpec& s, Family f) {
                       verdict = std::string(kChainVerdict), fallback = std::string(kChainFallback);
     std::vector<Rule> r;
     if (!s.intercept_loopback) r.push_back({"mangle", out, "-o lo -j RETURN"});
+    // The kernel path's decisions (DESIGN.md §8a), just before the rules that queue: for TCP
+    // every SYN (as the queue sees them), for UDP the new flows. The programs run only for the
+    // packets that would be queued.
+    const auto kernel_path = [&](const std::string& match) {
+        if (!s.kernel_pass_pin.empty())
+            r.push_back({"mangle", out,
+                         match + " -m bpf --object-pinned " + s.kernel_pass_pin + " -j RETURN"});
+        if (!s.kernel_drop_pin.empty())
+            r.push_back({"mangle", out,
+                         match + " -m bpf --object-pinned " + s.kernel_drop_pin + " -j DROP"});
+    };
+    kernel_path("-p tcp -m tcp --syn");
     // Every SYN is a new connection to decide, whatever its conntrack entry says: a connection
     // that reuses the ports of a closed one can take over that entry (TIME_WAIT -> SYN_SENT)
     // with its state and its allow mark.
     r.push_back({"mangle", out, "-p tcp -m tcp --syn " + queue + bypass});
     r.push_back({"mangle", out, mark_match("connmark", kMarkAllow) + " -j RETURN"});
+    kernel_path("-p udp -m conntrack --ctstate NEW,RELATED");
     r.push_back({"mangle", out, "-m conntrack --ctstate NEW,RELATED " + queue + bypass});
     // DNS answers are only read, never held back: without a reader they pass. Only replies to
     // queries sent from here (ESTABLISHED), so a forged answer can't name addresses.

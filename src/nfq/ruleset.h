@@ -45,6 +45,11 @@ struct FirewallSpec {
     bool queue_bypass = true;  // packets pass while nobody reads the queue
     bool intercept_loopback = false;
     bool ipv6 = true;  // rules for IPv6 too
+    // The kernel path's pinned socket filters (DESIGN.md §8a), empty when it is off: new packets
+    // whose socket has a kernel decision skip the queue (pass) or are dropped (drop), just before
+    // the NFQUEUE rule. iptables only (xt_bpf); nft has no match for a pinned program.
+    std::string kernel_pass_pin;
+    std::string kernel_drop_pin;
 };
 
 inline constexpr std::string_view kChainOut = "TSNITCH-OUT";

@@ -41,7 +41,7 @@ TEST_CASE("the event line has every field of DESIGN.md in order") {
         R"({"time":"2026-11-28T20:01:02.345Z","action":"reject","reason":"unknown-process","rule":null,)"
         R"("protocol":"udp","src_ip":"10.0.0.1","src_port":5000,"dst_ip":"2001:db8::1","dst_port":53,)"
         R"("dst_host":null,"uid":1000,"pid":null,"process_path":"","process_args":[],"method":"none",)"
-        R"("attribution_us":0})");
+        R"("attribution_us":0,"path":"queue"})");
     // Neither the kernel nor attribution named a user: null, never 0 (root).
     e.connection.uid.reset();
     CHECK(event_json(e).find(R"("uid":null,"pid":null,)") != std::string::npos);
@@ -56,6 +56,7 @@ TEST_CASE("the event line has every field of DESIGN.md in order") {
     e.reason = Reason::rule;
     e.method = Method::ebpf;
     e.attribution_us = 7;
+    e.path = DecisionPath::kernel;
     const std::string j = event_json(e);
     CHECK(j.find(R"("rule":"allow-curl")") != std::string::npos);
     CHECK(
@@ -63,7 +64,7 @@ TEST_CASE("the event line has every field of DESIGN.md in order") {
             R"("uid":0,"pid":42,"process_path":"/usr/bin/curl","process_args":["curl","-s","a\"b\nc"])") !=
         std::string::npos);
     CHECK(j.find(R"("dst_host":"example.test")") != std::string::npos);
-    CHECK(j.find(R"("method":"ebpf","attribution_us":7})") != std::string::npos);
+    CHECK(j.find(R"("method":"ebpf","attribution_us":7,"path":"kernel"})") != std::string::npos);
 }
 
 TEST_CASE("hostile strings cannot break a JSON line") {

@@ -50,6 +50,19 @@ class DnsCache {
     // scope is ignored, as connections carry them and answers do not.
     std::optional<std::string> lookup(const IpAddress& address) const;
 
+    // The name with the time its entry expires, as lookup() finds it.
+    struct Lookup {
+        std::string name;
+        std::chrono::steady_clock::time_point expires;
+    };
+    std::optional<Lookup> lookup_entry(const IpAddress& address) const;
+
+    // Called (outside the cache's lock, on the thread that added) whenever an address is named
+    // anew: it had no live name, or another one, or its name was dropped to make room. The
+    // kernel path forgets what it cached for that address (DESIGN.md §8a). clear() calls it with
+    // no address: every name went.
+    void set_on_rename(std::function<void(const IpAddress* address)> f);
+
     size_t size() const;  // entries held; an expired one may stay until it is the oldest
     void clear();
 
@@ -66,8 +79,10 @@ class DnsCache {
   private:
     using Entry = Named;
 
+    // Returns the addresses named anew (for the rename callback).
     void add_locked(const IpAddress& address, std::string_view name, std::chrono::seconds ttl,
-                    std::chrono::steady_clock::time_point now);
+                    std::chrono::steady_clock::time_point now, std::vector<IpAddress>& renamed);
+    void tell_renamed(const std::vector<IpAddress>& renamed) const;
 
     Options options_;
     Clock clock_;
@@ -75,6 +90,7 @@ class DnsCache {
     std::list<Entry> entries_;  // newest answer first
     std::unordered_map<IpAddress, std::list<Entry>::iterator> index_;
     uint64_t generation_ = 0;
+    std::function<void(const IpAddress*)> on_rename_;  // set before use, read under mutex_
 };
 
 }  // namespace tsnitch

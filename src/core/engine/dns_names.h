@@ -16,6 +16,10 @@ class DnsNames final : public HostNames {
     }
     std::optional<std::string> host_for(const IpAddress& a) override { return cache_.lookup(a); }
     const DnsCache& cache() const { return cache_; }
+    // See DnsCache::set_on_rename (the kernel path's per-address decisions).
+    void set_on_rename(std::function<void(const IpAddress*)> f) {
+        cache_.set_on_rename(std::move(f));
+    }
 
   private:
     DnsCache cache_;

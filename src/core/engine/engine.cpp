@@ -454,6 +454,15 @@ std::vector<FlowKey> Engine::forget_socket(Protocol protocol, const IpAddress& s
     });
 }
 
+void Engine::on_kernel_decision(const DecisionEvent& e, bool nolog) {
+    {
+        std::lock_guard lock(mu_);
+        count_locked(e.action);
+    }
+    for (EngineObserver* o : observers_)
+        o->on_decision(e, nolog);
+}
+
 std::string Engine::interface_name(uint32_t ifindex) {
     if (ifindex == 0) return {};
     {

@@ -146,6 +146,9 @@ class Engine {
     // an exec) is decided for itself. Returns the flows forgotten that had been allowed.
     std::vector<FlowKey> forget_socket(Protocol protocol, const IpAddress& src, uint16_t src_port,
                                        const IpAddress& dst, uint16_t dst_port);
+    // A decision the kernel's verdict cache took (DESIGN.md §8a): counted and told to the
+    // observers like the engine's own.
+    void on_kernel_decision(const DecisionEvent& e, bool nolog);
     std::vector<Prompt> prompts() const;
     EngineStats stats() const;
     // The queue's own drop counters, as the kernel reports them (read by the caller, which owns

@@ -93,6 +93,7 @@ class CompiledOperator {
     // case when not sensitive). Lets the rule store index rules by it.
     const std::optional<std::string>& key() const { return key_; }
     const std::string& pattern() const { return pattern_; }  // regexp source as given to RE2
+    ListKind list_kind() const { return list_kind_; }        // for lists.* operators
     const std::vector<CompiledOperator>& subs() const { return subs_; }
     // List directories this operator reads (for watching them).
     void list_dirs(std::vector<std::pair<ListKind, std::string>>& out) const;

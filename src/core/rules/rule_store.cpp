@@ -366,6 +366,35 @@ std::optional<RuleMatch> RuleStore::match(const Connection& c) {
     return RuleMatch{found->rule.action, found->rule.name, found->rule.nolog};
 }
 
+std::optional<RuleStore::KernelCacheable> RuleStore::match_for_kernel_cache(const Connection& c) {
+    std::shared_ptr<const Snapshot> s;
+    {
+        std::lock_guard lock(snap_mu_);
+        s = snap_;
+    }
+    if (s->rules.empty()) return std::nullopt;
+    const TimePoint t = now();
+    MatchInput in(c, opt_.hasher.get());
+    // Every rule, not only the index's candidates: one that does not match this connection may
+    // still match another with the same key (then the decision is no function of the key).
+    const Entry* found = nullptr;
+    std::optional<TimePoint> expires;
+    bool reads_host = false;
+    for (const auto& e : s->rules) {
+        if (e->expires && *e->expires <= t) continue;
+        const KeyReach r = key_reach(e->op, in, &reads_host);
+        if (r == KeyReach::needs_more) return std::nullopt;
+        if (r == KeyReach::cannot_match) continue;
+        found = e.get();
+        if (e->expires && (!expires || *e->expires < *expires)) expires = e->expires;
+        // It matches every flow with this key, so nothing after it can change the outcome.
+        if (e->rule.action != Action::allow || e->rule.precedence) break;
+    }
+    if (!found) return std::nullopt;
+    return KernelCacheable{
+        {found->rule.action, found->rule.name, found->rule.nolog}, expires, reads_host};
+}
+
 std::string RuleStore::unique_name_locked(const std::string& name) const {
     auto taken = [&](const std::string& n) {
         if (entries_.count(n)) return true;
@@ -772,8 +801,19 @@ bool RuleStore::needs_exe_hash() const {
     return snap_->needs_exe_hash;
 }
 
+void RuleStore::set_on_change(std::function<void()> f) {
+    std::lock_guard lock(mu_);
+    on_change_ = std::move(f);
+}
+
 void RuleStore::changed() {
     ++generation_;
+    std::function<void()> f;
+    {
+        std::lock_guard lock(mu_);
+        f = on_change_;
+    }
+    if (f) f();
 }
 
 }  // namespace tsnitch

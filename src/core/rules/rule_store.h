@@ -21,6 +21,7 @@
 #include "core/fs.h"
 #include "core/result.h"
 #include "core/rules/exe_hash_source.h"
+#include "core/rules/kernel_cacheable.h"
 #include "core/rules/operator.h"
 #include "core/rules/rule.h"
 #include "core/rules/rule_matcher.h"
@@ -64,6 +65,19 @@ class RuleStore final : public RuleMatcher {
 
     std::optional<RuleMatch> match(const Connection& c) override;
 
+    // The decision for `c` when the kernel's verdict cache may repeat it for every flow with the
+    // same executable, user, protocol, destination address and port (core/rules/
+    // kernel_cacheable.h): a rule matches, and every enabled rule that could match such a flow
+    // decides on those fields alone. `expires` is the earliest end of a matching timed rule.
+    // `per_address`: some rule read the host name (c.dst_host), so the decision holds only while
+    // the DNS cache names the destination address as it does now.
+    struct KernelCacheable {
+        RuleMatch match;
+        std::optional<std::chrono::system_clock::time_point> expires;
+        bool per_address = false;
+    };
+    std::optional<KernelCacheable> match_for_kernel_cache(const Connection& c);
+
     // Adds a rule; its duration says where it lives: once is never stored (the call only checks
     // it), timed rules expire `span` from now, until restart lives in memory, always is written to
     // DIR/NAME.json (atomically, mode 0600). A taken name gets a suffix ("name-2"). Returns the
@@ -97,6 +111,9 @@ class RuleStore final : public RuleMatcher {
     // Whether some rule reads process.env.*: only then must attribution read /proc/PID/environ.
     bool needs_env() const override;
     bool needs_exe_hash() const override;
+    // Called after every change of the rules (from the thread that made it): the kernel path's
+    // epoch (DESIGN.md §8a).
+    void set_on_change(std::function<void()> f);
     // Counts the changes of the rules: a caller that polls (the housekeeping thread) tells the
     // engine only when it moved, not on every inotify wake-up.
     uint64_t generation() const { return generation_.load(); }
@@ -131,6 +148,7 @@ class RuleStore final : public RuleMatcher {
     std::map<int, std::string> list_wds_;        // watch descriptor -> list directory
     std::map<std::string, std::string> broken_;  // file -> why its rule is not loaded
     bool dir_gone_ = false;                      // said once when the directory went
+    std::function<void()> on_change_;
     std::atomic<uint64_t> generation_{0};
 };
 

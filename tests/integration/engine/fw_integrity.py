@@ -173,7 +173,9 @@ with NetnsPair() as ns:
         xt("-t", "raw", "-F")
 
     # A fresh start replaces the stale rules. Its stderr is read as it comes (the log lines).
-    t = Tsnitch(ns, rules).start()
+    # What follows tests how netfilter carries out the queue's verdicts, so the kernel path
+    # (which would answer repeated rejects with EPERM before any packet) is off.
+    t = Tsnitch(ns, rules, env=dict(os.environ, TSNITCH_KPATH_DISABLE="1")).start()
     log = StderrLines(t)
 
     # `check` asks what `run` asks: the same backend, and the nft probe's answer in words.

@@ -68,7 +68,10 @@ for method in ("diag", "ebpf"):
         peer = start_peer(ns, tcp=(TCP_PORT,), silent=(UDP_PORT,))
         rules = [rule("allow-tcp", "allow", TCP_PORT, "tcp"),
                  rule("allow-udp", "allow", UDP_PORT, "udp")]
-        t = Tsnitch(ns, rules, config={"ProcMonitorMethod": method}).start()
+        # Every connection must reach a queue here: the kernel path (which would decide the
+        # repeated allowed ones itself) is off.
+        t = Tsnitch(ns, rules, config={"ProcMonitorMethod": method},
+                    env=dict(os.environ, TSNITCH_KPATH_DISABLE="1")).start()
         queues = list(range(QUEUE, QUEUE + CPUS))
         ruleset = ns.ruleset()
         if CPUS > 1:

@@ -11,6 +11,7 @@
 #include "bpf/bpf_monitor.h"
 #include "bpf/cgroup_root.h"
 #include "bpf/flow_key.h"
+#include "bpf/kernel_verdicts.h"
 
 using namespace tsnitch;
 using namespace tsnitch::bpf;
@@ -205,6 +206,76 @@ TEST_CASE("argv recorded at exec is split like /proc/PID/cmdline and cut at the 
     CHECK(r.args[0].size() == TSN_ARGS_MAX);
 }
 
+TEST_CASE("the kernel path's verdict key names the destination as the packet shows it") {
+    const tsn_exe_id exe{1234, (8u << 20) | 1u, 7};
+    const tsn_verdict_key a = make_verdict_key(exe, 1000, Protocol::tcp, ip("10.77.0.2"), 8080);
+    const tsn_verdict_key mapped =
+        make_verdict_key(exe, 1000, Protocol::tcp, ip("::ffff:10.77.0.2"), 8080);
+    CHECK(std::memcmp(&a, &mapped, sizeof a) == 0);  // a dual-stack socket's IPv4 peer
+    CHECK(a.family == 2);
+    CHECK(a.dport == 8080);
+    CHECK(a.exe.ino == 1234);
+    CHECK(a.exe.generation == 7);
+    CHECK(a.daddr[0] == 10);
+    CHECK(a.daddr[3] == 2);
+    CHECK(a.daddr[4] == 0);
+    const tsn_verdict_key v6 = make_verdict_key(exe, 1000, Protocol::udp, ip("fd77::2"), 53);
+    CHECK(v6.family == 10);
+    CHECK(v6.protocol == 17);
+    CHECK(v6.daddr[0] == 0xfd);
+    CHECK(v6.daddr[15] == 2);
+    // Another inode generation is another executable.
+    const tsn_verdict_key other =
+        make_verdict_key({1234, (8u << 20) | 1u, 8}, 1000, Protocol::tcp, ip("10.77.0.2"), 8080);
+    CHECK(std::memcmp(&a, &other, sizeof a) != 0);
+}
+
+TEST_CASE("a kernel-path record becomes the event a queued decision would be") {
+    tsn_decision r{};
+    r.time_ns = 5'000'000'000ull;
+    r.tgid = 4321;
+    r.pid = 4322;
+    r.uid = 1000;
+    r.action = TSN_ACT_REJECT;
+    r.protocol = 6;
+    r.family = 10;
+    r.sport = 40000;
+    r.dport = 443;
+    r.saddr[0] = r.daddr[0] = 0xfd;
+    r.saddr[1] = r.daddr[1] = 0x77;
+    r.saddr[15] = 1;
+    r.daddr[15] = 2;
+    std::memset(r.comm, 'c', sizeof(r.comm));  // all 16 bytes used, no NUL
+    const auto now = std::chrono::system_clock::time_point{} + std::chrono::hours(500000);
+    const DecisionEvent e = event_of_record(r, 7'000'000'000ull, now);
+    CHECK(e.time == now - std::chrono::seconds(2));
+    CHECK(e.action == Action::reject);
+    CHECK(e.reason == Reason::rule);
+    CHECK(e.path == DecisionPath::kernel);
+    CHECK(e.method == Method::ebpf);
+    CHECK(e.connection.protocol == Protocol::tcp);
+    CHECK(e.connection.src.to_string() == "fd77::1");
+    CHECK(e.connection.dst.to_string() == "fd77::2");
+    CHECK(e.connection.src_port == 40000);
+    CHECK(e.connection.dst_port == 443);
+    REQUIRE(e.connection.process);
+    CHECK(e.connection.process->pid == 4321);  // the process, not the thread
+    CHECK(e.connection.process->uid == 1000);
+    CHECK(e.connection.process->comm == std::string(16, 'c'));
+    r.family = 2;
+    r.action = TSN_ACT_ALLOW;
+    r.protocol = 17;
+    r.daddr[0] = 10;
+    r.daddr[1] = 77;
+    r.daddr[2] = 0;
+    r.daddr[3] = 2;
+    const DecisionEvent v4 = event_of_record(r, 1, now);  // a clock behind the record: age 0
+    CHECK(v4.time == now);
+    CHECK(v4.action == Action::allow);
+    CHECK(v4.connection.protocol == Protocol::udp);
+    CHECK(v4.connection.dst.to_string() == "10.77.0.2");
+}
+
 #ifdef TSNITCH_BPF_OBJECT
 namespace {
 
@@ -276,6 +347,62 @@ TEST_CASE("the structs in the maps have the same layout on both sides of the bou
     FIELD(tsn_image, unlinked);
     FIELD(tsn_image, comp);
     FIELD(tsn_image, args);
+#undef FIELD
+}
+
+TEST_CASE("the kernel path's structs have the same layout on both sides of the boundary") {
+    BtfLayout l(TSNITCH_VERDICT_OBJECT);
+    REQUIRE_MESSAGE(l.b != nullptr, "cannot read BTF of " TSNITCH_VERDICT_OBJECT);
+    for (const char* name : {"tsn_kconfig", "tsn_verdict_key", "tsn_verdict", "tsn_decision",
+                             "tsn_skip_key", "tsn_skip", "tsn_flow_exe", "tsn_exe_id"})
+        REQUIRE_MESSAGE(l.find(name) != nullptr, name);
+    CHECK(l.find("tsn_exe_id")->size == sizeof(tsn_exe_id));
+    CHECK(l.find("tsn_kconfig")->size == sizeof(tsn_kconfig));
+    CHECK(l.find("tsn_verdict_key")->size == sizeof(tsn_verdict_key));
+    CHECK(l.find("tsn_verdict")->size == sizeof(tsn_verdict));
+    CHECK(l.find("tsn_decision")->size == sizeof(tsn_decision));
+    CHECK(l.find("tsn_skip_key")->size == sizeof(tsn_skip_key));
+    CHECK(l.find("tsn_skip")->size == sizeof(tsn_skip));
+    CHECK(l.find("tsn_flow_exe")->size == sizeof(tsn_flow_exe));
+#define FIELD(S, F) CHECK(l.offset(#S, #F) == static_cast<long>(offsetof(S, F)))
+    FIELD(tsn_exe_id, ino);
+    FIELD(tsn_exe_id, dev);
+    FIELD(tsn_exe_id, generation);
+    FIELD(tsn_kconfig, netns);
+    FIELD(tsn_kconfig, epoch);
+    FIELD(tsn_kconfig, enabled);
+    FIELD(tsn_verdict_key, exe);
+    FIELD(tsn_verdict_key, uid);
+    FIELD(tsn_verdict_key, protocol);
+    FIELD(tsn_verdict_key, family);
+    FIELD(tsn_verdict_key, dport);
+    FIELD(tsn_verdict_key, daddr);
+    FIELD(tsn_verdict, expires_ns);
+    FIELD(tsn_verdict, epoch);
+    FIELD(tsn_verdict, rule_id);
+    FIELD(tsn_verdict, action);
+    FIELD(tsn_decision, time_ns);
+    FIELD(tsn_decision, cookie);
+    FIELD(tsn_decision, exe);
+    FIELD(tsn_decision, tgid);
+    FIELD(tsn_decision, uid);
+    FIELD(tsn_decision, rule_id);
+    FIELD(tsn_decision, action);
+    FIELD(tsn_decision, sport);
+    FIELD(tsn_decision, saddr);
+    FIELD(tsn_decision, daddr);
+    FIELD(tsn_decision, comm);
+    FIELD(tsn_skip_key, cookie);
+    FIELD(tsn_skip_key, dport);
+    FIELD(tsn_skip_key, daddr);
+    FIELD(tsn_skip, record);
+    FIELD(tsn_skip, expires_ns);
+    FIELD(tsn_skip, epoch);
+    FIELD(tsn_skip, logged);
+    FIELD(tsn_skip, action);
+    FIELD(tsn_flow_exe, exe);
+    FIELD(tsn_flow_exe, uid);
+    FIELD(tsn_flow_exe, tgid);
 #undef FIELD
 }
 #endif

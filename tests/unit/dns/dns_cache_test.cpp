@@ -163,3 +163,33 @@ TEST_CASE("the queue thread can add while others look up") {
     CHECK(found == 64);
     CHECK(cache.size() == 64);
 }
+
+TEST_CASE("the rename callback tells when an address gets a new name or loses it") {
+    FakeClock clock;
+    DnsCache::Options o;
+    o.max_entries = 2;
+    DnsCache cache(o, clock.clock());
+    std::vector<std::string> told;
+    cache.set_on_rename([&](const IpAddress* a) { told.push_back(a ? a->to_string() : "all"); });
+    cache.add(ip("10.0.0.1"), "a.example", 300s);
+    CHECK(told == std::vector<std::string>{"10.0.0.1"});  // named for the first time
+    cache.add(ip("10.0.0.1"), "a.example", 300s);
+    CHECK(told.size() == 1);  // the same name again: nothing changed
+    cache.add(ip("::ffff:10.0.0.1"), "b.example", 300s);
+    CHECK(told == std::vector<std::string>{"10.0.0.1", "10.0.0.1"});  // another name
+    auto l = cache.lookup_entry(ip("10.0.0.1"));
+    REQUIRE(l);
+    CHECK(l->name == "b.example");
+    CHECK(l->expires == clock.now + 300s);
+    cache.add(ip("10.0.0.2"), "c.example", 300s);
+    cache.add(ip("10.0.0.3"), "d.example", 300s);  // full: 10.0.0.1's name is dropped
+    CHECK(told ==
+          std::vector<std::string>{"10.0.0.1", "10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.1"});
+    clock.now += 400s;
+    told.clear();
+    cache.add(ip("10.0.0.2"), "c.example", 300s);  // expired before: named anew
+    CHECK(told.front() == "10.0.0.2");
+    cache.clear();
+    CHECK(told.back() == "all");
+    CHECK_FALSE(cache.lookup_entry(ip("10.0.0.2")));
+}

@@ -194,6 +194,7 @@ TEST_CASE("a connection that a rule allows is accepted and logged with the rule'
     CHECK(e.connection.dst_host == "peer.example");
     CHECK(e.connection.uid == 1000u);
     CHECK(e.method == Method::diag);
+    CHECK(e.path == DecisionPath::queue);
 }
 
 TEST_CASE("deny and reject rules give drop and reject verdicts") {
@@ -604,6 +605,29 @@ TEST_CASE("beyond the held-packet bound a new flow gets DefaultAction at once, o
     CHECK(st.flow_hits == 1);
     CHECK(f.rec.event_count() == 1);
     CHECK_FALSE(f.sink.has(1));  // the held ones still wait for their prompts
+}
+
+TEST_CASE("a kernel-path decision is counted and told to the observers like a queued one") {
+    Fixture f;
+    DecisionEvent e;
+    e.action = Action::reject;
+    e.reason = Reason::rule;
+    e.rule = "reject-curl";
+    e.path = DecisionPath::kernel;
+    e.connection.dst_port = 443;
+    f.engine->on_kernel_decision(e, false);
+    e.action = Action::allow;
+    f.engine->on_kernel_decision(e, true);
+    const EngineStats st = f.engine->stats();
+    CHECK(st.decisions == 2);
+    CHECK(st.rejected == 1);
+    CHECK(st.allowed == 1);
+    CHECK(st.packets == 0);  // nothing was queued
+    f.engine->stop();
+    REQUIRE(f.rec.events.size() == 2);
+    CHECK(f.rec.events[0].path == DecisionPath::kernel);
+    CHECK(f.rec.events[0].rule == "reject-curl");
+    CHECK(f.rec.events[1].action == Action::allow);
 }
 
 TEST_CASE(

@@ -110,6 +110,39 @@ TEST_CASE("the installed rules follow the configuration") {
           std::string::npos);
 }
 
+TEST_CASE("the kernel path's pinned programs decide just before the rules that queue") {
+    FirewallSpec spec;
+    spec.queue_num = 4;
+    CHECK(iptables_install_script(spec, Family::v4, {}).find("-m bpf") == std::string::npos);
+    spec.kernel_pass_pin = "/run/tsnitch-bpf-1-2/pass";
+    spec.kernel_drop_pin = "/run/tsnitch-bpf-1-2/drop";
+    for (Family f : {Family::v4, Family::v6}) {
+        const std::string s = iptables_install_script(spec, f, {});
+        const auto at = [&](const std::string& line) {
+            const size_t p = s.find("-A TSNITCH-OUT " + line + "\n");
+            REQUIRE_MESSAGE(p != std::string::npos, line);
+            return p;
+        };
+        const std::string bpf = " -m bpf --object-pinned /run/tsnitch-bpf-1-2/";
+        const std::string syn = "-p tcp -m tcp --syn",
+                          udp = "-p udp -m conntrack --ctstate NEW,RELATED";
+        // Every SYN: the kernel's decision first, then the queue.
+        CHECK(at(syn + bpf + "pass -j RETURN") < at(syn + bpf + "drop -j DROP"));
+        CHECK(at(syn + bpf + "drop -j DROP") <
+              at(syn + " -j NFQUEUE --queue-num 4 --queue-bypass"));
+        // New UDP flows: after the allowed connections, before the queue.
+        const size_t allowed = s.find("-m connmark --mark");
+        CHECK(allowed < at(udp + bpf + "pass -j RETURN"));
+        CHECK(at(udp + bpf + "pass -j RETURN") < at(udp + bpf + "drop -j DROP"));
+        CHECK(at(udp + bpf + "drop -j DROP") <
+              at("-m conntrack --ctstate NEW,RELATED -j NFQUEUE --queue-num 4 --queue-bypass"));
+    }
+    // The repair check compares rule counts: the four rules are expected.
+    FirewallSpec plain;
+    CHECK(iptables_expected_state(spec).chains.at("mangle/TSNITCH-OUT") ==
+          iptables_expected_state(plain).chains.at("mangle/TSNITCH-OUT") + 4);
+}
+
 TEST_CASE("what iptables-save shows after install matches the expected state; a flush does not") {
     FirewallSpec spec;
     // Turn our install script into what iptables-save would print for it.

@@ -1,0 +1,86 @@
+"""A full ring buffer (issue 15, DESIGN.md §8a): nothing is decided unlogged. With the ring
+shrunk to one page and read only every few seconds (test-only knobs TSNITCH_KPATH_RING_BYTES,
+TSNITCH_KPATH_READ_MS), a burst of cached connections overflows it: the flows whose record could
+not be reserved take the queue instead, and every connection is exactly one event.
+
+Then the pins of an instance killed with SIGKILL are found and removed by the next instance,
+which decides on the kernel path itself. Last, without a kernel path (TSNITCH_KPATH_DISABLE=1,
+as on a kernel that lacks it) tsnitch says so and the queue decides every flow."""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "engine"))
+from kpath_env import TestCgroup, attempts, kpath_tsnitch, queued_packets, require_kernel_path  # noqa: E402
+from netns import require_root, wait_for  # noqa: E402
+from tsnitch_run import NetnsPair, V4_PEER, check, rule, start_peer  # noqa: E402
+
+require_root()
+require_kernel_path()
+
+PORT = 8611
+BURST = 150
+
+
+def main():
+    cgroup = TestCgroup()
+    with NetnsPair() as ns:
+        start_peer(ns, tcp=[PORT])
+        t = kpath_tsnitch(ns, cgroup, rules=[rule("allow-py", "allow", PORT)],
+                          env_extra={"TSNITCH_KPATH_RING_BYTES": "4096",
+                                     "TSNITCH_KPATH_READ_MS": "4000"}).start()
+        first = attempts(ns, "tcp", V4_PEER, PORT)
+        check(first[0]["result"] == "ok", "the first connection is allowed (queued)")
+        wait_for(lambda: len(t.events()) >= 1, timeout=10)
+        before = queued_packets(ns)
+        burst = attempts(ns, "tcp", V4_PEER, PORT, BURST)
+        check(all(r["result"] == "ok" for r in burst), f"all {BURST} connections pass")
+        queued = queued_packets(ns) - before
+        want = {(r["pid"], r["sport"]) for r in burst}
+        ev = wait_for(lambda: (lambda e: e if len(e) >= BURST else None)(
+            [e for e in t.events() if (e["pid"], e["src_port"]) in want]), timeout=15)
+        ev = ev or [e for e in t.events() if (e["pid"], e["src_port"]) in want]
+        kernel = [e for e in ev if e["path"] == "kernel"]
+        queue = [e for e in ev if e["path"] == "queue"]
+        check(len(ev) == BURST and len({(e["pid"], e["src_port"]) for e in ev}) == BURST,
+              f"every connection is exactly one event ({len(ev)} of {BURST})")
+        check(kernel and len(kernel) < BURST, f"the ring held some ({len(kernel)} kernel events)")
+        check(len(queue) == queued and queue, f"the others took the queue ({len(queue)} events, "
+                                              f"{queued} packets queued)")
+        check(t.stop() == 0, "tsnitch stops cleanly")
+
+        # A crashed instance leaves its pin directory; the next one removes it and works.
+        crashed = kpath_tsnitch(ns, cgroup, rules=[rule("allow-py", "allow", PORT)]).start()
+        pins = [p for p in os.listdir("/run") if p.startswith("tsnitch-bpf-") and
+                p.endswith(f"-{crashed.proc.pid}")]
+        check(len(pins) == 1, f"a running instance has its pin directory: {pins}")
+        crashed.stop("KILL")
+        check(os.path.isdir(os.path.join("/run", pins[0])), "SIGKILL leaves it behind")
+        t = kpath_tsnitch(ns, cgroup, rules=[rule("allow-py", "allow", PORT)]).start(wait=False)
+        # The dead one's chains are still there: wait for the new one's own rules.
+        check(wait_for(lambda: f"-{t.proc.pid}/pass" in ns.ruleset(), timeout=10),
+              "the next instance replaced the chains, with its own pins")
+        attempts(ns, "tcp", V4_PEER, PORT)
+        wait_for(lambda: len(t.events()) >= 1, timeout=10)
+        before = queued_packets(ns)
+        r = attempts(ns, "tcp", V4_PEER, PORT, 3)
+        check(all(x["result"] == "ok" for x in r) and queued_packets(ns) == before,
+              "the next instance decides on the kernel path")
+        check(t.stop() == 0, "tsnitch stops cleanly")
+        # (At its start, or at its exit when the dead one's mount was not torn down yet.)
+        check(not os.path.exists(os.path.join("/run", pins[0])), "the next instance removed it")
+
+        t = kpath_tsnitch(ns, cgroup, rules=[rule("allow-py", "allow", PORT)],
+                          env_extra={"TSNITCH_KPATH_DISABLE": "1"}).start()
+        check("-m bpf" not in ns.ruleset(), "without the kernel path: no xt_bpf rules")
+        before = queued_packets(ns)
+        r = attempts(ns, "tcp", V4_PEER, PORT, 3)
+        check(all(x["result"] == "ok" for x in r) and queued_packets(ns) - before == 3,
+              "the queue decides every flow")
+        check(t.stop() == 0, "tsnitch stops cleanly")
+        err = t.proc.stderr.read()
+        check("kernel path unavailable" in err and "the queue decides every flow" in err,
+              "and it says so: " + next((l for l in err.splitlines() if "kernel path" in l), ""))
+        check(all(e["path"] == "queue" for e in t.events()), "every event says path queue")
+
+
+main()
