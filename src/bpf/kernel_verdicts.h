@@ -87,6 +87,8 @@ class KernelVerdicts final : public EngineObserver {
 
     // For the firewall's `-m bpf --object-pinned` rules.
     const std::string& pass_pin() const { return pass_pin_; }
+    // The pins live in a bpf file system mounted for this instance (unmounted at exit).
+    bool owns_mount() const { return own_mount_; }
     const std::string& drop_pin() const { return drop_pin_; }
 
     // Turns the kernel path on and starts reading its records; each becomes

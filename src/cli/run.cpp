@@ -385,7 +385,10 @@ int run_engine(const Config& config, bool headless) {
     // namespace of its own): from here on only what the running firewall needs. Before any
     // thread starts (the events writer is the first), as capabilities and NoNewPrivs are each
     // thread's own.
-    if (auto kept = keep_only_capabilities(running_capability_mask())) {
+    // The kernel path's own bpf file system is unmounted at exit, which takes CAP_SYS_ADMIN.
+    CapabilityMask keep = running_capability_mask();
+    if (kernel_path && kernel_path->owns_mount()) keep |= CapabilityMask{1} << 21;
+    if (auto kept = keep_only_capabilities(keep)) {
         log.info("privileges: kept only " + capability_names(*kept) + "; NoNewPrivs set");
     } else {
         log.warning("privileges: running with every capability: " + kept.error().message);

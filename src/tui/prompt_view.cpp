@@ -121,7 +121,7 @@ void add_choice_lines(std::vector<Line>& lines, Screen& s, const PromptForm& for
                           form.focus() == PromptForm::Field::duration);
          }});
     if (!form.scopes().empty()) {
-        lines.push_back({1, [&s, &form, &c, lw, ignoring](int y, int x, int w) {
+        lines.push_back({1, [&s, &form, &c, lw](int y, int x, int w) {
                              draw_label(s, y, x, lw, "Scope",
                                         form.focus() == PromptForm::Field::scope);
                              std::vector<std::string> items;
@@ -133,7 +133,7 @@ void add_choice_lines(std::vector<Line>& lines, Screen& s, const PromptForm& for
                          }});
     }
     lines.push_back({6, [](int, int, int) {}});
-    lines.push_back({0, [&s, &form, &c, lw, ignoring](int y, int x, int w) {
+    lines.push_back({0, [&s, &form, ignoring](int y, int x, int w) {
                          draw_keys(s, y, x + 1, w - 1,
                                    {{"a", "allow"},
                                     {"d", "deny"},

@@ -271,7 +271,9 @@ void Engine::decision_loop() {
             continue;
         }
         if (!deadlines_.empty()) {
-            cv_.wait_until(lock, deadlines_.begin()->first);
+            // A copy: while waiting, another thread may answer the prompt and erase its entry.
+            const auto until = deadlines_.begin()->first;
+            cv_.wait_until(lock, until);
         } else {
             cv_.wait(lock);
         }

@@ -50,6 +50,12 @@ with NetnsPair() as ns:
         check(f.read().strip() == "tsnitch", "the started process is tsnitch itself")
     check(wait_for(lambda: "intercepting" in err.text(), timeout=10), "tsnitch says it intercepts")
 
+    # CAP_SYS_ADMIN stays only while the kernel path's pins live in a bpf file system mounted for
+    # this instance (where /sys/fs/bpf is none): it is unmounted at exit.
+    with open(f"/proc/{pid}/mountinfo") as f:
+        own_bpffs = any(" /run/tsnitch-bpf-" in l or " /tmp/tsnitch-bpf-" in l for l in f)
+    if own_bpffs:
+        KEPT |= 1 << 21
     tasks = os.listdir(f"/proc/{pid}/task")
     check(len(tasks) > 1, f"tsnitch runs several threads ({len(tasks)})")
     for tid in tasks:

@@ -64,22 +64,33 @@ struct FakeLink final : DaemonLink {
     }
 };
 
+// What the server owns: a handle on a FakeLink that the test keeps a hold of too, so that the test
+// may still push to a link the server already closed (a stalled client's).
+struct SharedLink final : DaemonLink {
+    std::shared_ptr<FakeLink> link;
+    int wake_fd() const override { return link->wake_fd(); }
+    std::vector<DaemonEvent> drain() override { return link->drain(); }
+    void send(DaemonCommand c) override { link->send(std::move(c)); }
+};
+
 // Hands out links that the test keeps a hold of; each starts with a Snapshot.
 struct FakeDaemon {
     std::mutex mu;
-    std::vector<FakeLink*> links;
+    std::vector<std::shared_ptr<FakeLink>> links;
     std::atomic<int> opened{0};
 
     ControlServer::OpenLink opener() {
         return [this]() -> std::unique_ptr<DaemonLink> {
-            auto l = std::make_unique<FakeLink>();
+            auto l = std::make_shared<FakeLink>();
             Snapshot s;
             s.status.intercepting = true;
             l->push(s);
             std::lock_guard lock(mu);
-            links.push_back(l.get());
+            links.push_back(l);
             ++opened;
-            return l;
+            auto handle = std::make_unique<SharedLink>();
+            handle->link = std::move(l);
+            return handle;
         };
     }
 };
