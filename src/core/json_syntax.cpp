@@ -1,4 +1,5 @@
 #include "core/json_syntax.h"
+#include "core/text.h"
 
 namespace tsnitch {
 
@@ -221,7 +222,7 @@ std::optional<std::string> json_syntax_message(std::string_view text, std::strin
     auto e = json_syntax_error(text);
     if (!e) return std::nullopt;
     return std::string(origin) + ":" + std::to_string(e->line) + ":" + std::to_string(e->column) +
-           ": JSON syntax error: " + e->message;
+           ": JSON syntax error: " + printable_text(e->message);
 }
 
 }  // namespace tsnitch

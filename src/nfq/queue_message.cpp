@@ -23,19 +23,34 @@ uint32_t u32_of(const nlattr* a) {
     return ntohl(mnl_attr_get_u32(a));
 }
 
+// The header fits and nlmsg_len neither undercuts it nor runs past the bytes. Not mnl_nlmsg_ok:
+// it compares the length as a signed int, so a length over 2 GiB passes it (and its aligned
+// value wraps to 0).
+bool header_fits(std::span<const uint8_t> bytes) {
+    if (bytes.size() < sizeof(nlmsghdr)) return false;
+    const auto* nlh = reinterpret_cast<const nlmsghdr*>(bytes.data());
+    return nlh->nlmsg_len >= sizeof(nlmsghdr) && nlh->nlmsg_len <= bytes.size();
+}
+
 }  // namespace
 
 std::optional<QueuedPacket> parse_queue_packet(std::span<const uint8_t> message) {
+    if (!header_fits(message)) return std::nullopt;
     const auto* nlh = reinterpret_cast<const nlmsghdr*>(message.data());
-    // mnl_nlmsg_ok: the header fits and nlmsg_len neither undercuts it nor runs past the bytes.
-    if (!mnl_nlmsg_ok(nlh, static_cast<int>(std::min<size_t>(message.size(), INT32_MAX))))
-        return std::nullopt;
     if (nlh->nlmsg_type != kPacketMessage) return std::nullopt;
     if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(nfgenmsg))) return std::nullopt;
     // libnetfilter_queue's parser validates each attribute's length against its type.
     nlattr* attr[NFQA_MAX + 1] = {};
     if (nfq_nlmsg_parse(nlh, attr) < 0) return std::nullopt;
     if (!attr[NFQA_PACKET_HDR] || !attr[NFQA_PAYLOAD]) return std::nullopt;
+    // libmnl walks the attributes up to the aligned end of the message, which may lie up to 3
+    // bytes past it: an attribute that does not end within the message is not part of it.
+    const uint8_t* end = message.data() + nlh->nlmsg_len;
+    for (const nlattr* a : attr) {
+        const auto* b = reinterpret_cast<const uint8_t*>(a);
+        if (a && (end - b < static_cast<ptrdiff_t>(sizeof(nlattr)) || a->nla_len > end - b))
+            return std::nullopt;
+    }
     const auto* ph =
         static_cast<const nfqnl_msg_packet_hdr*>(mnl_attr_get_payload(attr[NFQA_PACKET_HDR]));
     QueuedPacket p;
@@ -57,11 +72,11 @@ DatagramSummary for_each_queued_packet(std::span<const uint8_t> datagram,
     size_t offset = 0;
     while (offset < datagram.size()) {
         const std::span<const uint8_t> rest = datagram.subspan(offset);
-        const auto* nlh = reinterpret_cast<const nlmsghdr*>(rest.data());
-        if (!mnl_nlmsg_ok(nlh, static_cast<int>(std::min<size_t>(rest.size(), INT32_MAX)))) {
+        if (!header_fits(rest)) {
             ++s.malformed;  // a truncated message ends the datagram
             break;
         }
+        const auto* nlh = reinterpret_cast<const nlmsghdr*>(rest.data());
         // Errors and acknowledgements (a verdict for a packet that is gone) carry no packet.
         if (nlh->nlmsg_type >= NLMSG_MIN_TYPE) {
             if (auto p = parse_queue_packet(rest.first(nlh->nlmsg_len))) {

@@ -330,6 +330,8 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
     const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
                              day{static_cast<unsigned>(d)}};
     if (!ymd.ok() || h > 23 || mi > 59 || se > 60) return std::nullopt;
+    // system_clock counts nanoseconds in 64 bits: 1678..2261 only (no overflow, no wrap).
+    if (y < 1678 || y > 2261) return std::nullopt;
     const auto t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{se} - seconds{offset};
     return time_point_cast<system_clock::duration>(t + nanoseconds{ns});
 }
