@@ -259,9 +259,12 @@ void Engine::count_locked(Action a) {
 
 void Engine::decision_loop() {
     std::unique_lock lock(mu_);
-    while (!stopping_) {
+    for (;;) {
         // Deadlines first: a prompt's time is kept even while new flows wait for attribution.
+        // Expiring unlocks the mutex while observers run, so what the loop waits for is read only
+        // after it: a stop() or a packet in that window is seen here, not lost before the wait.
         expire_prompts_locked(lock);
+        if (stopping_) break;
         if (!to_attribute_.empty()) {
             const uint64_t id = to_attribute_.front();
             to_attribute_.pop_front();
