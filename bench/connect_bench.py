@@ -7,7 +7,9 @@ Configurations (rows; the list ROWS below, one entry each, so a new one is one m
   none         no firewall
   nfq-floor    bench/nfq_floor: tsnitch's rules and queues (one per CPU, pinned readers), every
                packet accepted at once; what NFQUEUE itself costs here
-  rule-exe     tsnitch, an allow rule on the client's executable (process.path)
+  rule-exe     tsnitch, an allow rule on the client's executable (process.path); no front end
+  attached-2   rule-exe with 2 front ends attached over the control socket: one reads every
+               event, the other never reads (a stalled terminal); must not slow the firewall
   queue-path   tsnitch, an allow rule the kernel cannot take (a regexp on process.command)
   diag         tsnitch --method diag, the process.path rule
   opensnitch   OpenSnitch, when installed (skipped otherwise)
@@ -25,10 +27,12 @@ import argparse
 import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
@@ -46,19 +50,35 @@ PORT = 8400
 PARALLEL = 4
 
 
-def run_clients(ns, client, count, parallel=1):
-    """Connect times (us) of all clients and the rate: connections / the slowest client's time."""
-    procs = [ns.popen(ns.client, [client, V4_PEER, str(PORT), str(count)], text=True)
-             for _ in range(parallel)]
-    samples, longest = [], 0
+class ClientRun:
+    """What connect_client processes measured: every connect's time (us), how many connects and
+    how many of them were refused (a reject's RST), and the rate: connects / the slowest
+    client's time."""
+
+    def __init__(self):
+        self.samples, self.connects, self.refused, self.rate = [], 0, 0, 0.0
+
+
+def run_clients(ns, client, count, parallel=1, seconds=0):
+    """`parallel` connect_client processes, each making `count` connects (0: no limit) or
+    connecting for `seconds`."""
+    argv = [client, V4_PEER, str(PORT), str(count)] + ([str(seconds)] if seconds else [])
+    procs = [ns.popen(ns.client, argv, text=True) for _ in range(parallel)]
+    run, longest = ClientRun(), 0
     for p in procs:
-        out, err = p.communicate(timeout=900)
+        out, err = p.communicate(timeout=900 + seconds)
         if p.returncode != 0:
             sys.exit(f"connect_client failed: {err}")
-        lines = out.split("\n")
-        samples += [int(x) / 1000.0 for x in lines if x and not x.startswith("total_ns")]
-        longest = max(longest, int([x for x in lines if x.startswith("total_ns")][0].split()[1]))
-    return samples, parallel * count / (longest / 1e9)
+        for line in out.split("\n"):
+            if line.startswith("total_ns "):
+                longest = max(longest, int(line.split()[1]))
+            elif line.startswith("refused "):
+                run.refused += int(line.split()[1])
+            elif line:
+                run.samples.append(int(line) / 1000.0)
+    run.connects = len(run.samples)
+    run.rate = run.connects / (longest / 1e9)
+    return run
 
 
 def pct(samples, p):
@@ -66,26 +86,49 @@ def pct(samples, p):
     return s[min(len(s) - 1, int(len(s) * p / 100))]
 
 
-def rss_kib(pid):
-    """VmRSS of the tsnitch process (the child of `ip netns exec`, or pid itself)."""
+def rss_kib(pid, field="VmRSS"):
+    """VmRSS (or another /proc/PID/status field in KiB: RssAnon, RssFile, RssShmem) of the
+    tsnitch process (the child of `ip netns exec`, or pid itself)."""
     for cand in [pid] + [int(c) for c in open(f"/proc/{pid}/task/{pid}/children").read().split()]:
         try:
             with open(f"/proc/{cand}/status") as f:
                 st = dict(line.split(":", 1) for line in f if ":" in line)
             if "tsnitch" in st.get("Name", "") or "opensnitch" in st.get("Name", ""):
-                return int(st["VmRSS"].split()[0])
+                return int(st[field].split()[0])
         except (FileNotFoundError, ProcessLookupError):
             pass
     return None
+
+
+def attach_clients(path, n):
+    """n front ends over the control socket: the first reads everything (on a thread), the others
+    only say hello and then never read."""
+    socks = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(path)
+        s.sendall(b'{"hello":"tsnitch","version":1,"role":"client","program":"bench"}\n')
+        socks.append(s)
+
+    def read_all(s):
+        try:
+            while s.recv(1 << 16):
+                pass
+        except OSError:
+            pass
+    if socks:
+        threading.Thread(target=read_all, args=(socks[0],), daemon=True).start()
+    return socks
 
 
 class Firewall:
     """A process in the client namespace that installs rules when started and removes them on
     SIGTERM (tsnitch, nfq_floor, opensnitchd)."""
 
-    def __init__(self, ns, argv, marker="TSNITCH-OUT"):
+    def __init__(self, ns, argv, marker="TSNITCH-OUT", control=None, attach=0):
         self.ns, self.argv, self.marker = ns, argv, marker
-        self.p = None
+        self.control, self.attach = control, attach
+        self.p, self.clients = None, []
 
     def start(self):
         self.p = self.ns.popen(self.ns.client, self.argv, stdout=subprocess.DEVNULL,
@@ -95,16 +138,21 @@ class Firewall:
             sys.exit(f"{self.argv[0]} did not start")
         if self.p.poll() is not None:
             sys.exit(f"{self.argv[0]} exited: {self.p.stderr.read()}")
+        if self.attach:
+            self.clients = attach_clients(self.control, self.attach)
 
-    def rss(self):
-        return rss_kib(self.p.pid)
+    def rss(self, field="VmRSS"):
+        return rss_kib(self.p.pid, field)
 
     def stop(self):
+        """Stops it; returns what it wrote to stderr (tsnitch's summary of decisions)."""
         self.p.terminate()
-        self.p.wait(timeout=20)
+        err = self.p.communicate(timeout=20)[1]
+        for c in self.clients:
+            c.close()
         if not wait_for(lambda: self.marker not in self.ns.ruleset(), timeout=10):
             sys.exit(f"{self.argv[0]} left its rules behind")
-        return self.p.stderr.read()
+        return err
 
 
 def main():
@@ -138,19 +186,21 @@ def main():
         command_rule = rules_dir("rules-command", {"type": "regexp", "operand": "process.command",
                                                    "sensitive": False, "data": "connect_client "})
 
-        def tsnitch_row(name, rules, method):
+        def tsnitch_row(name, rules, method, attach=0):
             config = os.path.join(work, f"config-{name}.json")
+            control = os.path.join(work, f"{name}.sock")
             with open(config, "w") as f:
                 json.dump({"DefaultAction": "deny", "ProcMonitorMethod": method,
-                           "Control": {"Socket": os.path.join(work, f"{name}.sock")}}, f)
+                           "Control": {"Socket": control}}, f)
             events = os.path.join(work, f"events-{name}.jsonl")
-            return {"name": name, "events": events,
+            return {"name": name, "events": events, "control": control, "attach": attach,
                     "argv": [tsnitch, "run", "--headless", "-c", config, "-r", rules,
                              "--events", events]}
 
         rows = [{"name": "none", "argv": None},
                 {"name": "nfq-floor", "argv": [floor]},
                 tsnitch_row("rule-exe", exe_rule, "ebpf"),
+                tsnitch_row("attached-2", exe_rule, "ebpf", attach=2),
                 tsnitch_row("queue-path", command_rule, "ebpf"),
                 tsnitch_row("diag", exe_rule, "diag")]
         if shutil.which("opensnitchd"):
@@ -171,15 +221,15 @@ def main():
                 for row in rows:
                     fw = None
                     if row["argv"]:
-                        fw = Firewall(ns, row["argv"], row.get("marker", "TSNITCH-OUT"))
+                        fw = Firewall(ns, row["argv"], row.get("marker", "TSNITCH-OUT"),
+                                      row.get("control"), row.get("attach", 0))
                         fw.start()
                         run_clients(ns, client, 200)  # warm-up: caches, attribution index
                     r = results[row["name"]]
-                    s, rate = run_clients(ns, client, a.count)
-                    r["seq"].extend(s)
-                    r["rate"].append(rate)
-                    _, prate = run_clients(ns, client, a.count // PARALLEL, PARALLEL)
-                    r["par"].append(prate)
+                    seq = run_clients(ns, client, a.count)
+                    r["seq"].extend(seq.samples)
+                    r["rate"].append(seq.rate)
+                    r["par"].append(run_clients(ns, client, a.count // PARALLEL, PARALLEL).rate)
                     if fw:
                         if row["name"] != "nfq-floor":
                             r["rss"].append(fw.rss())

@@ -1,6 +1,9 @@
-// Sequential TCP connects to HOST PORT, COUNT times: prints each connect's time in nanoseconds
-// (one per line) for connect_bench.py, then "total_ns N". A connect returns when the SYN-ACK has
-// arrived, so its time is the round trip plus whatever the firewall adds to the first packet.
+// Sequential TCP connects to HOST PORT, COUNT times (or, with SECONDS, for that long: COUNT 0 is
+// no limit): prints each connect's time in nanoseconds (one per line) for connect_bench.py and
+// soak_bench.py, then "refused N" and "total_ns N". A connect returns when the SYN-ACK has
+// arrived, so its time is the round trip plus whatever the firewall adds to the first packet; a
+// refused connect (a firewall's reject: an RST, or EPERM from tsnitch's kernel path) counts as
+// done, and its time is the time to the refusal.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -14,8 +17,8 @@
 #include <vector>
 
 int main(int argc, char** argv) {
-    if (argc != 4) {
-        std::fprintf(stderr, "usage: connect_client HOST PORT COUNT\n");
+    if (argc != 4 && argc != 5) {
+        std::fprintf(stderr, "usage: connect_client HOST PORT COUNT [SECONDS]\n");
         return 2;
     }
     sockaddr_storage ss{};
@@ -36,10 +39,13 @@ int main(int argc, char** argv) {
         return 2;
     }
     const long count = std::atol(argv[3]);
+    const auto limit = std::chrono::seconds(argc == 5 ? std::atol(argv[4]) : 0);
     std::vector<long> us;
-    us.reserve(static_cast<size_t>(count));
+    us.reserve(count > 0 ? static_cast<size_t>(count) : 1 << 16);
+    long refused = 0;
     const auto start = std::chrono::steady_clock::now();
-    for (long i = 0; i < count; ++i) {
+    for (long i = 0; count == 0 || i < count; ++i) {
+        if (limit.count() > 0 && std::chrono::steady_clock::now() - start >= limit) break;
         const int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0) {
             std::perror("socket");
@@ -50,9 +56,12 @@ int main(int argc, char** argv) {
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
         const auto t0 = std::chrono::steady_clock::now();
         if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0) {
-            std::fprintf(stderr, "connect %ld: %s\n", i, std::strerror(errno));
-            close(fd);
-            return 1;
+            if (errno != ECONNREFUSED && errno != EPERM) {
+                std::fprintf(stderr, "connect %ld: %s\n", i, std::strerror(errno));
+                close(fd);
+                return 1;
+            }
+            ++refused;
         }
         const auto t1 = std::chrono::steady_clock::now();
         close(fd);
@@ -63,6 +72,7 @@ int main(int argc, char** argv) {
     for (long v : us)
         out += std::to_string(v) + "\n";
     std::fputs(out.c_str(), stdout);
+    std::printf("refused %ld\n", refused);
     std::printf("total_ns %lld\n",
                 static_cast<long long>(
                     std::chrono::duration_cast<std::chrono::nanoseconds>(total).count()));

@@ -1,6 +1,7 @@
 // The first syntax error of a JSON text, in JSON's words. Configuration and rule files are read
 // with yaml-cpp (YAML is a superset of JSON); when it refuses a file that is JSON, its message
-// speaks of YAML ("end of map flow not found"): this one says what a JSON reader expected.
+// speaks of YAML ("end of map flow not found"): this one says what a JSON reader expected. The
+// check is the one JSON reader's (json_value.h), so files and the control protocol agree on JSON.
 #pragma once
 
 #include <optional>
@@ -20,7 +21,7 @@ struct JsonSyntaxError {
 bool looks_like_json(std::string_view text);
 
 // The first error, or nullopt when the text is one valid JSON value (RFC 8259). Nesting deeper
-// than 256 is an error too.
+// than 256 and a duplicate key in one object are errors too.
 std::optional<JsonSyntaxError> json_syntax_error(std::string_view text);
 
 // For a text that looks like JSON and is not: "ORIGIN:LINE:COLUMN: JSON syntax error: MESSAGE".

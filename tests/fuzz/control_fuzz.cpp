@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "core/control/control_codec.h"
-#include "core/control/json_value.h"
+#include "core/json_value.h"
 
 using namespace tsnitch;
 

@@ -2,9 +2,11 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <string>
 
 #include "core/config.h"
+#include "core/json_value.h"
 #include "core/rules/rule.h"
 
 using namespace tsnitch;
@@ -46,7 +48,22 @@ TEST_CASE("each JSON error is named in JSON's words, with line and column") {
     CHECK(message_of("{} x") == "1:4 text after the end of the JSON value");
     CHECK(message_of("") == "1:1 expected a value, found the end of the text");
     CHECK(message_of(std::string(300, '[') + std::string(300, ']')) ==
-          "1:258 nested deeper than 256 levels");
+          "1:257 nested deeper than 256 levels");
+}
+
+TEST_CASE("files are checked by the control protocol's reader: duplicates and surrogates too") {
+    CHECK(message_of("{\"a\": 1,\n \"a\": 2}") == "2:2 duplicate key 'a'");
+    CHECK(message_of("[\"\\ud800x\"]") == "1:4 a \\u high surrogate without its low surrogate");
+    CHECK(message_of("[\"\\udc00\"]") == "1:4 a \\u low surrogate without its high surrogate");
+    // The same first error as the control protocol's parse_json, at the same byte.
+    for (const char* t : {"{\"a\" 1}", "[1 2]", "{\"a\":1,\"a\":2}", "\"\\q\"", "-"}) {
+        INFO(t);
+        auto e = json_syntax_error(t);
+        auto v = parse_json(t, JsonLimits{256, SIZE_MAX});
+        REQUIRE(e);
+        REQUIRE_FALSE(v.ok());
+        CHECK(v.error().message.find(e->message) != std::string::npos);
+    }
 }
 
 TEST_CASE("only a text that starts as JSON gets JSON's words") {

@@ -4,7 +4,7 @@
 #include <limits>
 #include <type_traits>
 
-#include "core/control/json_value.h"
+#include "core/json_value.h"
 
 namespace tsnitch {
 

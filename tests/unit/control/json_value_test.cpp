@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "core/control/json_value.h"
+#include "core/json_value.h"
 
 using namespace tsnitch;
 

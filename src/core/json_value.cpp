@@ -1,6 +1,8 @@
-#include "core/control/json_value.h"
+#include "core/json_value.h"
 
 #include <charconv>
+
+#include "core/text.h"
 
 namespace tsnitch {
 
@@ -112,21 +114,30 @@ class Reader {
   public:
     Reader(std::string_view text, const JsonLimits& limits) : s_(text), limits_(limits) {}
 
-    Result<JsonValue> document() {
+    // The value, or nullopt with error() set.
+    std::optional<JsonValue> document() {
         JsonValue v;
-        if (!value(v, 0)) return make_error(error_);
+        skip_space();
+        if (!value(v, 0)) return std::nullopt;
         skip_space();
         if (pos_ != s_.size()) {
-            fail("unexpected text after the JSON value");
-            return make_error(error_);
+            fail("text after the end of the JSON value");
+            return std::nullopt;
         }
         return v;
     }
+    const JsonParseError& error() const { return error_; }
 
   private:
     bool fail(std::string what) {
-        if (error_.empty()) error_ = "at byte " + std::to_string(pos_) + ": " + std::move(what);
+        if (error_.message.empty()) error_ = {pos_, std::move(what)};
         return false;
+    }
+    std::string found() const {
+        if (pos_ >= s_.size()) return "the end of the text";
+        const auto c = static_cast<unsigned char>(s_[pos_]);
+        if (c < 0x20 || c >= 0x7f) return "a control or non-ASCII byte";
+        return std::string("'") + s_[pos_] + "'";
     }
     void skip_space() {
         while (pos_ < s_.size() &&
@@ -134,7 +145,7 @@ class Reader {
             ++pos_;
     }
     bool literal(std::string_view word) {
-        if (s_.substr(pos_, word.size()) != word) return fail("invalid literal");
+        if (s_.substr(pos_, word.size()) != word) return fail("expected a value, found " + found());
         pos_ += word.size();
         return true;
     }
@@ -142,8 +153,7 @@ class Reader {
     bool value(JsonValue& out, size_t depth) {
         if (++values_ > limits_.max_values)
             return fail("more than " + std::to_string(limits_.max_values) + " values");
-        skip_space();
-        if (pos_ >= s_.size()) return fail("expected a value, got the end of the text");
+        if (pos_ >= s_.size()) return fail("expected a value, found the end of the text");
         switch (s_[pos_]) {
             case '{':
                 return object(out, depth + 1);
@@ -168,14 +178,19 @@ class Reader {
                 out = JsonValue();
                 return true;
             default:
-                return number(out);
+                if (s_[pos_] == '-' || digit(s_[pos_])) return number(out);
+                return fail("expected a value, found " + found());
         }
     }
 
+    bool too_deep(size_t depth) {
+        if (depth <= limits_.max_depth) return false;
+        return !fail("nested deeper than " + std::to_string(limits_.max_depth) + " levels");
+    }
+
     bool object(JsonValue& out, size_t depth) {
-        if (depth > limits_.max_depth)
-            return fail("nested deeper than " + std::to_string(limits_.max_depth));
-        ++pos_;
+        if (too_deep(depth)) return false;
+        ++pos_;  // '{'
         JsonValue::Members members;
         skip_space();
         if (pos_ < s_.size() && s_[pos_] == '}') {
@@ -185,15 +200,21 @@ class Reader {
         }
         for (;;) {
             skip_space();
-            if (pos_ >= s_.size() || s_[pos_] != '"') return fail("expected an object key");
+            if (pos_ >= s_.size() || s_[pos_] != '"')
+                return fail("expected a member name in double quotes, found " + found());
+            const size_t key_at = pos_;
             std::string key;
             if (!string(key)) return false;
-            for (const auto& m : members)
-                if (m.first == key) return fail("duplicate key '" + key + "'");
+            for (const auto& m : members) {
+                if (m.first != key) continue;
+                pos_ = key_at;
+                return fail("duplicate key '" + printable_text(key) + "'");
+            }
             skip_space();
             if (pos_ >= s_.size() || s_[pos_] != ':')
-                return fail("expected ':' after an object key");
+                return fail("expected ':' after the member name, found " + found());
             ++pos_;
+            skip_space();
             JsonValue v;
             if (!value(v, depth)) return false;
             members.emplace_back(std::move(key), std::move(v));
@@ -207,14 +228,13 @@ class Reader {
                 out = JsonValue::make_object(std::move(members));
                 return true;
             }
-            return fail("expected ',' or '}' in an object");
+            return fail("expected ',' or '}' after an object member, found " + found());
         }
     }
 
     bool array(JsonValue& out, size_t depth) {
-        if (depth > limits_.max_depth)
-            return fail("nested deeper than " + std::to_string(limits_.max_depth));
-        ++pos_;
+        if (too_deep(depth)) return false;
+        ++pos_;  // '['
         std::vector<JsonValue> items;
         skip_space();
         if (pos_ < s_.size() && s_[pos_] == ']') {
@@ -223,6 +243,7 @@ class Reader {
             return true;
         }
         for (;;) {
+            skip_space();
             JsonValue v;
             if (!value(v, depth)) return false;
             items.push_back(std::move(v));
@@ -236,15 +257,15 @@ class Reader {
                 out = JsonValue::make_array(std::move(items));
                 return true;
             }
-            return fail("expected ',' or ']' in an array");
+            return fail("expected ',' or ']' after an array element, found " + found());
         }
     }
 
-    bool hex4(uint32_t& out) {
-        if (s_.size() - pos_ < 4) return fail("\\u needs four hex digits");
+    // Four hex digits at pos_ (pos_ is left after them); an error is told at `escape_at`.
+    bool hex4(uint32_t& out, size_t escape_at) {
         uint32_t v = 0;
         for (int i = 0; i < 4; ++i) {
-            const char c = s_[pos_++];
+            const char c = pos_ + static_cast<size_t>(i) < s_.size() ? s_[pos_ + i] : '\0';
             v <<= 4;
             if (c >= '0' && c <= '9')
                 v |= static_cast<uint32_t>(c - '0');
@@ -253,8 +274,9 @@ class Reader {
             else if (c >= 'A' && c <= 'F')
                 v |= static_cast<uint32_t>(c - 'A' + 10);
             else
-                return fail("\\u needs four hex digits");
+                return (pos_ = escape_at, fail("expected four hex digits after \\u"));
         }
+        pos_ += 4;
         out = v;
         return true;
     }
@@ -262,19 +284,19 @@ class Reader {
     bool string(std::string& out) {
         ++pos_;  // the opening quote
         for (;;) {
-            if (pos_ >= s_.size()) return fail("unterminated string");
+            if (pos_ >= s_.size()) return fail("a string without its closing '\"'");
             const auto c = static_cast<unsigned char>(s_[pos_]);
             if (c == '"') {
                 ++pos_;
                 return true;
             }
-            if (c < 0x20) return fail("control character in a string");
+            if (c < 0x20) return fail("a control character inside a string (write it as \\uXXXX)");
             if (c != '\\') {
                 out += static_cast<char>(c);
                 ++pos_;
                 continue;
             }
-            if (++pos_ >= s_.size()) return fail("unterminated string");
+            if (++pos_ >= s_.size()) return fail("a string without its closing '\"'");
             const char e = s_[pos_++];
             switch (e) {
                 case '"':
@@ -298,56 +320,64 @@ class Reader {
                     out += '\t';
                     break;
                 case 'u': {
+                    const size_t at = pos_ - 1;  // errors point at the 'u'
                     uint32_t cp = 0;
-                    if (!hex4(cp)) return false;
+                    if (!hex4(cp, at)) return false;
                     if (cp >= 0xd800 && cp <= 0xdbff) {
                         uint32_t low = 0;
-                        if (s_.substr(pos_, 2) != "\\u") return fail("unpaired surrogate");
+                        if (s_.substr(pos_, 2) != "\\u") {
+                            pos_ = at;
+                            return fail("a \\u high surrogate without its low surrogate");
+                        }
                         pos_ += 2;
-                        if (!hex4(low)) return false;
-                        if (low < 0xdc00 || low > 0xdfff) return fail("unpaired surrogate");
+                        if (!hex4(low, pos_ - 1)) return false;
+                        if (low < 0xdc00 || low > 0xdfff) {
+                            pos_ = at;
+                            return fail("a \\u high surrogate without its low surrogate");
+                        }
                         cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
                     } else if (cp >= 0xdc80 && cp <= 0xdcff) {
                         out += static_cast<char>(cp - 0xdc00);  // a raw byte (see the header)
                         break;
                     } else if (cp >= 0xdc00 && cp <= 0xdfff) {
-                        return fail("unpaired surrogate");
+                        pos_ = at;
+                        return fail("a \\u low surrogate without its high surrogate");
                     }
                     append_utf8(out, cp);
                     break;
                 }
                 default:
                     --pos_;
-                    return fail("invalid escape in a string");
+                    return fail(std::string("unknown escape '\\") + printable_text({&e, 1}) +
+                                "' in a string");
             }
         }
     }
 
     static bool digit(char c) { return c >= '0' && c <= '9'; }
+    bool digits() {
+        const size_t start = pos_;
+        while (pos_ < s_.size() && digit(s_[pos_]))
+            ++pos_;
+        return pos_ > start;
+    }
 
     bool number(JsonValue& out) {
         const size_t start = pos_;
-        if (pos_ < s_.size() && s_[pos_] == '-') ++pos_;
-        if (pos_ >= s_.size() || !digit(s_[pos_])) return fail("expected a value");
-        if (s_[pos_] == '0') {
+        if (s_[pos_] == '-') ++pos_;
+        if (pos_ < s_.size() && s_[pos_] == '0') {
             ++pos_;
-        } else {
-            while (pos_ < s_.size() && digit(s_[pos_]))
-                ++pos_;
+        } else if (!digits()) {
+            return fail("expected a digit in a number, found " + found());
         }
         if (pos_ < s_.size() && s_[pos_] == '.') {
             ++pos_;
-            if (pos_ >= s_.size() || !digit(s_[pos_])) return fail("expected digits after '.'");
-            while (pos_ < s_.size() && digit(s_[pos_]))
-                ++pos_;
+            if (!digits()) return fail("expected a digit after '.' in a number, found " + found());
         }
         if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
             ++pos_;
             if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) ++pos_;
-            if (pos_ >= s_.size() || !digit(s_[pos_]))
-                return fail("expected digits in the exponent");
-            while (pos_ < s_.size() && digit(s_[pos_]))
-                ++pos_;
+            if (!digits()) return fail("expected a digit in a number's exponent, found " + found());
         }
         out = JsonValue::make_number(std::string(s_.substr(start, pos_ - start)));
         return true;
@@ -357,7 +387,7 @@ class Reader {
     JsonLimits limits_;
     size_t pos_ = 0;
     size_t values_ = 0;
-    std::string error_;
+    JsonParseError error_;
 };
 
 // Length of the valid UTF-8 sequence at s[i] (no overlongs, no surrogates, at most U+10FFFF),
@@ -393,7 +423,15 @@ size_t utf8_sequence(std::string_view s, size_t i) {
 }  // namespace
 
 Result<JsonValue> parse_json(std::string_view text, const JsonLimits& limits) {
-    return Reader(text, limits).document();
+    Reader r(text, limits);
+    if (auto v = r.document()) return std::move(*v);
+    return make_error("at byte " + std::to_string(r.error().offset) + ": " + r.error().message);
+}
+
+std::optional<JsonParseError> json_parse_error(std::string_view text, const JsonLimits& limits) {
+    Reader r(text, limits);
+    if (r.document()) return std::nullopt;
+    return r.error();
 }
 
 void write_json_string(std::string& out, std::string_view s) {

@@ -1,4 +1,5 @@
-// A strict, bounded JSON reader for the control protocol (RFC 8259): the text of one message in,
+// The one JSON reader (RFC 8259), strict and bounded: the control protocol's messages and the
+// syntax check of configuration and rule files (json_syntax.h) both use it. The text in,
 // a tree of values out, or an error that says where and what. Bounded by design: nesting depth and
 // the number of values are limits of the caller, so that a hostile line costs at most a known
 // amount of memory and stack. Strings are bytes: a lone escaped surrogate \udc80..\udcff stands for
@@ -59,9 +60,17 @@ struct JsonLimits {
     size_t max_values = 1 << 16;  // values in the whole text
 };
 
-// One JSON text (surrounding whitespace allowed). Errors: "at byte 17: expected ':' after an
-// object key". Duplicate keys in one object are an error (which one would count is ambiguous).
+// One JSON text (surrounding whitespace allowed). Errors: "at byte 17: expected ':' after the
+// member name, found '1'". Duplicate keys in one object are an error (which one would count is
+// ambiguous).
 Result<JsonValue> parse_json(std::string_view text, const JsonLimits& limits = {});
+
+// The first error of parse_json, with the byte offset it was found at; nullopt when none.
+struct JsonParseError {
+    size_t offset = 0;
+    std::string message;  // printable: bytes from the text in it are escaped
+};
+std::optional<JsonParseError> json_parse_error(std::string_view text, const JsonLimits& limits);
 
 // Appends `s` as a JSON string literal: valid UTF-8 as it is, control characters as \uXXXX, any
 // byte that is not part of valid UTF-8 as the lone surrogate \udcXX that parse_json reads back.
