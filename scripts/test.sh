@@ -1,8 +1,10 @@
 #!/bin/sh
 # Quick start and CI: installs what is missing, builds, and runs
 #   1. the whole test suite (unit, lint, integration, TUI) in ./build;
-#   2. the unit suite again in ./build-fuzz, where clang instruments everything with ASan and
-#      UBSan (-Dfuzz=true; a leak, an overflow or undefined behaviour fails a test);
+#   2. the unit suite and the integration tests of the suite 'sanitized' (tests/integration/
+#      meson.build says which and why) again in ./build-fuzz, where clang instruments everything
+#      with ASan and UBSan (-Dfuzz=true; a leak, an overflow or undefined behaviour fails a test,
+#      also one in the tsnitch binary that an integration test runs);
 #   3. every fuzz target for a short smoke time (FUZZ_SECONDS, default 10) from its seed corpus,
 #      with a fixed seed and a 10 s limit per input (a hang fails too).
 # The last line sums all three: "N passed, N failed[, N skipped]".
@@ -19,13 +21,17 @@ if [ "${SANITIZE:-1}" != 0 ]; then
     if [ ! -f build-fuzz/build.ninja ]; then
         CXX=clang++ CC=clang meson setup build-fuzz -Dfuzz=true >/dev/null || status=1
     fi
-    # halt_on_error: UBSan's findings fail the test like ASan's do. The sanitizers make everything
-    # 2-4 times slower: so are the timeouts.
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-        meson test -C build-fuzz --print-errorlogs --num-processes 2 --timeout-multiplier 4 \
-        --suite unit || status=1
-    logs="$logs build-fuzz/meson-logs/testlog.json"
+    # halt_on_error: UBSan's findings fail the test like ASan's do. The sanitizers make the unit
+    # tests 2-4 times slower: so are their timeouts. The integration tests wait on the kernel and
+    # on each other more than they compute: twice their timeout (300 s) is plenty.
+    sanitized() {
+        ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+            UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+            meson test -C build-fuzz --print-errorlogs --num-processes 2 "$@" || status=1
+    }
+    sanitized --timeout-multiplier 4 --suite unit
+    sanitized --timeout-multiplier 2 --suite sanitized --logbase sanitized
+    logs="$logs build-fuzz/meson-logs/testlog.json build-fuzz/meson-logs/sanitized.json"
     smoke=build-fuzz/fuzz-smoke.json
     : >"$smoke"
     for dir in tests/data/fuzz/*/; do
