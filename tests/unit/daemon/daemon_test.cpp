@@ -99,7 +99,7 @@ struct FakeAttributor : Attributor {
         ProcessInfo p;
         p.pid = 42;
         p.path = "/usr/bin/curl";
-        a.process = p;
+        a.process = std::make_shared<const ProcessInfo>(p);
         a.method = Method::diag;
         return a;
     }
@@ -119,7 +119,7 @@ Rule port_rule(const std::string& name, Action action, uint16_t port) {
 
 struct Fixture {
     explicit Fixture(DaemonOptions o = options()) : rules(RuleStoreOptions{}) {
-        daemon = std::make_unique<Daemon>(o, sink, attributor, rules, nullptr);
+        daemon = std::make_unique<Daemon>(o, sink, attributor, rules, nullptr, processes);
         REQUIRE(daemon->start());
     }
     static DaemonOptions options() {
@@ -138,6 +138,7 @@ struct Fixture {
     FakeSink sink;
     FakeAttributor attributor;
     RuleStore rules;
+    ProcessModel processes{ProcessModel::Options{.warm_index = false}};
     std::unique_ptr<Daemon> daemon;
 };
 
@@ -391,7 +392,8 @@ TEST_CASE("a rule file written into the rules directory is picked up without a r
         REQUIRE(rules.watch());
         FakeSink sink;
         FakeAttributor attributor;
-        Daemon daemon(Fixture::options(), sink, attributor, rules, nullptr);
+        ProcessModel processes(ProcessModel::Options{.warm_index = false});
+        Daemon daemon(Fixture::options(), sink, attributor, rules, nullptr, processes);
         REQUIRE(daemon.start());
         Client c(daemon);
         Rule r = port_rule("deny-25", Action::deny, 25);

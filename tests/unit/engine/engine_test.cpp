@@ -89,7 +89,7 @@ struct FakeAttributor : Attributor {
             ProcessInfo p;
             p.pid = 42;
             p.path = "/usr/bin/curl";
-            a.process = p;
+            a.process = std::make_shared<const ProcessInfo>(p);
             a.method = Method::diag;
         }
         return a;
@@ -230,7 +230,7 @@ TEST_CASE("a connection whose process is unknown gets DefaultAction, reason unkn
     f.engine->stop();
     REQUIRE(f.rec.events.size() == 1);
     CHECK(f.rec.events[0].reason == Reason::unknown_process);
-    CHECK_FALSE(f.rec.events[0].connection.process.has_value());
+    CHECK_FALSE(f.rec.events[0].connection.process != nullptr);
     CHECK(f.rec.opened.empty());
 }
 
@@ -441,7 +441,7 @@ TEST_CASE("the fast rung and a rule decide on the queue thread; otherwise the sl
                 ProcessInfo p;
                 p.pid = 77;
                 p.path = "/usr/bin/fast";
-                a.process = p;
+                a.process = std::make_shared<const ProcessInfo>(p);
                 a.method = Method::ebpf;
             }
             return a;
@@ -560,7 +560,7 @@ TEST_CASE("a prompt's deadline is kept while many new flows wait for a slow attr
             ProcessInfo p;
             p.pid = 42;
             p.path = "/usr/bin/curl";
-            a.process = p;
+            a.process = std::make_shared<const ProcessInfo>(p);
             return a;
         }
         Method method() const override { return Method::proc; }
@@ -661,7 +661,7 @@ TEST_CASE("several readers at once: every packet gets one verdict, every flow on
             ProcessInfo p;
             p.pid = 9;
             p.path = "/usr/bin/many";
-            a.process = p;
+            a.process = std::make_shared<const ProcessInfo>(p);
             a.method = Method::ebpf;
             return a;
         }
