@@ -218,7 +218,7 @@ bool App::handle_sockets_key(int k) {
             info.path = p->exe;
             info.comm = p->comm;
             c.uid = p->uid;
-            c.process = info;
+            c.process = std::make_shared<const ProcessInfo>(std::move(info));
             st_.dialog =
                 RuleForm{PromptForm::for_new_rule(c, k == 'a' ? Action::allow : Action::deny)};
             return true;
