@@ -5,7 +5,7 @@
 #      meson.build says which and why) again in ./build-fuzz, where clang instruments everything
 #      with ASan and UBSan (-Dfuzz=true; a leak, an overflow or undefined behaviour fails a test,
 #      also one in the tsnitch binary that an integration test runs);
-#   3. every fuzz target for a short smoke time (FUZZ_SECONDS, default 10) from its seed corpus,
+#   3. every fuzz target for a short smoke time (FUZZ_SECONDS, default 5) from its seed corpus,
 #      with a fixed seed and a 10 s limit per input (a hang fails too).
 # The last line sums all three: "N passed, N failed[, N skipped]".
 # SANITIZE=0 leaves out 2 and 3 (the plain suite only); arguments go to the first meson test.
@@ -51,7 +51,7 @@ if [ "${SANITIZE:-1}" != 0 ]; then
         name=$(basename "$dir")
         # A fixed seed: the same inputs here and in CI (a shorter run is a prefix of the same
         # sequence), so the smoke can only fail on a bug, not on luck.
-        if ./scripts/fuzz.sh "$name" "${FUZZ_SECONDS:-10}" -seed=1 -timeout=10 \
+        if ./scripts/fuzz.sh "$name" "${FUZZ_SECONDS:-5}" -seed=1 -timeout=10 \
             >"build-fuzz/fuzz-smoke-$name.log" 2>&1
         then
             result=OK
