@@ -43,18 +43,8 @@ void ConnectionsPanel::events_arriving(const std::vector<DecisionEvent>& events)
 }
 
 Outcome ConnectionsPanel::handle_key(int k, KeyContext& ctx) {
-    if (filter_.editing()) {
-        filter_.handle_key(k);
-        cursor_ = {};
-        return Outcome::handled;
-    }
+    if (filter_.handle_key(k, cursor_)) return Outcome::handled;
     switch (k) {
-        case '/':
-            filter_.start();
-            return Outcome::handled;
-        case key::escape:
-            filter_.clear();
-            return Outcome::handled;
         case 'a':
         case 'd': {
             const auto rows = ctx.model.log.filtered(filter_.text());
@@ -74,9 +64,7 @@ std::vector<Hint> ConnectionsPanel::hints() const {
 }
 
 bool ConnectionsPanel::draw_bottom_line(Screen& s) const {
-    if (!filter_.editing()) return false;
-    filter_.draw(s);
-    return true;
+    return filter_.draw(s);
 }
 
 void ConnectionsPanel::draw(Screen& s, const UiModel& m, Clock::time_point) {

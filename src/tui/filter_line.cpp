@@ -6,7 +6,24 @@
 
 namespace tsnitch::tui {
 
-void FilterLine::handle_key(int k) {
+bool FilterLine::handle_key(int k, ListCursor& list) {
+    if (editing_) {
+        edit(k);
+        list = {};
+        return true;
+    }
+    if (k == '/') {
+        editing_ = true;
+        return true;
+    }
+    if (k == key::escape) {
+        text_.clear();
+        return true;
+    }
+    return false;
+}
+
+void FilterLine::edit(int k) {
     switch (k) {
         case key::enter:
             editing_ = false;
@@ -32,13 +49,15 @@ void FilterLine::handle_key(int k) {
     }
 }
 
-void FilterLine::draw(Screen& s) const {
+bool FilterLine::draw(Screen& s) const {
+    if (!editing_) return false;
     const int y = s.rows() - 1;
     const int w = s.cols();
     int col = s.put(y, 0, "Filter: ", w, s.styles().key);
     col += s.put(y, col, s.safe(text_), w - col - 1, s.styles().normal);
     s.put(y, col, "_", w - col, s.styles().key | A_BLINK);
     s.put(y, col + 2, "Enter keep  Esc clear", w - col - 2, s.styles().dim);
+    return true;
 }
 
 }  // namespace tsnitch::tui

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "tui/screen.h"
+#include "tui/view_model.h"
 
 namespace tsnitch::tui {
 
@@ -12,15 +13,16 @@ class FilterLine {
   public:
     const std::string& text() const { return text_; }
     bool editing() const { return editing_; }
-    void start() { editing_ = true; }
-    void clear() { text_.clear(); }
-    // A key while editing: Enter keeps, Esc clears and stops, Backspace removes one character,
-    // a printable character is added (at most 200 bytes).
-    void handle_key(int key);
-    // The bottom line while editing: "Filter: text_".
-    void draw(Screen& s) const;
+    // True when the key was the filter's: '/' starts typing, Esc clears it; while typing, every
+    // key is: Enter keeps, Esc clears and stops, Backspace removes one character, a printable
+    // character is added (at most 200 bytes), and the filtered `list` starts over at the top.
+    bool handle_key(int key, ListCursor& list);
+    // The bottom line while typing ("Filter: text_"); false when not typing.
+    bool draw(Screen& s) const;
 
   private:
+    void edit(int key);
+
     std::string text_;
     bool editing_ = false;
 };

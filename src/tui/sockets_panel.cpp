@@ -57,11 +57,7 @@ std::optional<ProcessSummary> ProcessesPanel::selected(const UiModel& m) const {
 }
 
 Outcome ProcessesPanel::handle_key(int k, KeyContext& ctx) {
-    if (filter_.editing()) {
-        filter_.handle_key(k);
-        cursor_ = {};
-        return Outcome::handled;
-    }
+    if (filter_.handle_key(k, cursor_)) return Outcome::handled;
     switch (k) {
         case 's':
         case key::f(6):
@@ -69,12 +65,6 @@ Outcome ProcessesPanel::handle_key(int k, KeyContext& ctx) {
             return Outcome::handled;
         case 'S':
             reverse_ = !reverse_;
-            return Outcome::handled;
-        case '/':
-            filter_.start();
-            return Outcome::handled;
-        case key::escape:
-            filter_.clear();
             return Outcome::handled;
         default:
             return cursor_.handle_key(k, ctx.page) ? Outcome::handled : Outcome::ignored;
@@ -86,9 +76,7 @@ std::vector<Hint> ProcessesPanel::hints() const {
 }
 
 bool ProcessesPanel::draw_bottom_line(Screen& s) const {
-    if (!filter_.editing()) return false;
-    filter_.draw(s);
-    return true;
+    return filter_.draw(s);
 }
 
 void ProcessesPanel::draw(Screen& s, const UiModel& m, Clock::time_point) {

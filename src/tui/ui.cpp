@@ -12,6 +12,19 @@ namespace tsnitch::tui {
 
 using namespace std::chrono_literals;
 
+namespace {
+
+// The tab line, in the order of the keys 1-5 (F2-F6); Help last.
+struct Tab {
+    View view;
+    std::string_view text;
+};
+constexpr Tab kTabs[] = {
+    {View::connections, "1 Connections"}, {View::rules, "2 Rules"}, {View::stats, "3 Stats"},
+    {View::sockets, "4 Sockets"},         {View::log, "5 Log"},     {View::help, "? Help"}};
+
+}  // namespace
+
 Ui::Ui(DaemonLink& link, const TuiOptions& options)
     : link_(link), model_(options), help_(options.monitor) {
     // The monitor has no decisions, rules or log: it opens on the Sockets view.
@@ -90,35 +103,24 @@ void Ui::handle_key(int k, Clock::time_point now, size_t page) {
     update_socket_subscription();
 }
 
+bool Ui::available(View v) const {
+    // The monitor has no decisions, rules or log: only its socket views and help.
+    return !model_.options.monitor || v == View::sockets || v == View::help;
+}
+
 void Ui::handle_view_key(int k, KeyContext& ctx) {
     const Outcome o = panel(view_).handle_key(k, ctx);
     if (o == Outcome::close) view_ = before_help_;  // Help's Esc
     if (o != Outcome::ignored) return;
-    // The monitor has no decisions, rules or log to show: 4 (or Esc from help) is its view.
-    if (model_.options.monitor && ((k >= '1' && k <= '5' && k != '4') ||
-                                   (k >= key::f(2) && k <= key::f(6) && k != key::f(5))))
+    // 1-5 and F2-F6 pick the tabs in their order.
+    const int tab = k >= '1' && k <= '5'               ? k - '1'
+                    : k >= key::f(2) && k <= key::f(6) ? k - key::f(2)
+                                                       : -1;
+    if (tab >= 0) {
+        if (available(kTabs[tab].view)) view_ = kTabs[tab].view;
         return;
+    }
     switch (k) {
-        case '1':
-        case key::f(2):
-            view_ = View::connections;
-            return;
-        case '2':
-        case key::f(3):
-            view_ = View::rules;
-            return;
-        case '3':
-        case key::f(4):
-            view_ = View::stats;
-            return;
-        case '4':
-        case key::f(5):
-            view_ = View::sockets;
-            return;
-        case '5':
-        case key::f(6):
-            view_ = View::log;
-            return;
         case '?':
         case 'h':
         case key::f(1):
@@ -295,17 +297,9 @@ void Ui::apply_event(DaemonEvent& event, Clock::time_point now) {
 }
 
 void Ui::draw_tabs(Screen& s) {
-    struct Tab {
-        View view;
-        std::string_view text;
-    };
-    static constexpr Tab tabs[] = {
-        {View::connections, "1 Connections"}, {View::rules, "2 Rules"}, {View::stats, "3 Stats"},
-        {View::sockets, "4 Sockets"},         {View::log, "5 Log"},     {View::help, "? Help"}};
     int col = 0;
-    for (const Tab& t : tabs) {
-        // The monitor has no decisions, rules or log: only its socket views and help.
-        if (model_.options.monitor && t.view != View::sockets && t.view != View::help) continue;
+    for (const Tab& t : kTabs) {
+        if (!available(t.view)) continue;
         const bool active = t.view == view_;
         const std::string text =
             active ? "[" + std::string(t.text) + "]" : " " + std::string(t.text) + " ";

@@ -65,6 +65,7 @@ class Ui : private PanelHost {
     void say(std::string text) override;
 
     Panel& panel(View v);
+    bool available(View v) const;  // the monitor shows only some views
     void close(const Panel* dialog);
     void handle_view_key(int key, KeyContext& ctx);
     void apply_event(DaemonEvent& e, Clock::time_point now);
