@@ -137,7 +137,10 @@ int main(int argc, char** argv) {
         AttributionLadder::Options opt;
         opt.method = m;
         const auto t0 = Clock::now();
-        AttributionLadder ladder(opt);
+        ProcessModel::Options po;
+        po.diag = m != Method::proc;
+        ProcessModel processes(po);
+        AttributionLadder ladder(processes, opt);
         const double setup = micros(Clock::now() - t0);
         std::vector<double> lat;
         size_t found = 0;

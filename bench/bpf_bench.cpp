@@ -87,12 +87,13 @@ int main(int argc, char** argv) {
         std::perror("bpf_bench: a private network namespace (needs root)");
         return 1;
     }
-    auto monitor = bpf::BpfMonitor::create();
+    ProcessModel processes;
+    auto monitor = bpf::BpfMonitor::create(processes);
     if (!monitor) {
         std::fprintf(stderr, "bpf_bench: %s\n", monitor.error().message.c_str());
         return 1;
     }
-    bpf::BpfAttributor attributor(**monitor);
+    bpf::BpfAttributor attributor(**monitor, processes);
 
     // UDP: unconnected senders (found by the any-source key, as most UDP is).
     const int sink = ::socket(AF_INET, SOCK_DGRAM, 0);
@@ -138,7 +139,7 @@ int main(int argc, char** argv) {
 
     size_t misses = 0;
     auto owner = [&](const Connection& c) { return attributor.find_owner(c).has_value(); };
-    auto full = [&](const Connection& c) { return attributor.attribute(c).process.has_value(); };
+    auto full = [&](const Connection& c) { return attributor.attribute(c).process != nullptr; };
     std::printf("eBPF attribution, %zu UDP and %zu TCP flows on loopback\n", udp.size(),
                 tcp.size());
     report("map lookup, TCP exact key", time_each(tcp, 20, owner, misses));

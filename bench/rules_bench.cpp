@@ -51,7 +51,7 @@ Connection make_conn(std::mt19937& rng, int hosts) {
     p.pid = static_cast<int>(1000 + rng() % 30000);
     p.path = "/usr/bin/app" + std::to_string(rng() % 2000);
     p.args = {p.path, "--flag"};
-    c.process = p;
+    c.process = std::make_shared<const ProcessInfo>(p);
     const int h = static_cast<int>(rng() % static_cast<unsigned>(hosts));
     c.dst_host = "host" + std::to_string(h) + ".example" + std::to_string(h % 50) + ".com";
     return c;

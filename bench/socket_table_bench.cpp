@@ -28,7 +28,8 @@ int main(int argc, char** argv) {
         if (std::strcmp(argv[i], "--rounds") == 0) rounds = std::atoi(argv[i + 1]);
         if (std::strcmp(argv[i], "--focus") == 0) focus = std::atoi(argv[i + 1]);
     }
-    auto table = SocketTable::open();
+    ProcessModel processes(ProcessModel::Options{.warm_index = false});
+    auto table = SocketTable::open(processes);
     if (!table) {
         std::fprintf(stderr, "socket_table_bench: %s\n", table.error().message.c_str());
         return 1;

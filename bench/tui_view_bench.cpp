@@ -42,7 +42,7 @@ int main() {
         p.comm = "proc" + std::to_string(i % 40);
         p.path = "/usr/bin/" + p.comm;
         p.user = i % 3 ? "alice" : "root";
-        e.connection.process = p;
+        e.connection.process = std::make_shared<const ProcessInfo>(p);
         events.push_back(std::move(e));
     }
     log.add(std::move(events));

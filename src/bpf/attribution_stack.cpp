@@ -2,23 +2,23 @@
 
 namespace tsnitch::bpf {
 
-AttributionStack make_attribution_stack(Method method, const BpfOptions& options) {
+AttributionStack make_attribution_stack(Method method, ProcessModel& processes,
+                                        const BpfOptions& options) {
     AttributionStack s;
     AttributionLadder::Options ladder;
     ladder.method = method == Method::proc ? Method::proc : Method::diag;
-    ladder.proc_root = options.proc_root;
     if (method == Method::ebpf) {
-        auto monitor = BpfMonitor::create(options);
+        auto monitor = BpfMonitor::create(processes, options);
         if (monitor) {
             s.monitor = std::move(*monitor);
-            s.ebpf = std::make_unique<BpfAttributor>(*s.monitor, options.proc_root);
+            s.ebpf = std::make_unique<BpfAttributor>(*s.monitor, processes);
             s.fast = std::make_unique<BpfMemoryRung>(*s.ebpf);
             ladder.first_rung = s.ebpf.get();
         } else {
             s.notice = "eBPF unavailable (" + monitor.error().message + "); attributing with diag";
         }
     }
-    s.ladder = std::make_unique<AttributionLadder>(ladder);
+    s.ladder = std::make_unique<AttributionLadder>(processes, ladder);
     if (s.notice.empty() && !s.ladder->fallback().empty()) s.notice = s.ladder->fallback();
     return s;
 }

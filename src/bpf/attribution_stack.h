@@ -20,7 +20,9 @@ struct AttributionStack {
     std::string notice;  // "eBPF unavailable (REASON); attributing with diag", or empty
 };
 
-// `method`: the configured ProcMonitorMethod. diag and proc never load the module.
-AttributionStack make_attribution_stack(Method method, const BpfOptions& options = {});
+// `method`: the configured ProcMonitorMethod. diag and proc never load the module. Every rung
+// asks `processes`, which must outlive the stack.
+AttributionStack make_attribution_stack(Method method, ProcessModel& processes,
+                                        const BpfOptions& options = {});
 
 }  // namespace tsnitch::bpf

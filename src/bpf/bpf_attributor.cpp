@@ -18,9 +18,8 @@ constexpr uint64_t kSweepEveryNs = 10'000'000'000;
 
 }  // namespace
 
-BpfAttributor::BpfAttributor(BpfMonitor& monitor, std::string proc_root)
-    : monitor_(monitor), proc_root_(std::move(proc_root)), reader_(proc_root_) {
-    if (auto d = DiagClient::open()) diag_.emplace(std::move(*d));
+BpfAttributor::BpfAttributor(BpfMonitor& monitor, ProcessModel& processes)
+    : monitor_(monitor), processes_(processes) {
     const long ticks = sysconf(_SC_CLK_TCK);
     ns_per_tick_ = 1000000000ull / static_cast<uint64_t>(ticks > 0 ? ticks : 100);
 }
@@ -44,9 +43,8 @@ std::optional<OwnerMatch> BpfAttributor::find_owner(const Connection& c, bool as
     if (auto o = monitor_.owner_of_flow(without_source_address(key))) {
         return OwnerMatch{*o, LookupStep::flow_any_source};
     }
-    if (ask_diag && diag_) {
-        std::lock_guard lock(mutex_);
-        auto s = diag_->find(c.protocol, c.src, c.src_port, c.dst, c.dst_port);
+    if (ask_diag && processes_.has_diag()) {
+        auto s = processes_.find_socket(c.protocol, c.src, c.src_port, c.dst, c.dst_port);
         if (s && *s && (*s)->cookie != 0) {
             if (auto o = monitor_.owner_of_socket((*s)->cookie)) {
                 return OwnerMatch{*o, LookupStep::cookie};
@@ -56,70 +54,70 @@ std::optional<OwnerMatch> BpfAttributor::find_owner(const Connection& c, bool as
     return std::nullopt;
 }
 
-std::optional<ProcessInfo> BpfAttributor::live(const SocketOwner& owner,
-                                               const std::optional<ProcRecord>& proc) {
+ProcessRef BpfAttributor::live(const SocketOwner& owner, const std::optional<ProcRecord>& proc) {
     const bool image_known = owner.image.exec_ns != 0;
     // Exec'd since, exited, or the pid belongs to another process now: /proc shows someone else.
-    if (image_known && (!proc || !same_image(proc->image, owner.image))) return std::nullopt;
-    if (proc && proc->exited) return std::nullopt;
-    auto p = reader_.read(static_cast<int>(owner.tgid));
+    if (image_known && (!proc || !same_image(proc->image, owner.image))) return nullptr;
+    if (proc && proc->exited) return nullptr;
+    auto p = processes_.process(static_cast<int>(owner.tgid));
     // A process that started after the socket was used is another one with the same pid.
-    if (!p || p->start_time * ns_per_tick_ > owner.time_ns) return std::nullopt;
+    if (!p || (*p)->start_time * ns_per_tick_ > owner.time_ns) return nullptr;
     if (image_known) {
         // Checked again after reading: an exec between the map lookup and the reads.
         auto again = monitor_.proc_of(owner.tgid);
-        if (!again || again->exited || !same_image(again->image, owner.image)) {
-            return std::nullopt;
-        }
+        if (!again || again->exited || !same_image(again->image, owner.image)) return nullptr;
     }
     return std::move(*p);
 }
 
-std::optional<ProcessInfo> BpfAttributor::cached(const SocketOwner& owner, uint64_t now_ns) const {
+ProcessRef BpfAttributor::cached(const SocketOwner& owner, uint64_t now_ns) const {
     const auto proc = monitor_.proc_of(owner.tgid);
-    if (!proc || proc->exited || !same_image(proc->image, owner.image)) return std::nullopt;
+    if (!proc || proc->exited || !same_image(proc->image, owner.image)) return nullptr;
     std::lock_guard lock(cache_mutex_);
     auto it = cache_.find(owner.tgid);
     if (it == cache_.end() || !same_image(it->second.image, owner.image) ||
         now_ns - it->second.at_ns > kCacheTtlNs) {
-        return std::nullopt;
+        return nullptr;
     }
     return it->second.info;
 }
 
-ProcessInfo BpfAttributor::describe(const SocketOwner& owner) {
+ProcessRef BpfAttributor::describe(const SocketOwner& owner) {
     const uint64_t now = boot_time_ns();
-    if (auto hit = cached(owner, now)) return std::move(*hit);
+    if (ProcessRef hit = cached(owner, now)) return hit;
     std::lock_guard lock(mutex_);
     const auto proc = monitor_.proc_of(owner.tgid);
     const bool runs_it = proc && !proc->exited && same_image(proc->image, owner.image);
     const auto image = monitor_.image_of(owner.image);
-    ProcessInfo p;
-    bool from_proc = false;
-    if (auto l = live(owner, proc)) {
-        p = std::move(*l);
-        from_proc = true;
-    } else {
-        // Gone, or running another program now: what exec recorded for the image it sent with.
-        p.pid = static_cast<int>(owner.tgid);
-        p.uid = owner.uid;
-        p.user = reader_.user_name(owner.uid);
-        if (image) {
-            p.args = image->args;
-            p.ppid = static_cast<int>(image->ppid);
-        }
-        if (proc && p.ppid == 0) p.ppid = static_cast<int>(proc->ppid);
-    }
+    ProcessRef described = live(owner, proc);
+    const bool from_proc = described != nullptr;
     // The kernel's name of the executable wins over /proc's: /proc/PID/exe names a container's
-    // program by its path inside the container.
-    if (image && image->path) p.path = *image->path;
-    if (p.comm.empty()) p.comm = owner.comm;
-    if (from_proc && runs_it && !p.path.empty()) {
+    // program by its path inside the container. Only then is the model's ProcessInfo copied.
+    const bool kernel_path_differs =
+        image && image->path && (!described || described->path != *image->path);
+    if (!described || kernel_path_differs || described->comm.empty()) {
+        const bool gone = !described;
+        ProcessInfo& p = copy_to_change(described);
+        if (gone) {
+            // Gone, or running another program now: what exec recorded for the image it sent with.
+            p.pid = static_cast<int>(owner.tgid);
+            p.uid = owner.uid;
+            p.user = processes_.user_name(owner.uid);
+            if (image) {
+                p.args = image->args;
+                p.ppid = static_cast<int>(image->ppid);
+            }
+            if (proc && p.ppid == 0) p.ppid = static_cast<int>(proc->ppid);
+        }
+        if (image && image->path) p.path = *image->path;
+        if (p.comm.empty()) p.comm = owner.comm;
+    }
+    if (from_proc && runs_it && !described->path.empty()) {
         std::lock_guard cache_lock(cache_mutex_);
         if (cache_.size() >= kMaxCached) cache_.clear();
-        cache_[owner.tgid] = Cached{p, owner.image, now};
+        cache_[owner.tgid] = Cached{described, owner.image, now};
     }
-    return p;
+    return described;
 }
 
 void BpfAttributor::sweep_now_and_then(uint64_t now_ns) {
@@ -149,8 +147,8 @@ Attribution BpfAttributor::attribute_from_memory(const Connection& c) {
     const auto start = std::chrono::steady_clock::now();
     Attribution a;
     if (auto match = find_owner(c, /*ask_diag=*/false)) {
-        if (auto p = cached(match->owner, boot_time_ns())) {
-            a.process = std::move(*p);
+        if (ProcessRef p = cached(match->owner, boot_time_ns())) {
+            a.process = std::move(p);
             a.method = Method::ebpf;
         }
     }

@@ -12,8 +12,7 @@
 
 #include "bpf/bpf_monitor.h"
 #include "core/attribution/attributor.h"
-#include "core/attribution/diag_client.h"
-#include "core/attribution/process_reader.h"
+#include "core/attribution/process_model.h"
 
 namespace tsnitch::bpf {
 
@@ -28,8 +27,9 @@ struct OwnerMatch {
 
 class BpfAttributor : public Attributor {
   public:
-    // `monitor` must outlive the attributor. Without sock_diag the cookie step is skipped.
-    explicit BpfAttributor(BpfMonitor& monitor, std::string proc_root = "/proc");
+    // `monitor` and `processes` must outlive the attributor. Without sock_diag (in `processes`)
+    // the cookie step is skipped.
+    BpfAttributor(BpfMonitor& monitor, ProcessModel& processes);
 
     // The whole rung (the decision thread): may ask sock_diag, read /proc and call NSS.
     Attribution attribute(const Connection& c) override;
@@ -45,19 +45,18 @@ class BpfAttributor : public Attributor {
     std::optional<OwnerMatch> find_owner(const Connection& c, bool ask_diag = true);
 
   private:
-    ProcessInfo describe(const SocketOwner& owner);
+    ProcessRef describe(const SocketOwner& owner);
     // A process described earlier that still runs the image it sent with (map lookups only).
-    std::optional<ProcessInfo> cached(const SocketOwner& owner, uint64_t now_ns) const;
+    ProcessRef cached(const SocketOwner& owner, uint64_t now_ns) const;
     // What /proc says of the owner, when the process still runs the image it sent with.
-    std::optional<ProcessInfo> live(const SocketOwner& owner,
-                                    const std::optional<ProcRecord>& proc);
+    ProcessRef live(const SocketOwner& owner, const std::optional<ProcRecord>& proc);
     void sweep_now_and_then(uint64_t now_ns);
 
     // Recently described live processes, keyed by tgid and valid while the process runs the same
     // image (the exec tracepoint makes a new one at every exec), so a map lookup replaces the
     // /proc reads on most packets.
     struct Cached {
-        ProcessInfo info;
+        ProcessRef info;
         tsn_image_key image{};
         uint64_t at_ns = 0;  // CLOCK_BOOTTIME when read from /proc
     };
@@ -66,11 +65,9 @@ class BpfAttributor : public Attributor {
     uint64_t last_sweep_ns_ = 0;
 
     BpfMonitor& monitor_;
-    std::string proc_root_;
-    std::optional<DiagClient> diag_;
-    ProcessReader reader_;
+    ProcessModel& processes_;
     uint64_t ns_per_tick_;
-    std::mutex mutex_;  // diag_, reader_ and the sweep: the decision thread's slow steps
+    std::mutex mutex_;  // describe() and the sweep: the decision thread's slow steps
 };
 
 // BpfAttributor::attribute_from_memory as an Attributor: the rung the engine tries on the queue

@@ -18,11 +18,8 @@
 
 #include "bpf/cgroup_root.h"
 #include "bpf/flow_key.h"
-#include "core/attribution/diag_client.h"
-#include "core/attribution/inode_index.h"
 #include "core/attribution/proc_io.h"
 #include "core/attribution/proc_parse.h"
-#include "core/attribution/process_reader.h"
 #include "tsnitch.skel.h"
 
 namespace tsnitch::bpf {
@@ -181,7 +178,8 @@ ProcRecord proc_from_map(const tsn_proc& p) {
     return r;
 }
 
-Result<std::unique_ptr<BpfMonitor>> BpfMonitor::create(const BpfOptions& options) {
+Result<std::unique_ptr<BpfMonitor>> BpfMonitor::create(ProcessModel& processes,
+                                                       const BpfOptions& options) {
     if (force_fail_requested(options)) {
         return make_error("eBPF disabled on request (TSNITCH_BPF_FORCE_FAIL)");
     }
@@ -197,13 +195,13 @@ Result<std::unique_ptr<BpfMonitor>> BpfMonitor::create(const BpfOptions& options
     }
     // Only this namespace's sockets; paths are host paths when they end at our root.
     m->skel_->rodata->tsn_netns_cookie = m->netns_cookie_;
-    if (auto root = kernel_inode(options.proc_root + "/self/root/")) {
+    if (auto root = kernel_inode(processes.proc_root() + "/self/root/")) {
         m->skel_->rodata->tsn_root_dev = root->first;
     }
     if (int err = tsnitch_bpf__load(m->skel_.get()); err != 0) {
         return make_error("loading the eBPF programs: " + describe(err, log), -err);
     }
-    auto root = CgroupRoot::open(options.proc_root);
+    auto root = CgroupRoot::open(processes.proc_root());
     if (!root) return root.error();
     m->cgroup_.emplace(std::move(*root));
     for (const Program& p : programs_of(m->skel_.get())) {
@@ -212,7 +210,7 @@ Result<std::unique_ptr<BpfMonitor>> BpfMonitor::create(const BpfOptions& options
         }
     }
     // Seeding after attaching: a socket opened in between is then seen by the programs.
-    if (options.seed) m->seeded_ = m->seed_existing(options.proc_root);
+    if (options.seed) m->seeded_ = m->seed_existing(processes);
     return m;
 }
 
@@ -331,27 +329,23 @@ size_t BpfMonitor::seed(std::span<const SeedSocket> sockets) {
     return stored;
 }
 
-SeedResult BpfMonitor::seed_existing(const std::string& proc_root) {
+SeedResult BpfMonitor::seed_existing(ProcessModel& processes) {
     SeedResult r;
-    r.processes = seed_processes(proc_root);
-    auto diag = DiagClient::open();
-    if (!diag) {
-        r.error = "sock_diag: " + diag.error().message;
+    r.processes = seed_processes(processes.proc_root());
+    if (!processes.has_diag()) {
+        r.error = processes.diag_error();
         return r;
     }
-    auto snapshot = diag->sockets_dump(ipv6_enabled(proc_root));
+    auto snapshot = processes.sockets_dump(false);
     if (!snapshot) {
         r.error = "dumping sockets: " + snapshot.error().message;
         return r;
     }
-    InodeIndex index(proc_root);
-    index.refresh_all();
-    ProcessReader reader(proc_root);
     std::vector<SeedSocket> seeds;
     for (const InetSocket& s : snapshot->inet) {
         ++r.sockets;
         if (s.inode == 0) continue;  // time_wait and orphans: no process holds them
-        auto owner = index.find(s.inode, s.uid);
+        auto owner = processes.owner_of(s.inode, s.uid);
         if (!owner) continue;
         SeedSocket seed{s.protocol,
                         s.src,
@@ -362,7 +356,7 @@ SeedResult BpfMonitor::seed_existing(const std::string& proc_root) {
                         static_cast<uint32_t>(owner->pid),
                         s.uid,
                         {}};
-        if (auto p = reader.read(owner->pid)) seed.comm = p->comm;
+        if (auto p = processes.process(owner->pid)) seed.comm = (*p)->comm;
         seeds.push_back(std::move(seed));
     }
     r.stored = seed(seeds);

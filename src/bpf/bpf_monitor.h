@@ -16,6 +16,7 @@
 #include "bpf/image_record.h"
 #include "bpf/tsnitch_bpf.h"
 #include "core/address.h"
+#include "core/attribution/process_model.h"
 #include "core/connection.h"
 #include "core/result.h"
 
@@ -33,7 +34,6 @@ struct BpfOptions {
     // TSNITCH_BPF_FORCE_FAIL=1 does the same.
     bool force_fail = false;
     bool seed = true;  // store the sockets that exist already (sock_diag + the /proc index)
-    std::string proc_root = "/proc";
 };
 
 // What seeding found. An empty machine (no sockets) is a normal result, and a failure here
@@ -91,7 +91,10 @@ class BpfMonitor {
   public:
     // Loads and attaches every program. Fails only when loading or attaching fails; the error
     // says which program and why, and the caller falls back to diag.
-    static Result<std::unique_ptr<BpfMonitor>> create(const BpfOptions& options = {});
+    // Seeding asks `processes` (its sock_diag and inode index); its proc root is the root whose
+    // paths are host paths. `processes` must outlive the monitor.
+    static Result<std::unique_ptr<BpfMonitor>> create(ProcessModel& processes,
+                                                      const BpfOptions& options = {});
     ~BpfMonitor() = default;  // destroying the skeleton destroys the links: detaches all
     BpfMonitor(const BpfMonitor&) = delete;
     BpfMonitor& operator=(const BpfMonitor&) = delete;
@@ -106,7 +109,7 @@ class BpfMonitor {
     size_t seed(std::span<const SeedSocket> sockets);
     // Dumps the sockets of this network namespace and seeds them with their processes, and
     // records the image (exe, argv) of every running process, so that their children are named.
-    SeedResult seed_existing(const std::string& proc_root = "/proc");
+    SeedResult seed_existing(ProcessModel& processes);
     // The second half alone: returns how many processes were stored.
     size_t seed_processes(const std::string& proc_root = "/proc");
     const SeedResult& seeded() const { return seeded_; }  // the seeding done by create()

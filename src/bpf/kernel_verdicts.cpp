@@ -162,15 +162,16 @@ DecisionEvent event_of_record(const tsn_decision& r, uint64_t boot_now_ns,
     p.pid = static_cast<int>(r.tgid);
     p.uid = r.uid;
     p.comm = std::string(r.comm, strnlen(r.comm, sizeof(r.comm)));
-    c.process = std::move(p);
+    c.process = std::make_shared<const ProcessInfo>(std::move(p));
     return e;
 }
 
 Result<std::unique_ptr<KernelVerdicts>> KernelVerdicts::create(RuleStore& rules,
                                                                const DnsCache* names,
+                                                               ProcessModel& processes,
                                                                const KernelPathOptions& options) {
     if (options.disable) return make_error("the kernel path is disabled (TSNITCH_KPATH_DISABLE)");
-    std::unique_ptr<KernelVerdicts> k(new KernelVerdicts(rules, names, options));
+    std::unique_ptr<KernelVerdicts> k(new KernelVerdicts(rules, names, processes, options));
     auto netns = current_netns_cookie();
     if (!netns) return netns.error();
     k->netns_ = *netns;
@@ -185,7 +186,7 @@ Result<std::unique_ptr<KernelVerdicts>> KernelVerdicts::create(RuleStore& rules,
     if (int err = tsnitch_verdict__load(k->skel_); err != 0)
         return make_error("loading the kernel path's eBPF programs: " + errno_text(err), -err);
 
-    auto root = CgroupRoot::open(options.proc_root);
+    auto root = CgroupRoot::open(processes.proc_root());
     if (!root) return root.error();
     if (options.cgroup.empty()) {
         k->cgroup_ = UniqueFd(::fcntl(root->fd(), F_DUPFD_CLOEXEC, 0));
@@ -413,6 +414,7 @@ int KernelVerdicts::ring_callback(void* self, void* data, size_t size) {
 int KernelVerdicts::on_record(const tsn_decision& r) {
     DecisionEvent e = event_of_record(r, boot_time_ns(), std::chrono::system_clock::now());
     bool nolog = false;
+    std::string path;  // the executable as the kernel names it, when known
     {
         std::lock_guard lock(mu_);
         ++stats_.decisions;
@@ -420,23 +422,23 @@ int KernelVerdicts::on_record(const tsn_decision& r) {
             e.rule = it->second.name;
             nolog = it->second.nolog;
         }
-        if (auto it = exe_paths_.find(exe_key(r.exe)); it != exe_paths_.end())
-            e.connection.process->path = it->second;
+        if (auto it = exe_paths_.find(exe_key(r.exe)); it != exe_paths_.end()) path = it->second;
     }
     // The rest of what the queue path's event says, while the process is still there and still
-    // runs what the kernel saw.
-    ProcessInfo& p = e.connection.process.value();
+    // runs what the kernel saw: the process model's record of it, shared when it says the same.
     auto [it, fresh] = batch_processes_.try_emplace(r.tgid);
     if (fresh) {
-        if (auto now = processes_.read(p.pid)) it->second = std::move(*now);
+        if (auto now = processes_.process(static_cast<int>(r.tgid))) it->second = std::move(*now);
     }
-    if (it->second && it->second->path == p.path) {
-        const std::string path = p.path;
-        p = *it->second;
+    const ProcessRef& live = it->second;
+    const bool same_program = live && live->path == path;
+    if (same_program) e.connection.process = live;
+    if (!same_program || live->uid != r.uid) {
+        ProcessInfo& p = copy_to_change(e.connection.process);
         p.path = path;
+        p.uid = r.uid;
+        if (p.user.empty()) p.user = processes_.user_name(r.uid);
     }
-    p.uid = r.uid;
-    if (p.user.empty()) p.user = processes_.user_name(r.uid);
     if (names_) e.connection.dst_host = names_->lookup(e.connection.dst);
     if (engine_) engine_->on_kernel_decision(e, nolog);
     return 0;

@@ -26,7 +26,7 @@
 #include <unordered_map>
 
 #include "bpf/verdict_bpf.h"
-#include "core/attribution/process_reader.h"
+#include "core/attribution/process_model.h"
 #include "core/connection.h"
 #include "core/dns/dns_cache.h"
 #include "core/engine/engine.h"
@@ -40,7 +40,6 @@ struct ring_buffer;
 namespace tsnitch::bpf {
 
 struct KernelPathOptions {
-    std::string proc_root = "/proc";
     // Test knobs, also read from the environment (documented as test-only in tsnitch(8)):
     // TSNITCH_KPATH_CGROUP: attach to this cgroup (a path below the cgroup v2 root, e.g.
     // /test-1234) instead of the root;
@@ -78,8 +77,10 @@ class KernelVerdicts final : public EngineObserver {
     // Loads, attaches and pins. Fails when the kernel offers no kernel path (the caller goes on
     // with the queue path alone, and says so).
     // `names` (may be null): the DNS cache whose names dest.host rules read; the caller
-    // connects its rename notification to address_renamed().
+    // connects its rename notification to address_renamed(). `processes`: the process model the
+    // records' events are completed from (must outlive this).
     static Result<std::unique_ptr<KernelVerdicts>> create(RuleStore& rules, const DnsCache* names,
+                                                          ProcessModel& processes,
                                                           const KernelPathOptions& options);
     ~KernelVerdicts() override;
     KernelVerdicts(const KernelVerdicts&) = delete;
@@ -109,8 +110,9 @@ class KernelVerdicts final : public EngineObserver {
     KernelPathStats stats() const;
 
   private:
-    KernelVerdicts(RuleStore& rules, const DnsCache* names, const KernelPathOptions& options)
-        : rules_(rules), names_(names), options_(options), processes_(options.proc_root) {}
+    KernelVerdicts(RuleStore& rules, const DnsCache* names, ProcessModel& processes,
+                   const KernelPathOptions& options)
+        : rules_(rules), names_(names), options_(options), processes_(processes) {}
     void write_config(bool enabled);
     void read_loop();
     int on_record(const tsn_decision& r);
@@ -145,10 +147,10 @@ class KernelVerdicts final : public EngineObserver {
     // Decisions that read the host name of their destination, by address (dns_cache_key).
     std::unordered_map<IpAddress, std::vector<tsn_verdict_key>> host_keys_;
     size_t host_key_count_ = 0;
-    ProcessReader processes_;  // only on the reader thread
-    // What /proc said of each process in the batch being read: a busy process has many records
-    // in one batch, and /proc is read once for them.
-    std::unordered_map<uint32_t, std::optional<ProcessInfo>> batch_processes_;
+    ProcessModel& processes_;
+    // What the model said of each process in the batch being read (the reader thread's own): a
+    // busy process has many records in one batch, and it is asked once for them.
+    std::unordered_map<uint32_t, ProcessRef> batch_processes_;
     KernelPathStats stats_;
 };
 

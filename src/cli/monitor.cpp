@@ -134,8 +134,12 @@ int monitor(int argc, char** argv) {
         print_error("monitor: unexpected argument '%s'", argv[optind]);
         return kExitUsage;
     }
-    // Fail before taking over the terminal when sock_diag is not there at all.
-    if (auto probe = SocketTable::open(); !probe) {
+    // Fail before taking over the terminal when sock_diag is not there at all. The inode index
+    // warms up with the table's first refresh, which reads only the processes it needs.
+    ProcessModel::Options po;
+    po.warm_index = false;
+    ProcessModel processes(po);
+    if (auto probe = SocketTable::open(processes); !probe) {
         print_error("monitor: %s", probe.error().message.c_str());
         return kExitFailure;
     }
@@ -157,7 +161,7 @@ int monitor(int argc, char** argv) {
     NamesFileHostNames names(names_file);
     DaemonOptions dopt;
     dopt.status.intercepting = false;
-    Daemon daemon(dopt, no_queue, no_attribution, no_rules, &names);
+    Daemon daemon(dopt, no_queue, no_attribution, no_rules, &names, processes);
     if (auto s = daemon.start(); !s) {
         print_error("monitor: %s", s.error().message.c_str());
         return kExitFailure;

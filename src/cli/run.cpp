@@ -339,7 +339,12 @@ int run_engine(const Config& config, bool headless) {
                     " did not exist: created it, empty (is the path right?)");
     // With ebpf: the module's maps as the first rung (also tried on the queue thread, where a
     // rule can then decide at once), then sock_diag or /proc.
-    bpf::AttributionStack attribution = bpf::make_attribution_stack(config.proc_monitor_method);
+    // One process model for every rung, the kernel path's events and the socket table.
+    ProcessModel::Options po;
+    po.diag = config.proc_monitor_method != Method::proc;
+    ProcessModel processes(po);
+    bpf::AttributionStack attribution =
+        bpf::make_attribution_stack(config.proc_monitor_method, processes);
     if (!attribution.notice.empty()) log.info("attribution: " + attribution.notice);
     AttributionLadder& ladder = *attribution.ladder;
     const Method method = attribution.ebpf ? Method::ebpf : ladder.method();
@@ -355,8 +360,8 @@ int run_engine(const Config& config, bool headless) {
     // The kernel path (DESIGN.md §8a): flows that the rules decide on the kernel cache's key alone
     // skip the queue. Without it the queue decides every flow, and the log says so.
     DnsNames names;
-    auto kernel_created =
-        bpf::KernelVerdicts::create(rules, &names.cache(), bpf::kernel_path_options_from_env());
+    auto kernel_created = bpf::KernelVerdicts::create(rules, &names.cache(), processes,
+                                                      bpf::kernel_path_options_from_env());
     std::unique_ptr<bpf::KernelVerdicts> kernel_path;
     std::string kernel_notice;
     if (kernel_created) {
@@ -431,7 +436,7 @@ int run_engine(const Config& config, bool headless) {
     dopt.status.kernel_path = kernel_path != nullptr;
     dopt.status.firewall = std::string((*firewall)->backend_name());
     dopt.recent_max = config.stats_max_events;
-    Daemon daemon(dopt, **queues, ladder, rules, &names, attribution.fast.get());
+    Daemon daemon(dopt, **queues, ladder, rules, &names, processes, attribution.fast.get());
     if (events_ptr) daemon.add_observer(events_ptr);
     daemon.set_log_sink(&log);
     daemon.set_broken_rule_files(rules.broken_files().size());

@@ -6,6 +6,13 @@
 
 namespace tsnitch {
 
+ProcessInfo& copy_to_change(ProcessRef& p) {
+    auto copy = p ? std::make_shared<ProcessInfo>(*p) : std::make_shared<ProcessInfo>();
+    ProcessInfo& changed = *copy;
+    p = std::move(copy);
+    return changed;
+}
+
 std::string_view protocol_name(Protocol p) {
     switch (p) {
         case Protocol::icmp:

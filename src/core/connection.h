@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,6 +65,14 @@ struct ProcessInfo {
     std::vector<std::pair<std::string, std::string>> env;  // read only when a rule asks for it
 };
 
+// A process as attribution found it, shared by every decision, event and prompt about it: one
+// ProcessInfo per process and program (core/attribution/process_model.h), never a copy per packet.
+using ProcessRef = std::shared_ptr<const ProcessInfo>;
+
+// A copy of `p` (an empty ProcessInfo when null) that `p` now points to, to be changed: every
+// other holder keeps the process as it was shared.
+ProcessInfo& copy_to_change(ProcessRef& p);
+
 struct Connection {
     Protocol protocol = Protocol::tcp;
     IpAddress src;
@@ -71,7 +80,7 @@ struct Connection {
     IpAddress dst;
     uint16_t dst_port = 0;
     std::optional<uint32_t> uid;  // from the kernel (NFQA_UID) or the socket
-    std::optional<ProcessInfo> process;
+    ProcessRef process;           // null when no process was found
     std::optional<std::string> dst_host;
     std::string iface_in;
     std::string iface_out;

@@ -237,7 +237,7 @@ Outcome ProcessSocketsPanel::handle_key(int k, KeyContext& ctx) {
             info.path = p->exe;
             info.comm = p->comm;
             c.uid = p->uid;
-            c.process = info;
+            c.process = std::make_shared<const ProcessInfo>(std::move(info));
             ctx.host.open(std::make_unique<RuleFormDialog>(
                 PromptForm::for_new_rule(c, k == 'a' ? Action::allow : Action::deny)));
             return Outcome::handled;

@@ -26,7 +26,7 @@ Connection sample_connection() {
     p.args = {"/usr/bin/curl", "https://example.com"};
     p.parents = {{1, "init", "/sbin/init"}};
     p.env = {{"HOME", "/root"}};
-    c.process = p;
+    c.process = std::make_shared<const ProcessInfo>(p);
     c.dst_host = "www.example.com";
     return c;
 }

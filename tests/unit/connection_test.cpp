@@ -50,7 +50,7 @@ TEST_CASE("the event line has every field of DESIGN.md in order") {
     p.uid = 0;
     p.path = "/usr/bin/curl";
     p.args = {"curl", "-s", "a\"b\nc"};
-    e.connection.process = p;
+    e.connection.process = std::make_shared<const ProcessInfo>(p);
     e.connection.dst_host = "example.test";
     e.rule = "allow-curl";
     e.reason = Reason::rule;

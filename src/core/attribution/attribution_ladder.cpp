@@ -19,22 +19,14 @@ uint64_t micros_since(std::chrono::steady_clock::time_point t0) {
 }
 }  // namespace
 
-AttributionLadder::AttributionLadder(Options options)
-    : options_(std::move(options)),
-      socket_method_(options_.method == Method::proc ? Method::proc : Method::diag),
-      ipv6_(ipv6_enabled(options_.proc_root)),
-      index_(options_.proc_root),
-      reader_(options_.proc_root) {
-    if (socket_method_ == Method::diag) {
-        auto client = DiagClient::open();
-        if (client) {
-            diag_.emplace(std::move(*client));
-        } else {
-            fallback_ = "sock_diag unavailable (" + client.error().message + "), using proc";
-            socket_method_ = Method::proc;
-        }
+AttributionLadder::AttributionLadder(ProcessModel& processes, Options options)
+    : processes_(processes),
+      options_(options),
+      socket_method_(options_.method == Method::proc ? Method::proc : Method::diag) {
+    if (socket_method_ == Method::diag && !processes_.has_diag()) {
+        fallback_ = processes_.diag_error() + ", using proc";
+        socket_method_ = Method::proc;
     }
-    if (options_.warm_index) index_.refresh_all();
 }
 
 Method AttributionLadder::method() const {
@@ -50,11 +42,10 @@ Attribution AttributionLadder::attribute(const Connection& c) {
             return a;
         }
     }
-    std::lock_guard lock(mutex_);
     Attribution a;
-    if (auto s = find_socket_locked(c)) {
-        if (auto p = process_of_locked(s->inode, s->uid)) {
-            a.process = std::move(*p);
+    if (auto s = find_socket(c)) {
+        if (ProcessRef p = process_of(s->inode, s->uid)) {
+            a.process = std::move(p);
             a.method = socket_method_;
         }
     }
@@ -63,50 +54,46 @@ Attribution AttributionLadder::attribute(const Connection& c) {
 }
 
 std::optional<InetSocket> AttributionLadder::find_socket(const Connection& c) {
-    std::lock_guard lock(mutex_);
-    return find_socket_locked(c);
-}
-
-std::optional<InetSocket> AttributionLadder::find_socket_locked(const Connection& c) {
     if (!has_socket_table(c.protocol)) return std::nullopt;
-    return socket_method_ == Method::diag ? find_socket_diag(c) : find_socket_proc(c);
+    if (socket_method_ == Method::diag) return find_socket_diag(c);
+    std::lock_guard lock(mutex_);
+    return find_socket_proc_locked(c);
 }
 
 std::optional<InetSocket> AttributionLadder::find_socket_diag(const Connection& c) {
-    auto exact = diag_->find(c.protocol, c.src, c.src_port, c.dst, c.dst_port);
+    auto exact = processes_.find_socket(c.protocol, c.src, c.src_port, c.dst, c.dst_port);
     if (exact && *exact && (*exact)->inode != 0) return **exact;
     // Unconnected, broadcast and multicast senders: every socket on the source port, scored.
     std::vector<InetSocket> candidates;
     const bool packet_v4 = c.src.unmapped().is_v4();
     for (Family f : {Family::v4, Family::v6}) {
-        if ((f == Family::v4 && !packet_v4) || (f == Family::v6 && !ipv6_)) continue;
-        auto part = diag_->dump(c.protocol, f, c.src_port);
+        if ((f == Family::v4 && !packet_v4) || (f == Family::v6 && !processes_.ipv6())) continue;
+        auto part = processes_.sockets_on_port(c.protocol, f, c.src_port);
         if (part) candidates.insert(candidates.end(), part->begin(), part->end());
     }
     return best_match(candidates, c);
 }
 
-std::optional<InetSocket> AttributionLadder::find_socket_proc(const Connection& c) {
+std::optional<InetSocket> AttributionLadder::find_socket_proc_locked(const Connection& c) {
     // A socket of the last read still alive (its inode still held where it was) is the answer
     // unless the tables changed meanwhile: a new socket on the same port is rare, a dead one is
     // caught by the inode check, and the tables are read again then.
     auto cached = best_match(proc_tables_, c);
-    if (cached && index_.find_known(cached->inode)) return cached;
+    if (cached && processes_.known_owner(cached->inode)) return cached;
     // Read this protocol's tables again; the others stay as they were.
     std::erase_if(proc_tables_, [&](const InetSocket& s) { return s.protocol == c.protocol; });
     for (Family f : {Family::v4, Family::v6}) {
-        auto table = read_proc_net(options_.proc_root, c.protocol, f);
+        auto table = read_proc_net(processes_.proc_root(), c.protocol, f);
         if (table) proc_tables_.insert(proc_tables_.end(), table->begin(), table->end());
     }
     return best_match(proc_tables_, c);
 }
 
-std::optional<ProcessInfo> AttributionLadder::process_of_locked(uint64_t inode,
-                                                                std::optional<uint32_t> uid) {
-    auto owner = index_.find(inode, uid);
-    if (!owner) return std::nullopt;
-    auto info = reader_.read(owner->pid);
-    if (!info) return std::nullopt;
+ProcessRef AttributionLadder::process_of(uint64_t inode, std::optional<uint32_t> uid) {
+    auto owner = processes_.owner_of(inode, uid);
+    if (!owner) return nullptr;
+    auto info = processes_.process(owner->pid);
+    if (!info) return nullptr;
     return std::move(*info);
 }
 

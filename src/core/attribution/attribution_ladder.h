@@ -1,6 +1,7 @@
 // The attribution ladder of DESIGN.md §6 behind the Attributor interface: an optional first rung
 // (the eBPF monitor, written elsewhere), then the socket (sock_diag, or /proc/net for the proc
-// method), then its inode's process (InodeIndex) and that process's identity (ProcessReader).
+// method), then its inode's process and that process's identity — the last two from the shared
+// ProcessModel, which the socket table and the eBPF rung use too.
 // Per packet it costs a netlink round trip or two and a few small /proc reads, never a walk of
 // every process unless the inode is new to the index.
 #pragma once
@@ -12,9 +13,7 @@
 #include <vector>
 
 #include "core/attribution/attributor.h"
-#include "core/attribution/diag_client.h"
-#include "core/attribution/inode_index.h"
-#include "core/attribution/process_reader.h"
+#include "core/attribution/process_model.h"
 #include "core/attribution/socket_entry.h"
 
 namespace tsnitch {
@@ -23,15 +22,14 @@ class AttributionLadder : public Attributor {
   public:
     struct Options {
         Method method = Method::diag;  // diag or proc: how the socket is found
-        std::string proc_root = "/proc";
         // Asked first when set (the eBPF rung); when it finds no process, the ladder goes on.
         // Not owned; it must outlive the ladder.
         Attributor* first_rung = nullptr;
-        bool warm_index = true;  // read every process's fds at start
     };
 
-    // Falls back from diag to proc when no sock_diag socket can be opened (see fallback()).
-    explicit AttributionLadder(Options options);
+    // Falls back from diag to proc when `processes` has no sock_diag (see fallback()).
+    // `processes` must outlive the ladder.
+    AttributionLadder(ProcessModel& processes, Options options);
 
     Attribution attribute(const Connection& c) override;
     Method method() const override;
@@ -43,22 +41,18 @@ class AttributionLadder : public Attributor {
     std::optional<InetSocket> find_socket(const Connection& c);
 
   private:
-    // The same, with mutex_ held: one thread at a time uses the netlink socket and the caches.
-    std::optional<InetSocket> find_socket_locked(const Connection& c);
-    std::optional<ProcessInfo> process_of_locked(uint64_t inode, std::optional<uint32_t> uid);
+    // The proc method, with mutex_ held (its cached tables).
+    std::optional<InetSocket> find_socket_proc_locked(const Connection& c);
+    ProcessRef process_of(uint64_t inode, std::optional<uint32_t> uid);
     std::optional<InetSocket> find_socket_diag(const Connection& c);
-    std::optional<InetSocket> find_socket_proc(const Connection& c);
 
+    ProcessModel& processes_;
     Options options_;
     Method socket_method_;
     std::string fallback_;
-    bool ipv6_;
-    std::optional<DiagClient> diag_;
-    InodeIndex index_;
-    ProcessReader reader_;
     // The proc method's last read of the /proc/net tables: rendering one takes milliseconds.
     std::vector<InetSocket> proc_tables_;
-    std::mutex mutex_;
+    std::mutex mutex_;  // proc_tables_
 };
 
 }  // namespace tsnitch

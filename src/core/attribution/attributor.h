@@ -10,9 +10,9 @@
 namespace tsnitch {
 
 struct Attribution {
-    std::optional<ProcessInfo> process;  // nullopt: nothing found (reason unknown-process)
-    Method method = Method::none;        // the rung that answered
-    uint64_t micros = 0;                 // time spent
+    ProcessRef process;            // null: nothing found (reason unknown-process)
+    Method method = Method::none;  // the rung that answered
+    uint64_t micros = 0;           // time spent
 };
 
 class Attributor {

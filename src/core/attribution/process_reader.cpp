@@ -31,7 +31,7 @@ std::string ProcessReader::user_name(uint32_t uid) {
     return name;
 }
 
-Result<ProcessInfo> ProcessReader::read(int pid) {
+Result<ProcessRef> ProcessReader::read(int pid) {
     if (pid <= 0) return make_error("no process with pid " + std::to_string(pid), ESRCH);
     auto text = read_text_file(path(pid, "stat"), 4096);
     if (!text) return text.error();
@@ -40,21 +40,22 @@ Result<ProcessInfo> ProcessReader::read(int pid) {
     if (auto it = cache_.find(pid); it != cache_.end()) {
         // The start time tells pid reuse apart, but an exec keeps it: the program and its
         // arguments must be the same too.
-        if (it->second.start_time == st->start_time && st->comm == it->second.comm) {
+        const ProcessInfo& known = *it->second;
+        if (known.start_time == st->start_time && st->comm == known.comm) {
             auto exe = read_link(path(pid, "exe"));
             auto cmdline = read_text_file(path(pid, "cmdline"));
-            if (exe && *exe == it->second.path && cmdline &&
-                split_cmdline(*cmdline) == it->second.args) {
+            if (exe && *exe == known.path && cmdline && split_cmdline(*cmdline) == known.args) {
                 return it->second;
             }
         }
         cache_.erase(it);  // another process or another program now
     }
     auto info = read_fresh(pid, st->start_time, st->ppid, st->comm);
-    if (!info) return info;
+    if (!info) return info.error();
     if (cache_.size() >= kMaxCached) cache_.clear();
-    cache_.emplace(pid, *info);
-    return info;
+    ProcessRef shared = std::make_shared<const ProcessInfo>(std::move(*info));
+    cache_.emplace(pid, shared);
+    return shared;
 }
 
 Result<ProcessInfo> ProcessReader::read_fresh(int pid, uint64_t start, int ppid, std::string comm) {

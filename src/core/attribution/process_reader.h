@@ -19,8 +19,9 @@ class ProcessReader {
     explicit ProcessReader(std::string proc_root = "/proc");
 
     // The process `pid` as it is now. Zombies and kernel threads have no exe, cwd or argv: those
-    // stay empty. Fails when the process does not exist.
-    Result<ProcessInfo> read(int pid);
+    // stay empty. Fails when the process does not exist. The same object while the process and
+    // its program stay the same (validated on every read).
+    Result<ProcessRef> read(int pid);
 
     // The name of `uid` (empty when it has none), cached: a name service may be slow.
     std::string user_name(uint32_t uid);
@@ -30,7 +31,7 @@ class ProcessReader {
     std::string path(int pid, const char* entry) const;
 
     std::string root_;
-    std::unordered_map<int, ProcessInfo> cache_;  // validated per read, see above
+    std::unordered_map<int, ProcessRef> cache_;  // validated per read, see above
     std::unordered_map<uint32_t, std::string> users_;
 };
 

@@ -93,29 +93,22 @@ Result<std::vector<FdLink>> list_fd_links(const std::string& proc_root, int pid)
     return out;
 }
 
-SocketTable::SocketTable(DiagClient client, std::string proc_root)
-    : client_(std::move(client)),
-      root_(proc_root),
-      ipv6_(ipv6_enabled(proc_root)),
-      index_(proc_root),
-      reader_(proc_root) {}
-
-Result<SocketTable> SocketTable::open(std::string proc_root) {
-    auto client = DiagClient::open();
-    if (!client) return client.error();
-    return SocketTable(std::move(*client), std::move(proc_root));
+Result<SocketTable> SocketTable::open(ProcessModel& processes) {
+    if (!processes.has_diag()) return make_error(processes.diag_error());
+    return SocketTable(processes);
 }
 
 const ProcessSummary& SocketTable::identity(int pid) {
     auto [it, added] = identities_.try_emplace(pid);
     if (added) {
         it->second.pid = pid;
-        if (auto info = reader_.read(pid)) {
-            it->second.uid = info->uid;
-            it->second.user = info->user;
-            it->second.comm = info->comm;
-            it->second.exe = info->path;
-            it->second.cmdline = join_cmdline(info->args);
+        if (auto info = processes_->process(pid)) {
+            const ProcessInfo& p = **info;
+            it->second.uid = p.uid;
+            it->second.user = p.user;
+            it->second.comm = p.comm;
+            it->second.exe = p.path;
+            it->second.cmdline = join_cmdline(p.args);
         }
     }
     return it->second;
@@ -123,7 +116,7 @@ const ProcessSummary& SocketTable::identity(int pid) {
 
 Result<SocketTableSnapshot> SocketTable::refresh(std::optional<int> focus, bool all_fds) {
     const auto cpu_start = thread_cpu_now();
-    auto snap = client_.sockets_dump(ipv6_, true);
+    auto snap = processes_->sockets_dump(true);
     if (!snap) return snap.error();
     std::vector<uint64_t> live;
     live.reserve(snap->inet.size() + snap->unix_sockets.size());
@@ -135,7 +128,7 @@ Result<SocketTableSnapshot> SocketTable::refresh(std::optional<int> focus, bool 
     SocketTableSnapshot out;
     out.taken = std::chrono::system_clock::now();
     out.sockets = live.size();
-    out.processes = summarize_processes(*snap, index_.sync(live));
+    out.processes = summarize_processes(*snap, processes_->owners_of(live));
     // Identities of processes that are gone are dropped, so that a reused pid is read again.
     std::unordered_map<int, ProcessSummary> keep;
     for (ProcessSummary& p : out.processes) {
@@ -152,11 +145,12 @@ Result<SocketTableSnapshot> SocketTable::refresh(std::optional<int> focus, bool 
     if (focus) {
         out.focus_pid = focus;
         const SocketDirectory dir(std::move(*snap));
-        auto p = sockets_of_process(root_, *focus, dir);
+        const std::string& root = processes_->proc_root();
+        auto p = sockets_of_process(root, *focus, dir);
         if (p) {
             out.focus = std::move(*p);
             if (all_fds) {
-                if (auto fds = list_fd_links(root_, *focus)) out.focus_fds = std::move(*fds);
+                if (auto fds = list_fd_links(root, *focus)) out.focus_fds = std::move(*fds);
             }
         } else {
             out.focus_error = p.error().code == ENOENT
@@ -166,12 +160,6 @@ Result<SocketTableSnapshot> SocketTable::refresh(std::optional<int> focus, bool 
     }
     out.cpu = thread_cpu_now() - cpu_start;
     return out;
-}
-
-Status destroy_socket(const InetSocket& s) {
-    auto client = DiagClient::open();
-    if (!client) return client.error();
-    return client->destroy(s);
 }
 
 }  // namespace tsnitch

@@ -1,8 +1,9 @@
 // The live socket table behind `tsnitch monitor` and the TUI's Processes/Sockets views: each
-// refresh is one SocketsDump plus InodeIndex::sync() (not a walk of every /proc/*/fd), grouped by
-// process; the process a person opened is read in full with sockets_of_process(), so that its
-// lines are exactly those of `tsnitch sockets -p PID`. No curses here: views read snapshots (their
-// order, filter and fading are src/tui/process_list.h; the refresh thread is socket_monitor.h).
+// refresh is one SocketsDump plus the shared ProcessModel's owners_of() (not a walk of every
+// /proc/*/fd), grouped by process; the process a person opened is read in full with
+// sockets_of_process(), so that its lines are exactly those of `tsnitch sockets -p PID`. No curses
+// here: views read snapshots (their order, filter and fading are src/tui/process_list.h; the
+// refresh thread is socket_monitor.h).
 #pragma once
 
 #include <chrono>
@@ -17,7 +18,7 @@
 #include "core/attribution/diag_client.h"
 #include "core/attribution/inode_index.h"
 #include "core/attribution/proc_io.h"
-#include "core/attribution/process_reader.h"
+#include "core/attribution/process_model.h"
 #include "core/attribution/socket_view.h"
 #include "core/result.h"
 
@@ -80,23 +81,16 @@ struct SocketTableSnapshot {
 
 class SocketTable {
   public:
-    static Result<SocketTable> open(std::string proc_root = "/proc");
+    // Fails when `processes` has no sock_diag. `processes` must outlive the table.
+    static Result<SocketTable> open(ProcessModel& processes);
     Result<SocketTableSnapshot> refresh(std::optional<int> focus, bool all_fds);
 
   private:
-    SocketTable(DiagClient client, std::string proc_root);
+    explicit SocketTable(ProcessModel& processes) : processes_(&processes) {}
     const ProcessSummary& identity(int pid);
 
-    DiagClient client_;
-    std::string root_;
-    bool ipv6_;
-    InodeIndex index_;
-    ProcessReader reader_;
+    ProcessModel* processes_;
     std::unordered_map<int, ProcessSummary> identities_;  // pid -> user/comm/exe (no counts)
 };
-
-// Closes a TCP or UDP socket from outside (SOCK_DESTROY): needs CAP_NET_ADMIN and a kernel with
-// CONFIG_INET_DIAG_DESTROY; the error says which is missing.
-Status destroy_socket(const InetSocket& s);
 
 }  // namespace tsnitch

@@ -711,7 +711,9 @@ Connection read_connection(const JsonValue& v, const std::string& path) {
     c.dst_host = o.opt_str("dst_host", kShortText);
     c.iface_in = o.str("iface_in", 64);
     c.iface_out = o.str("iface_out", 64);
-    if (!o.is_null("process")) c.process = read_process(o.get("process"), o.path("process"));
+    if (!o.is_null("process"))
+        c.process =
+            std::make_shared<const ProcessInfo>(read_process(o.get("process"), o.path("process")));
     o.finish();
     return c;
 }
@@ -989,7 +991,9 @@ DaemonEvent read_event(ObjectReader& o, const std::string& type) {
     if (type == "process_details") {
         ProcessDetailsReply r;
         r.request = o.u64("request");
-        if (!o.is_null("process")) r.process = read_process(o.get("process"), "process");
+        if (!o.is_null("process"))
+            r.process =
+                std::make_shared<const ProcessInfo>(read_process(o.get("process"), "process"));
         r.error = o.str("error", kShortText);
         return r;
     }

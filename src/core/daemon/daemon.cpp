@@ -36,16 +36,17 @@ std::string connection_text(const Connection& c) {
 // Decisions that nobody made: a person reviews them later and may make a rule from them.
 bool reviewable(const DecisionEvent& e) {
     return (e.reason == Reason::timeout || e.reason == Reason::default_action) &&
-           e.connection.process.has_value();
+           e.connection.process != nullptr;
 }
 
 }  // namespace
 
 Daemon::Daemon(DaemonOptions options, VerdictSink& sink, Attributor& attributor, RuleStore& rules,
-               HostNames* names, Attributor* fast_attributor)
+               HostNames* names, ProcessModel& processes, Attributor* fast_attributor)
     : options_(std::move(options)),
       rules_(rules),
       names_(names),
+      processes_(processes),
       engine_(prompting(options_.engine), sink, attributor, rules, names, fast_attributor) {
     engine_.add_observer(this);
     rule_count_ = rules_.rules().size();

@@ -25,6 +25,7 @@
 #include <unordered_map>
 
 #include "core/attribution/attributor.h"
+#include "core/attribution/process_model.h"
 #include "core/attribution/socket_monitor.h"
 #include "core/daemon/outbox.h"
 #include "core/daemon/records.h"
@@ -53,7 +54,6 @@ struct DaemonOptions {
     size_t log_max = 1000;      // log lines kept
     size_t review_max = 500;    // decisions kept for review while nobody is attached
     size_t outbox_max = 65536;  // events waiting for one front end before it is detached
-    std::string proc_root = "/proc";
 };
 
 class Daemon final : private EngineObserver {
@@ -65,9 +65,10 @@ class Daemon final : private EngineObserver {
     };
 
     // The references must outlive the Daemon; `names` and `fast_attributor` may be null (see
-    // Engine).
+    // Engine). `processes` is the process model the attributors use: the socket table, process
+    // details and closing a socket use the same one.
     Daemon(DaemonOptions options, VerdictSink& sink, Attributor& attributor, RuleStore& rules,
-           HostNames* names, Attributor* fast_attributor = nullptr);
+           HostNames* names, ProcessModel& processes, Attributor* fast_attributor = nullptr);
     ~Daemon() override;  // stop()
     Daemon(const Daemon&) = delete;
     Daemon& operator=(const Daemon&) = delete;
@@ -162,6 +163,7 @@ class Daemon final : private EngineObserver {
     DaemonOptions options_;
     RuleStore& rules_;
     HostNames* names_;
+    ProcessModel& processes_;
     LogSink* sink_ = nullptr;
     Engine engine_;
 

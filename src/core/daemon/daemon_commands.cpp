@@ -173,7 +173,7 @@ std::string Daemon::update_socket_monitor() {
     // interval needs a new refresh thread (its old wake fd leaves the epoll set as it closes).
     if (monitor_ && monitor_->interval() != request.interval) monitor_.reset();
     if (!monitor_) {
-        auto table = SocketTable::open(options_.proc_root);
+        auto table = SocketTable::open(processes_);
         if (!table) return "the socket table: " + table.error().message;
         monitor_ = std::make_unique<SocketMonitor>(std::move(*table), request.interval,
                                                    request.focus_pid, request.all_fds);
@@ -186,7 +186,7 @@ std::string Daemon::update_socket_monitor() {
 }
 
 std::string Daemon::close_socket(const CloseSocket& c) {
-    if (auto s = destroy_socket(c.socket); !s) return s.error().message;
+    if (auto s = processes_.destroy_socket(c.socket); !s) return s.error().message;
     // Refreshed at once, so that the closed socket fades from the views.
     (void)update_socket_monitor();
     return "";
@@ -194,8 +194,7 @@ std::string Daemon::close_socket(const CloseSocket& c) {
 
 ProcessDetailsReply Daemon::process_details(const AskProcessDetails& a) {
     ProcessDetailsReply reply;
-    ProcessReader reader(options_.proc_root);
-    auto p = reader.read(a.pid);
+    auto p = processes_.process(a.pid);
     if (p) {
         reply.process = std::move(*p);
     } else {

@@ -136,7 +136,7 @@ struct CommandResult {
 };
 struct ProcessDetailsReply {
     uint64_t request = 0;
-    std::optional<ProcessInfo> process;
+    ProcessRef process;  // null when it could not be read (error says why)
     std::string error;
 };
 struct Stopping {  // the daemon is going away (signal, fatal error)

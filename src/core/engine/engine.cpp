@@ -211,8 +211,10 @@ void Engine::complete(Connection& c, const Attribution& a) {
     if (c.process && !c.uid) c.uid = c.process->uid;
     // The environment is read only when a rule asks for it; a process that is gone by now simply
     // has none, so its process.env rules do not match.
+    // Then this connection gets a copy of the shared process with the environment added.
     if (c.process && c.process->env.empty() && rules_.needs_env()) {
-        if (auto env = read_process_env(options_.proc_root, c.process->pid)) c.process->env = *env;
+        if (auto env = read_process_env(options_.proc_root, c.process->pid))
+            copy_to_change(c.process).env = std::move(*env);
     }
     if (names_) c.dst_host = names_->host_for(c.dst);
 }

@@ -13,6 +13,7 @@ using namespace tsnitch;
 
 int main(int argc, char** argv) {
     AttributionLadder::Options opt;
+    ProcessModel::Options po;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; ++i) {
         if (std::strcmp(argv[i], "--method") == 0 && i + 1 < argc) {
@@ -20,7 +21,7 @@ int main(int argc, char** argv) {
             if (!m) return 2;
             opt.method = *m;
         } else if (std::strcmp(argv[i], "--cold") == 0) {
-            opt.warm_index = false;
+            po.warm_index = false;
         } else {
             return 2;
         }
@@ -42,7 +43,9 @@ int main(int argc, char** argv) {
     c.dst = *dst;
     c.dst_port = static_cast<uint16_t>(std::atoi(argv[i + 4]));
 
-    AttributionLadder ladder(opt);
+    po.diag = opt.method != Method::proc;
+    ProcessModel processes(po);
+    AttributionLadder ladder(processes, opt);
     auto sock = ladder.find_socket(c);
     Attribution a = ladder.attribute(c);
     std::string j = "{\"method\":" + json_quote(method_name(a.method));

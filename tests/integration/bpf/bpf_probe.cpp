@@ -60,7 +60,8 @@ std::string answer_lookup(bpf::AttributionStack& stack, std::istringstream& in) 
 }  // namespace
 
 int main() {
-    bpf::AttributionStack stack = bpf::make_attribution_stack(Method::ebpf);
+    ProcessModel processes;
+    bpf::AttributionStack stack = bpf::make_attribution_stack(Method::ebpf, processes);
     if (stack.monitor) {
         const bpf::SeedResult& seeded = stack.monitor->seeded();
         std::printf(

@@ -67,7 +67,8 @@ Connection parse_connection(const YAML::Node& n, const std::string& where) {
     const std::string host = get<std::string>(n, "host", "", where);
     if (!host.empty()) c.dst_host = host;
     if (n["process"]) {
-        c.process = parse_process(n["process"], where + ".process");
+        c.process =
+            std::make_shared<const ProcessInfo>(parse_process(n["process"], where + ".process"));
         c.uid = c.process->uid;
     } else if (n["uid"]) {
         c.uid = get<uint32_t>(n, "uid", 0, where);

@@ -89,7 +89,8 @@ ScriptPlayer::ScriptPlayer(Script script, const std::string& rules_parent)
     }
     for (const Rule& r : script_.rules)
         (void)rules_.add(r);
-    daemon_ = std::make_unique<Daemon>(options_of(script_), queue_, attributor_, rules_, &names_);
+    daemon_ = std::make_unique<Daemon>(options_of(script_), queue_, attributor_, rules_, &names_,
+                                       processes_);
     daemon_->set_broken_rule_files(rules_.broken_files().size());
 }
 

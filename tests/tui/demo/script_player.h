@@ -35,7 +35,7 @@ class ScriptPlayer {
         Attribution attribute(const Connection& c) override;
         Method method() const override { return Method::ebpf; }
         std::mutex mu;
-        std::map<uint16_t, std::pair<std::optional<ProcessInfo>, Method>> by_port;
+        std::map<uint16_t, std::pair<ProcessRef, Method>> by_port;
     };
     struct ScriptNames final : HostNames {
         void learn(const PacketInfo&, std::span<const uint8_t>) override {}
@@ -53,6 +53,7 @@ class ScriptPlayer {
     ScriptAttributor attributor_;
     ScriptNames names_;
     RuleStore rules_;
+    ProcessModel processes_{ProcessModel::Options{.warm_index = false}};  // the socket table's
     std::unique_ptr<Daemon> daemon_;
     uint32_t next_packet_ = 1;
     std::mutex mu_;

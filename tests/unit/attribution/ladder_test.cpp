@@ -22,10 +22,16 @@ Connection packet(Protocol p, const char* src, uint16_t sport, const char* dst, 
     return c;
 }
 
+ProcessModel::Options fixture_processes() {
+    ProcessModel::Options o;
+    o.proc_root = kFixture;
+    o.diag = false;
+    return o;
+}
+
 AttributionLadder::Options fixture_options(Attributor* first = nullptr) {
     AttributionLadder::Options o;
     o.method = Method::proc;
-    o.proc_root = kFixture;
     o.first_rung = first;
     return o;
 }
@@ -42,7 +48,7 @@ class FakeRung : public Attributor {
             ProcessInfo p;
             p.pid = 4242;
             p.path = "/usr/bin/seen-by-ebpf";
-            a.process = p;
+            a.process = std::make_shared<const ProcessInfo>(p);
             a.method = Method::ebpf;
         }
         return a;
@@ -53,7 +59,8 @@ class FakeRung : public Attributor {
 }  // namespace
 
 TEST_CASE("proc method: a connected TCP socket goes to the process holding its inode") {
-    AttributionLadder ladder(fixture_options());
+    ProcessModel processes(fixture_processes());
+    AttributionLadder ladder(processes, fixture_options());
     Attribution a =
         ladder.attribute(packet(Protocol::tcp, "192.168.1.5", 54321, "140.82.121.4", 443));
     REQUIRE(a.process);
@@ -62,10 +69,23 @@ TEST_CASE("proc method: a connected TCP socket goes to the process holding its i
     CHECK(a.process->args == std::vector<std::string>{"curl", "https://example.org/"});
     CHECK(a.method == Method::proc);
     CHECK(ladder.method() == Method::proc);
+
+    // The next connection of the same process points at the same ProcessInfo: one process
+    // model, no copy per decision.
+    Attribution b =
+        ladder.attribute(packet(Protocol::udp, "192.168.1.5", 123, "217.144.138.234", 123));
+    REQUIRE(b.process);
+    CHECK(b.process->pid == 100);
+    CHECK(b.process.get() == a.process.get());
+    // And whoever else asks the model for that process gets it too.
+    auto direct = processes.process(100);
+    REQUIRE(direct.ok());
+    CHECK(direct->get() == a.process.get());
 }
 
 TEST_CASE("proc method: NTP from a wildcard-bound UDP socket, and a dual-stack TCP socket") {
-    AttributionLadder ladder(fixture_options());
+    ProcessModel processes(fixture_processes());
+    AttributionLadder ladder(processes, fixture_options());
     auto ntp = ladder.attribute(packet(Protocol::udp, "192.168.1.5", 123, "217.144.138.234", 123));
     REQUIRE(ntp.process);
     CHECK(ntp.process->pid == 100);
@@ -77,7 +97,8 @@ TEST_CASE("proc method: NTP from a wildcard-bound UDP socket, and a dual-stack T
 }
 
 TEST_CASE("nothing found: no process, so the engine applies DefaultAction (unknown-process)") {
-    AttributionLadder ladder(fixture_options());
+    ProcessModel processes(fixture_processes());
+    AttributionLadder ladder(processes, fixture_options());
     auto a = ladder.attribute(packet(Protocol::tcp, "192.168.1.5", 1, "140.82.121.4", 443));
     CHECK_FALSE(a.process);
     CHECK(a.method == Method::none);
@@ -88,7 +109,8 @@ TEST_CASE("nothing found: no process, so the engine applies DefaultAction (unkno
 TEST_CASE("a first rung answers first; when it finds nothing the ladder goes on") {
     FakeRung rung;
     rung.port = 7;
-    AttributionLadder ladder(fixture_options(&rung));
+    ProcessModel processes(fixture_processes());
+    AttributionLadder ladder(processes, fixture_options(&rung));
     CHECK(ladder.method() == Method::ebpf);
     auto seen = ladder.attribute(packet(Protocol::tcp, "192.168.1.5", 7, "140.82.121.4", 443));
     REQUIRE(seen.process);

@@ -143,39 +143,44 @@ TEST_CASE("process info: exe, argv, cwd, uid and user, parents") {
     ProcessReader reader(kFixture);
     auto p = reader.read(200);
     REQUIRE(p.ok());
-    CHECK(p->pid == 200);
-    CHECK(p->comm == "my) app");
-    CHECK(p->path == "/opt/app/bin/app (deleted)");  // a deleted binary keeps its mark
-    CHECK(p->args == std::vector<std::string>{"app", "--serve"});
-    CHECK(p->cwd == "/srv");
-    CHECK(p->uid == 1000u);
-    CHECK(p->start_time == 6000u);
-    CHECK(p->ppid == 100);
-    REQUIRE(p->parents.size() == 2);
-    CHECK(p->parents[0].pid == 100);
-    CHECK(p->parents[0].name == "curl");
-    CHECK(p->parents[0].path == "/usr/bin/curl");
-    CHECK(p->parents[1].pid == 1);
-    CHECK(p->parents[1].path == "/usr/lib/systemd/systemd");
+    CHECK((*p)->pid == 200);
+    CHECK((*p)->comm == "my) app");
+    CHECK((*p)->path == "/opt/app/bin/app (deleted)");  // a deleted binary keeps its mark
+    CHECK((*p)->args == std::vector<std::string>{"app", "--serve"});
+    CHECK((*p)->cwd == "/srv");
+    CHECK((*p)->uid == 1000u);
+    CHECK((*p)->start_time == 6000u);
+    CHECK((*p)->ppid == 100);
+    REQUIRE((*p)->parents.size() == 2);
+    CHECK((*p)->parents[0].pid == 100);
+    CHECK((*p)->parents[0].name == "curl");
+    CHECK((*p)->parents[0].path == "/usr/bin/curl");
+    CHECK((*p)->parents[1].pid == 1);
+    CHECK((*p)->parents[1].path == "/usr/lib/systemd/systemd");
 
     auto root = reader.read(500);
     REQUIRE(root.ok());
-    CHECK(root->user == "root");
+    CHECK((*root)->user == "root");
+
+    // Read again while nothing changed: the same shared object, not a copy.
+    auto again = reader.read(200);
+    REQUIRE(again.ok());
+    CHECK(again->get() == p->get());
 }
 
 TEST_CASE("zombies and kernel threads have no exe, cwd or argv, but a name") {
     ProcessReader reader(kFixture);
     auto z = reader.read(300);
     REQUIRE(z.ok());
-    CHECK(z->comm == "defunct");
-    CHECK(z->path.empty());
-    CHECK(z->args.empty());
-    CHECK(z->cwd.empty());
+    CHECK((*z)->comm == "defunct");
+    CHECK((*z)->path.empty());
+    CHECK((*z)->args.empty());
+    CHECK((*z)->cwd.empty());
     auto k = reader.read(2);
     REQUIRE(k.ok());
-    CHECK(k->comm == "kthreadd");
-    CHECK(k->path.empty());
-    CHECK(k->parents.empty());
+    CHECK((*k)->comm == "kthreadd");
+    CHECK((*k)->path.empty());
+    CHECK((*k)->parents.empty());
 }
 
 TEST_CASE("a missing process is an error naming it") {
@@ -190,13 +195,13 @@ TEST_CASE("a reused pid never inherits the old process's identity") {
     ProcessReader reader(t.root.string());
     auto before = reader.read(100);
     REQUIRE(before.ok());
-    CHECK(before->path == "/usr/bin/curl");
+    CHECK((*before)->path == "/usr/bin/curl");
 
     // Same pid, same start time, but another program (an exec): never the cached identity.
     t.relink("100/exe", "/usr/bin/changed-under-us");
-    CHECK(reader.read(100)->path == "/usr/bin/changed-under-us");
+    CHECK((*reader.read(100))->path == "/usr/bin/changed-under-us");
     t.relink("100/exe", "/usr/bin/curl");
-    CHECK(reader.read(100)->path == "/usr/bin/curl");
+    CHECK((*reader.read(100))->path == "/usr/bin/curl");
 
     // pid 100 ended and a new process got the number: a new start time.
     t.write("100/stat", "100 (wget) S 1 100 100 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 7777 1 0");
@@ -204,10 +209,10 @@ TEST_CASE("a reused pid never inherits the old process's identity") {
     t.write("100/cmdline", std::string("wget\0-q\0", 8));
     auto after = reader.read(100);
     REQUIRE(after.ok());
-    CHECK(after->path == "/usr/bin/wget");
-    CHECK(after->comm == "wget");
-    CHECK(after->args == std::vector<std::string>{"wget", "-q"});
-    CHECK(after->start_time == 7777u);
+    CHECK((*after)->path == "/usr/bin/wget");
+    CHECK((*after)->comm == "wget");
+    CHECK((*after)->args == std::vector<std::string>{"wget", "-q"});
+    CHECK((*after)->start_time == 7777u);
 }
 
 TEST_CASE("an exec of the same program with other arguments is a new identity") {
@@ -218,8 +223,9 @@ TEST_CASE("an exec of the same program with other arguments is a new identity") 
     t.write("100/cmdline", std::string("curl\0https://other.example\0", 27));
     auto after = reader.read(100);
     REQUIRE(after.ok());
-    CHECK(after->path == before->path);
-    CHECK(after->args == std::vector<std::string>{"curl", "https://other.example"});
+    CHECK((*after)->path == (*before)->path);
+    CHECK(after->get() != before->get());  // holders of the old identity keep it
+    CHECK((*after)->args == std::vector<std::string>{"curl", "https://other.example"});
 }
 
 TEST_CASE("md5 and sha1 of known inputs") {

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/attribution/attribution_ladder.h"
 #include "core/attribution/socket_monitor.h"
 #include "core/attribution/socket_table.h"
 #include "tui/process_list.h"
@@ -241,7 +242,8 @@ TEST_CASE("all fds of a process, with their targets, in fd order") {
 }
 
 TEST_CASE("the monitor thread delivers this process's new socket, and pauses when asked") {
-    auto table = SocketTable::open();
+    ProcessModel processes(ProcessModel::Options{.warm_index = false});
+    auto table = SocketTable::open(processes);
     if (!table) {
         MESSAGE("no sock_diag here: " << table.error().message);
         return;
@@ -327,4 +329,48 @@ TEST_CASE("traffic rates: bytes per second between two refreshes, never negative
     r.update({q}, t0 + std::chrono::seconds(4));
     CHECK_FALSE(r.of(7));
     REQUIRE(r.of(8));
+}
+
+TEST_CASE("one process model: what the socket table learnt, the attribution ladder knows") {
+    ProcessModel processes(ProcessModel::Options{.warm_index = false});
+    auto table = SocketTable::open(processes);
+    if (!table) {
+        MESSAGE("no sock_diag here: " << table.error().message);
+        return;
+    }
+    AttributionLadder ladder(processes, {});
+    // A UDP socket of this process, bound to a port of its own.
+    const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    REQUIRE(s >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    REQUIRE(::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+
+    auto snap = table->refresh(std::nullopt, false);
+    REQUIRE(snap);
+    auto me = std::find_if(snap->processes.begin(), snap->processes.end(),
+                           [](const ProcessSummary& p) { return p.pid == ::getpid(); });
+    REQUIRE(me != snap->processes.end());
+    const size_t scans = processes.fd_scans();
+
+    Connection c;
+    c.protocol = Protocol::udp;
+    c.src = *IpAddress::parse("127.0.0.1");
+    c.src_port = ntohs(a.sin_port);
+    c.dst = *IpAddress::parse("127.0.0.1");
+    c.dst_port = 9;
+    Attribution found = ladder.attribute(c);
+    REQUIRE(found.process);
+    CHECK(found.process->pid == ::getpid());
+    // The owner came from the index the table's refresh filled: no process's fds read again.
+    CHECK(processes.fd_scans() == scans);
+    // And the process is the one object the table's refresh read, shared.
+    auto direct = processes.process(::getpid());
+    REQUIRE(direct);
+    CHECK(direct->get() == found.process.get());
+    CHECK(ladder.attribute(c).process.get() == found.process.get());
+    ::close(s);
 }

@@ -39,7 +39,7 @@ Connection sample_connection() {
     c.dst = *IpAddress::parse("2001:db8::53");
     c.dst_port = 53;
     c.uid = 1000;
-    c.process = sample_process();
+    c.process = std::make_shared<const ProcessInfo>(sample_process());
     c.dst_host = "dns.example";
     c.iface_in = "";
     c.iface_out = "veth0";
@@ -209,8 +209,8 @@ std::vector<DaemonEvent> every_event() {
         SocketTableUpdate{},
         CommandResult{77, ""},
         CommandResult{78, "no such rule 'x'"},
-        ProcessDetailsReply{79, sample_process(), ""},
-        ProcessDetailsReply{80, std::nullopt, "no such process"},
+        ProcessDetailsReply{79, std::make_shared<const ProcessInfo>(sample_process()), ""},
+        ProcessDetailsReply{80, nullptr, "no such process"},
         Stopping{"signal"},
     };
 }
@@ -277,7 +277,7 @@ TEST_CASE("decoded fields are the values that were encoded") {
     CHECK(c.src.scope_id() == 1);
     CHECK(c.dst_port == 53);
     CHECK(c.dst_host == "dns.example");
-    REQUIRE(c.process.has_value());
+    REQUIRE(c.process != nullptr);
     CHECK(c.process->args == sample_process().args);  // the byte 0xff included
     CHECK(c.process->parents.size() == 2);
     CHECK(c.process->parents[0].path == "/usr/bin/bash");

@@ -15,96 +15,16 @@
 #include <mutex>
 #include <vector>
 
+#include "../engine/engine_fakes.h"
 #include "core/daemon/daemon.h"
 #include "core/daemon/in_process_link.h"
 #include "core/rules/rule.h"
 
 using namespace tsnitch;
 using namespace std::chrono_literals;
+using test::FakeAttributor, test::FakeSink;
 
 namespace {
-
-// An IPv4 TCP SYN from 10.77.0.1:sport to 10.77.0.2:dport.
-std::vector<uint8_t> syn(uint16_t sport, uint16_t dport) {
-    return {0x45,
-            0,
-            0,
-            40,
-            0,
-            1,
-            0x40,
-            0,
-            64,
-            6,
-            0,
-            0,
-            10,
-            77,
-            0,
-            1,
-            10,
-            77,
-            0,
-            2,
-            uint8_t(sport >> 8),
-            uint8_t(sport),
-            uint8_t(dport >> 8),
-            uint8_t(dport),
-            0,
-            0,
-            0,
-            1,
-            0,
-            0,
-            0,
-            0,
-            0x50,
-            0x02,
-            0xff,
-            0xff,
-            0,
-            0,
-            0,
-            0};
-}
-
-struct FakeSink : VerdictSink {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::map<uint32_t, Verdict> verdicts;
-    void set_verdict(uint16_t, uint32_t id, Verdict v, uint32_t) override {
-        std::lock_guard l(mu);
-        verdicts[id] = v;
-        cv.notify_all();
-    }
-    std::optional<Verdict> wait(uint32_t id) {
-        std::unique_lock l(mu);
-        cv.wait_for(l, 5s, [&] { return verdicts.contains(id); });
-        if (!verdicts.contains(id)) return std::nullopt;
-        return verdicts[id];
-    }
-    size_t count() {
-        std::lock_guard l(mu);
-        return verdicts.size();
-    }
-};
-
-// Every connection belongs to pid 42, /usr/bin/curl (or to nobody, once `found` is false).
-struct FakeAttributor : Attributor {
-    std::atomic<bool> found{true};
-    Attribution attribute(const Connection&) override {
-        Attribution a;
-        a.method = Method::diag;
-        if (!found) return a;
-        ProcessInfo p;
-        p.pid = 42;
-        p.path = "/usr/bin/curl";
-        a.process = p;
-        a.method = Method::diag;
-        return a;
-    }
-    Method method() const override { return Method::diag; }
-};
 
 Rule port_rule(const std::string& name, Action action, uint16_t port) {
     Rule r;
@@ -119,7 +39,7 @@ Rule port_rule(const std::string& name, Action action, uint16_t port) {
 
 struct Fixture {
     explicit Fixture(DaemonOptions o = options()) : rules(RuleStoreOptions{}) {
-        daemon = std::make_unique<Daemon>(o, sink, attributor, rules, nullptr);
+        daemon = std::make_unique<Daemon>(o, sink, attributor, rules, nullptr, processes);
         REQUIRE(daemon->start());
     }
     static DaemonOptions options() {
@@ -129,7 +49,7 @@ struct Fixture {
         return o;
     }
     void packet(uint32_t id, uint16_t sport, uint16_t dport) {
-        const auto bytes = syn(sport, dport);
+        const auto bytes = test::tcp(sport, dport);
         QueuedPacket p;
         p.id = id;
         p.bytes = bytes;
@@ -138,6 +58,7 @@ struct Fixture {
     FakeSink sink;
     FakeAttributor attributor;
     RuleStore rules;
+    ProcessModel processes{ProcessModel::Options{.warm_index = false}};
     std::unique_ptr<Daemon> daemon;
 };
 
@@ -391,7 +312,8 @@ TEST_CASE("a rule file written into the rules directory is picked up without a r
         REQUIRE(rules.watch());
         FakeSink sink;
         FakeAttributor attributor;
-        Daemon daemon(Fixture::options(), sink, attributor, rules, nullptr);
+        ProcessModel processes(ProcessModel::Options{.warm_index = false});
+        Daemon daemon(Fixture::options(), sink, attributor, rules, nullptr, processes);
         REQUIRE(daemon.start());
         Client c(daemon);
         Rule r = port_rule("deny-25", Action::deny, 25);

@@ -18,83 +18,20 @@
 #include "core/engine/engine.h"
 #include "core/engine/events_file.h"
 #include "core/packet/packet.h"
+#include "engine_fakes.h"
 
 using namespace tsnitch;
 using namespace std::chrono_literals;
+using test::FakeSink, test::ipv4, test::tcp, test::udp, test::kSyn, test::kRst, test::kAck;
 
 namespace {
 
-constexpr uint8_t kSyn = 0x02, kRst = 0x04, kAck = 0x10;
-
-std::vector<uint8_t> ipv4(uint8_t proto, uint16_t sport, uint16_t dport,
-                          std::vector<uint8_t> l4tail, uint32_t src = 0x0a4d0001,
-                          uint32_t dst = 0x0a4d0002) {
-    std::vector<uint8_t> l4 = {uint8_t(sport >> 8), uint8_t(sport), uint8_t(dport >> 8),
-                               uint8_t(dport)};
-    l4.insert(l4.end(), l4tail.begin(), l4tail.end());
-    const size_t total = 20 + l4.size();
-    std::vector<uint8_t> b = {
-        0x45, 0, uint8_t(total >> 8), uint8_t(total), 0, 1, 0x40, 0, 64, proto, 0, 0};
-    for (uint32_t a : {src, dst})
-        for (int s = 24; s >= 0; s -= 8)
-            b.push_back(uint8_t(a >> s));
-    b.insert(b.end(), l4.begin(), l4.end());
-    return b;
-}
-
-std::vector<uint8_t> tcp(uint16_t sport, uint16_t dport, uint8_t flags = kSyn, uint8_t seq = 1) {
-    // seq, ack, data offset 5, flags, window, checksum, urgent
-    return ipv4(6, sport, dport, {0, 0, 0, seq, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0});
-}
-
-std::vector<uint8_t> udp(uint16_t sport, uint16_t dport, std::vector<uint8_t> payload = {1, 2}) {
-    const size_t len = 8 + payload.size();
-    std::vector<uint8_t> tail = {uint8_t(len >> 8), uint8_t(len), 0, 0};
-    tail.insert(tail.end(), payload.begin(), payload.end());
-    return ipv4(17, sport, dport, tail, 0x0a4d0001, 0x0a4d0002);
-}
-
-struct FakeSink : VerdictSink {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::map<uint32_t, Verdict> verdicts;
-    std::map<uint32_t, uint16_t> queues;  // the queue each verdict was sent to
-
-    void set_verdict(uint16_t queue, uint32_t id, Verdict v, uint32_t) override {
-        std::lock_guard l(mu);
-        verdicts[id] = v;
-        queues[id] = queue;
-        cv.notify_all();
-    }
-    // The verdict for packet `id`, waiting up to 5 s for the engine's thread.
-    std::optional<Verdict> wait(uint32_t id) {
-        std::unique_lock l(mu);
-        cv.wait_for(l, 5s, [&] { return verdicts.contains(id); });
-        if (!verdicts.contains(id)) return std::nullopt;
-        return verdicts[id];
-    }
-    bool has(uint32_t id) {
-        std::lock_guard l(mu);
-        return verdicts.contains(id);
-    }
-};
-
 // Source port 1000..1999 belongs to pid 42 (/usr/bin/curl); anything else is unknown.
-struct FakeAttributor : Attributor {
-    std::atomic<int> calls{0};
-    Attribution attribute(const Connection& c) override {
-        ++calls;
-        Attribution a;
-        if (c.src_port >= 1000 && c.src_port < 2000) {
-            ProcessInfo p;
-            p.pid = 42;
-            p.path = "/usr/bin/curl";
-            a.process = p;
-            a.method = Method::diag;
-        }
-        return a;
+struct CurlAttributor : test::FakeAttributor {
+    CurlAttributor() {
+        first_port = 1000;
+        last_port = 1999;
     }
-    Method method() const override { return Method::diag; }
 };
 
 struct FakeRules : RuleMatcher {
@@ -146,7 +83,7 @@ struct Recorder : EngineObserver {
 
 struct Fixture {
     FakeSink sink;
-    FakeAttributor attributor;
+    CurlAttributor attributor;
     FakeRules rules;
     FakeNames names;
     Recorder rec;
@@ -230,7 +167,7 @@ TEST_CASE("a connection whose process is unknown gets DefaultAction, reason unkn
     f.engine->stop();
     REQUIRE(f.rec.events.size() == 1);
     CHECK(f.rec.events[0].reason == Reason::unknown_process);
-    CHECK_FALSE(f.rec.events[0].connection.process.has_value());
+    CHECK_FALSE(f.rec.events[0].connection.process != nullptr);
     CHECK(f.rec.opened.empty());
 }
 
@@ -441,7 +378,7 @@ TEST_CASE("the fast rung and a rule decide on the queue thread; otherwise the sl
                 ProcessInfo p;
                 p.pid = 77;
                 p.path = "/usr/bin/fast";
-                a.process = p;
+                a.process = std::make_shared<const ProcessInfo>(p);
                 a.method = Method::ebpf;
             }
             return a;
@@ -449,7 +386,7 @@ TEST_CASE("the fast rung and a rule decide on the queue thread; otherwise the sl
         Method method() const override { return Method::ebpf; }
     } fast;
     FakeSink sink;
-    FakeAttributor slow;
+    CurlAttributor slow;
     FakeRules rules;
     rules.fn = [](const Connection& c) -> std::optional<RuleMatch> {
         if (c.dst_port == 443) return rule(Action::allow, "https");
@@ -560,7 +497,7 @@ TEST_CASE("a prompt's deadline is kept while many new flows wait for a slow attr
             ProcessInfo p;
             p.pid = 42;
             p.path = "/usr/bin/curl";
-            a.process = p;
+            a.process = std::make_shared<const ProcessInfo>(p);
             return a;
         }
         Method method() const override { return Method::proc; }
@@ -661,14 +598,14 @@ TEST_CASE("several readers at once: every packet gets one verdict, every flow on
             ProcessInfo p;
             p.pid = 9;
             p.path = "/usr/bin/many";
-            a.process = p;
+            a.process = std::make_shared<const ProcessInfo>(p);
             a.method = Method::ebpf;
             return a;
         }
         Method method() const override { return Method::ebpf; }
     } fast;
     FakeSink sink;
-    FakeAttributor slow;
+    CurlAttributor slow;
     FakeRules rules;
     rules.fn = [](const Connection& c) -> std::optional<RuleMatch> {
         if (c.src_port % 2 == 0) return rule(Action::allow, "even");
@@ -740,7 +677,7 @@ TEST_CASE("rules that hash the executable are matched on the decision thread, no
         return std::nullopt;
     };
     FakeSink sink;
-    FakeAttributor slow;
+    CurlAttributor slow;
     Engine engine({}, sink, slow, rules, nullptr, &fast);
     engine.start();
     const auto p = tcp(1001, 443);

@@ -19,7 +19,7 @@ Connection curl_to(std::string host, std::string ip, uint16_t port = 443) {
     c.dst = *IpAddress::parse(ip);
     c.dst_host.reset();
     if (!host.empty()) c.dst_host = host;
-    c.process->args = {"curl", "-sS", "https://www.example.com/"};
+    copy_to_change(c.process).args = {"curl", "-sS", "https://www.example.com/"};
     return c;
 }
 
@@ -134,7 +134,7 @@ TEST_CASE("executable + host is a list rule with OpenSnitch's data copy") {
 TEST_CASE("executable + port is the shipped resolver rule, data copy included") {
     Connection c = curl_to("", "10.0.2.3", 53);
     c.protocol = Protocol::udp;
-    c.process->path = "/usr/lib/systemd/systemd-resolved";
+    copy_to_change(c.process).path = "/usr/lib/systemd/systemd-resolved";
     const Rule shipped = by_hand(read("data/rules/000-allow-dns-resolver.json"));
     const Rule r = build_rule(c, {ScopeKind::executable_port, {}}, Action::allow, always());
     CHECK(r.op == shipped.op);
@@ -233,14 +233,14 @@ TEST_CASE("regexp_quote makes any name literal") {
 
 TEST_CASE("the user scope shows the user's name beside the uid the rule compares") {
     Connection c = curl_to("www.example.com", "93.184.216.34");
-    c.process->uid = 1000;
-    c.process->user = "alice";
+    copy_to_change(c.process).uid = 1000;
+    copy_to_change(c.process).user = "alice";
     CHECK(scope_value(c, {ScopeKind::user, {}}) == "alice (1000)");
     CHECK(build_rule(c, {ScopeKind::user, {}}, Action::allow, always()).op ==
           simple("user.id", "1000"));
-    c.process->user.clear();  // a uid without a name
+    copy_to_change(c.process).user.clear();  // a uid without a name
     CHECK(scope_value(c, {ScopeKind::user, {}}) == "1000");
-    c.process->user = "alice";
+    copy_to_change(c.process).user = "alice";
     c.uid = 0;  // the socket is root's: alice's name would be wrong
     CHECK(scope_value(c, {ScopeKind::user, {}}) == "0");
 }

@@ -34,7 +34,7 @@ inline Connection conn(const char* dst = "93.184.216.34", uint16_t dport = 443,
     p.args = {path, "-s", "https://example.com/"};
     p.parents = {{100, "bash", "/usr/bin/bash"}, {1, "systemd", "/usr/lib/systemd/systemd"}};
     p.env = {{"HOME", "/home/alice"}, {"LANG", "C.UTF-8"}};
-    c.process = p;
+    c.process = std::make_shared<const ProcessInfo>(p);
     c.dst_host = "www.example.com";
     c.iface_out = "eth0";
     return c;

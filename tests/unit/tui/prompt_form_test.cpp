@@ -25,7 +25,7 @@ PendingPrompt curl_prompt() {
     proc.comm = "curl";
     proc.path = "/usr/bin/curl";
     proc.args = {"curl", "https://example.com"};
-    p.connection.process = proc;
+    p.connection.process = std::make_shared<const ProcessInfo>(proc);
     p.method = Method::ebpf;
     p.default_action = Action::deny;
     return p;
@@ -178,9 +178,9 @@ TEST_CASE("a rule for a listening socket offers only the process's scopes") {
 TEST_CASE("the user scope names the user, not only the uid") {
     Connection c = curl_prompt().connection;
     c.uid = 1000;
-    c.process->user = "alice";
+    copy_to_change(c.process).user = "alice";
     CHECK(scope_text(c, Scope{ScopeKind::user, {}}) == "this user: alice (1000)");
-    c.process->user.clear();
+    copy_to_change(c.process).user.clear();
     CHECK(scope_text(c, Scope{ScopeKind::user, {}}) == "this user: 1000");
     CHECK(scope_text(c, Scope{ScopeKind::domain, "example.com"}) == "*.example.com");
     CHECK(scope_text(c, Scope{ScopeKind::executable, {}}) == "this executable: /usr/bin/curl");

@@ -51,7 +51,7 @@ DecisionEvent decision(std::string comm) {
     p.pid = 100;
     p.comm = comm;
     p.path = "/usr/bin/" + comm;
-    e.connection.process = p;
+    e.connection.process = std::make_shared<const ProcessInfo>(std::move(p));
     return e;
 }
 

@@ -19,7 +19,7 @@ DecisionEvent event(Action a, std::string comm, std::string host, uint16_t port,
     p.comm = comm;
     p.path = "/usr/bin/" + comm;
     p.user = user;
-    e.connection.process = p;
+    e.connection.process = std::make_shared<const ProcessInfo>(p);
     if (!rule.empty()) {
         e.rule = rule;
         e.reason = Reason::rule;
