@@ -38,12 +38,12 @@ ALLOW_ALL = {"created": "2026-11-28T20:00:00Z", "updated": "2026-11-28T20:00:00Z
              "duration": "always",
              "operator": {"type": "simple", "operand": "true", "sensitive": False, "data": ""}}
 
-# A socket opened before tsnitch starts that sends afterwards; ICMP sockets are in no table that
-# seeding reads, so nobody can name it: the event must say so (pid null), not claim pid 0.
+# A socket opened before tsnitch starts that sends afterwards. ICMP sockets are in no table that
+# seeding reads and have no cookie: the sender is named at the send all the same.
 EARLY_ICMP = r"""
-import socket, struct, sys
+import os, socket, struct, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-print("ready", flush=True)
+print("ready", os.getpid(), flush=True)
 sys.stdin.readline()
 body = struct.pack("!BBHHH", 8, 0, 0, 77, 1)
 s.sendto(body[:2] + struct.pack("!H", ~(0x0800 + 77 + 1) & 0xffff) + body[4:], (sys.argv[1], 0))
@@ -138,9 +138,10 @@ def run(ns, work):
                           stdin=subprocess.PIPE)
     early_parent = ns.popen(ns.client, [PYTHON, "-c", EARLY_PARENT], text=True,
                             stdin=subprocess.PIPE)
-    for proc in (early_icmp, early_parent):
-        if proc.stdout.readline().strip() != "ready":
-            raise AssertionError("an early process did not start")
+    ready = [proc.stdout.readline().split() for proc in (early_icmp, early_parent)]
+    if [r[:1] for r in ready] != [["ready"], ["ready"]]:
+        raise AssertionError(f"an early process did not start: {ready}")
+    early_icmp_pid = int(ready[0][1])
 
     t = Tsnitch(ns, [ALLOW_ALL], config={"ProcMonitorMethod": "ebpf"},
                 extra=["--method", "ebpf"]).start()
@@ -286,8 +287,10 @@ def run(ns, work):
             failures.append(name)
 
     early = [x for x in events if x["protocol"] == "icmp" and same_ip(x["dst_ip"], early_icmp_dst)]
-    check(len(early) == 1 and early[0]["pid"] is None and early[0]["method"] == "none",
-          f"a socket nobody can name is reported with pid null: {early}")
+    check(len(early) == 1 and early[0]["pid"] == early_icmp_pid and early[0]["method"] == "ebpf"
+          and early[0]["process_path"] == PYTHON,
+          f"an ICMP socket opened before tsnitch is named after its sender "
+          f"(pid {early_icmp_pid}): {early}")
     check(not failures, f"every run of every case names the right process ({failures} wrong)")
 
 
