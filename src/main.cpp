@@ -13,18 +13,18 @@ constexpr const char* kUsage =
     R"(Usage: tsnitch [run] [options]        intercept and prompt in this terminal (root)
        tsnitch attach [--socket PATH] [-c FILE]
                                         the TUI for a running daemon (root or Control.Group)
-       tsnitch attach --ssh [USER@]HOST [--socket PATH] [-- SSH-OPTIONS]
+       tsnitch attach --ssh [USER@]HOST [--socket PATH] [-c FILE] [-- SSH-OPTIONS]
                                         the same for a daemon on another machine, over ssh
-       tsnitch attach --stdio [--socket PATH]
+       tsnitch attach --stdio [--socket PATH] [-c FILE]
                                         the control protocol on stdin/stdout (what --ssh runs)
        tsnitch monitor [--interval MS] [-c FILE]
                                         live process and socket inspection, no interception
-       tsnitch sockets [-p PID] [--json] [-c FILE] [--names FILE]
+       tsnitch sockets [-p PID | --all] [--json] [-c FILE] [--names FILE]
                                         one-shot socket table (host names from a running tsnitch)
-       tsnitch rules [-r DIR] [-c FILE] list | show NAME | add ... | delete NAME | enable NAME
-                     | disable NAME | import DIR
+       tsnitch rules [-r DIR] [-c FILE] list | check | show NAME | add ... | delete NAME
+                     | enable NAME | disable NAME | import [--replace] DIR
        tsnitch check                    what this kernel offers (BPF hooks, NFQUEUE, ...)
-       tsnitch --version | --help
+       tsnitch --version | --help       (each command's --help: its own options)
 
 Options of run:
   -c, --config FILE          configuration (default /etc/tsnitch/default-config.json, else the

@@ -29,9 +29,28 @@ namespace tsnitch::cli {
 namespace {
 
 constexpr const char* kAttachUsage =
-    "usage: tsnitch attach [--socket PATH] [-c FILE]\n"
-    "       tsnitch attach --ssh [USER@]HOST [--socket PATH] [-- SSH-OPTIONS...]\n"
-    "       tsnitch attach --stdio [--socket PATH] [-c FILE]\n";
+    "Usage: tsnitch attach [--socket PATH] [-c FILE]\n"
+    "       tsnitch attach --ssh [USER@]HOST [--socket PATH] [-c FILE] [-- SSH-OPTIONS...]\n"
+    "       tsnitch attach --stdio [--socket PATH] [-c FILE]\n"
+    "  the terminal UI for a running tsnitch daemon (root or a member of Control.Group);\n"
+    "  quitting detaches and leaves the daemon and its firewall running\n"
+    "      --socket PATH    the daemon's control socket (default: Control.Socket of the\n"
+    "                       configuration)\n"
+    "  -c, --config FILE    configuration (default as for run): Control.Socket, and\n"
+    "                       DefaultDuration and Stats.* for the terminal UI\n"
+    "      --ssh [USER@]HOST  the daemon of another machine: runs\n"
+    "                       ssh [SSH-OPTIONS] -- HOST tsnitch attach --stdio [--socket PATH]\n"
+    "      --stdio          relay the control protocol between stdin/stdout and the socket\n"
+    "                       (what --ssh runs there)\n"
+    "Exit status: 0 detached, 1 no daemon or the connection failed, 2 bad usage or bad\n"
+    "configuration.\n";
+
+// A usage error: the message, then the usage, on standard error.
+int usage_error(const std::string& message) {
+    print_error("attach: %s", message.c_str());
+    std::fputs(kAttachUsage, stderr);
+    return kExitUsage;
+}
 
 std::string program_name() {
     return std::string("tsnitch ") + TSNITCH_VERSION;
@@ -207,11 +226,9 @@ int attach(int argc, char** argv) {
                 std::fputs(kAttachUsage, stdout);
                 return kExitOk;
             case ':':
-                print_error("attach: %s needs an argument\n%s", argv[optind - 1], kAttachUsage);
-                return kExitUsage;
+                return usage_error(std::string(argv[optind - 1]) + " needs an argument");
             default:
-                print_error("attach: unknown option '%s'\n%s", argv[optind - 1], kAttachUsage);
-                return kExitUsage;
+                return usage_error("unknown option '" + std::string(argv[optind - 1]) + "'");
         }
     }
     // After "--" (only with --ssh): options for ssh itself.
@@ -220,13 +237,10 @@ int attach(int argc, char** argv) {
     for (int i = optind; i < argc; ++i)
         ssh_options.emplace_back(argv[i]);
     if (!ssh_options.empty() && (ssh_host.empty() || !dashdash)) {
-        print_error("attach: unexpected argument '%s'\n%s", ssh_options.front().c_str(),
-                    kAttachUsage);
-        return kExitUsage;
+        return usage_error("unexpected argument '" + ssh_options.front() + "'");
     }
     if (stdio && !ssh_host.empty()) {
-        print_error("attach: --stdio and --ssh exclude each other\n%s", kAttachUsage);
-        return kExitUsage;
+        return usage_error("--stdio and --ssh exclude each other");
     }
     auto config = load_config(config_path);
     if (!config) {

@@ -1,4 +1,4 @@
-// `tsnitch monitor [--interval MS] [-c CONFIG]`: the TUI's Processes/Sockets views alone, over a
+// `tsnitch monitor [--interval MS] [-c FILE]`: the TUI's Processes/Sockets views alone, over a
 // Daemon without a queue whose socket table refreshes on its own thread; no interception, no
 // firewall rules, no prompts.
 // Without root it shows the processes of this user (the kernel lists every socket, but only our
@@ -81,7 +81,7 @@ class NoAttribution final : public Attributor {
 
 void print_usage(FILE* f) {
     std::fputs(
-        "Usage: tsnitch monitor [--interval MS] [-c CONFIG]\n"
+        "Usage: tsnitch monitor [--interval MS] [-c FILE]\n"
         "  live process and socket inspection, no interception\n"
         "  -i, --interval MS   refresh every MS milliseconds (default 1000, at least 100)\n"
         "  -c, --config FILE   where a running tsnitch publishes host names (its\n"

@@ -21,10 +21,12 @@ namespace tsnitch::cli {
 namespace {
 
 constexpr const char* kRulesUsage =
-    R"(Usage: tsnitch rules [-r DIR] [-c CONFIG] COMMAND [ARGS]
+    R"(Usage: tsnitch rules [-r DIR] [-c FILE] COMMAND [ARGS]
 
 Works on the rule files of DIR (default: RulesPath of the configuration). Rules are OpenSnitch's
 format; see tsnitch-rules(5).
+  -r, --rules DIR          the rules directory
+  -c, --config FILE        the configuration (default as for run)
 
 Commands:
   list                     every rule: name, enabled, action, duration, what it matches

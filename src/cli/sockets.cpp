@@ -119,7 +119,7 @@ class NamesByNetns {
 
 void print_usage(FILE* f) {
     std::fputs(
-        "Usage: tsnitch sockets [-p PID | --all] [--json] [-c CONFIG] [--names FILE]\n"
+        "Usage: tsnitch sockets [-p PID | --all] [--json] [-c FILE] [--names FILE]\n"
         "\n"
         "One line per socket fd: FD -> socket[INODE] - SPORT:SRC -> HOST:DPORT, state: STATE\n"
         "  -p, --pid PID      only this process (default: every process of this network\n"

@@ -54,10 +54,74 @@ void draw_label(Screen& s, int y, int x, int lw, std::string_view label, bool fo
     s.put(y, x + 1, label, lw - 2, focused ? s.styles().selected : s.styles().title);
 }
 
-void draw_field(Screen& s, int y, int x, int w, int lw, std::string_view label,
-                std::string_view safe) {
-    s.put(y, x + 1, label, lw - 2, s.styles().title);
-    s.put(y, x + lw, safe, w - lw, s.styles().normal);
+// A line of the prompt: the label in the left column, the (safe) text after it; `cut_left`
+// keeps the end of a path that is too long. The line keeps its own copies of the texts.
+Line field_line(Screen& s, int priority, int lw, std::string label, std::string text,
+                bool cut_left = false) {
+    return {priority, [&s, lw, label = std::move(label), text = std::move(text), cut_left](
+                          int y, int x, int w) {
+                if (!label.empty()) s.put(y, x + 1, label, lw - 2, s.styles().title);
+                s.put(y, x + lw, cut_left ? truncate_left(text, w - lw, s.glyphs().ellipsis) : text,
+                      w - lw, s.styles().normal);
+            }};
+}
+
+// "curl  pid 4321  user alice (1000)".
+std::string process_text(const Screen& s, const std::string& safe_name, const ProcessInfo* proc,
+                         const Connection& c) {
+    std::string text = safe_name;
+    if (proc) {
+        text += "  pid " + std::to_string(proc->pid);
+        text += proc->user.empty()
+                    ? "  uid " + std::to_string(proc->uid)
+                    : "  user " + s.safe(proc->user) + " (" + std::to_string(proc->uid) + ")";
+    } else if (c.uid) {
+        text += "  uid " + std::to_string(*c.uid);
+    }
+    return text;
+}
+
+// Path, command line (up to three lines), working directory and parents: the lower priorities,
+// kept while there is room.
+void add_process_lines(std::vector<Line>& lines, Screen& s, int lw, int inner_w,
+                       const ProcessInfo& proc) {
+    if (!proc.path.empty()) lines.push_back(field_line(s, 2, lw, "Path", s.safe(proc.path), true));
+    if (!proc.args.empty()) {
+        std::string cmd;
+        for (const auto& a : proc.args)
+            cmd += (cmd.empty() ? "" : " ") + a;
+        const auto wrapped = wrap_to_width(s.safe(cmd), inner_w - lw, 3, s.glyphs().ellipsis);
+        for (size_t i = 0; i < wrapped.size(); ++i)
+            lines.push_back(field_line(s, i == 0 ? 2 : 5, lw, i == 0 ? "Command" : "", wrapped[i]));
+    }
+    if (!proc.cwd.empty()) lines.push_back(field_line(s, 3, lw, "Cwd", s.safe(proc.cwd), true));
+    if (!proc.parents.empty())
+        lines.push_back(field_line(s, 3, lw, "Parents", s.safe(parent_chain(proc))));
+}
+
+// "example.com  93.184.216.34  port 443  tcp".
+std::string destination_text(const Screen& s, const Connection& c) {
+    // A listening socket (a rule made from the Sockets view) has no peer.
+    if (c.dst.is_unspecified()) return "no peer (listening or unconnected)";
+    std::string text;
+    if (c.dst_host && !c.dst_host->empty()) text = s.safe(*c.dst_host) + "  ";
+    text += c.dst.to_string();
+    if (protocol_has_ports(c.protocol)) text += "  port " + std::to_string(c.dst_port);
+    return text + "  " + std::string(protocol_name(c.protocol));
+}
+
+std::string source_text(const Connection& c) {
+    std::string text = c.src.to_string();
+    if (protocol_has_ports(c.protocol)) text += "  port " + std::to_string(c.src_port);
+    return text;
+}
+
+// "ebpf   +2 joined this prompt".
+std::string found_by_text(const PendingPrompt& p) {
+    std::string text(method_name(p.method));
+    if (p.method == Method::none) text = "no process found";
+    if (p.joined > 0) text += "   +" + std::to_string(p.joined) + " joined this prompt";
+    return text;
 }
 
 // All choices in a row with the chosen one in brackets when they fit, else "◀ chosen ▶ i/n".
@@ -208,7 +272,6 @@ void draw_prompt(Screen& s, const PromptForm& form, size_t more, Clock::time_poi
     const PendingPrompt& p = form.prompt();
     const Connection& c = p.connection;
     const ProcessInfo* proc = c.process ? &*c.process : nullptr;
-    const Glyphs& g = s.glyphs();
 
     std::string name = proc ? proc->comm : "";
     if (name.empty() && proc) name = proc->path.substr(proc->path.rfind('/') + 1);
@@ -216,99 +279,28 @@ void draw_prompt(Screen& s, const PromptForm& form, size_t more, Clock::time_poi
     const std::string safe_name = s.safe(name);
 
     // Geometry: a box as wide as useful, centred below the status line when it fits.
-    const int rows = s.rows();
-    const int cols = s.cols();
-    const int box_w = std::min(cols, 100);
-    const bool boxed = rows >= 6 && cols >= 24;
-    const int inner_w = boxed ? box_w - 2 : cols;
+    const int box_w = std::min(s.cols(), 100);
+    const bool boxed = s.rows() >= 6 && s.cols() >= 24;
+    const int inner_w = boxed ? box_w - 2 : s.cols();
     const int lw = inner_w >= kLabelMinWidth ? kLabelWidth : 1;
-    const std::string countdown = countdown_text(p, now, g.arrow);
+    const std::string countdown = countdown_text(p, now, s.glyphs().arrow);
     const std::string waiting = more > 0 ? std::to_string(more) + " more waiting" : "";
     const std::string title =
         form.new_rule() ? "New rule for " + safe_name : safe_name + " wants to connect";
 
     std::vector<Line> lines;
-    if (!boxed) {
-        lines.push_back({0, [&](int y, int x, int w) {
-                             std::string text = title;
-                             if (!countdown.empty()) text += "  " + countdown;
-                             if (!waiting.empty()) text += "  (" + waiting + ")";
-                             s.put(y, x, text, w, s.styles().title);
-                         }});
+    if (!boxed) {  // no box to carry them: title, countdown and queue on the first line
+        std::string text = title;
+        if (!countdown.empty()) text += "  " + countdown;
+        if (!waiting.empty()) text += "  (" + waiting + ")";
+        lines.push_back(
+            {0, [&s, text](int y, int x, int w) { s.put(y, x, text, w, s.styles().title); }});
     }
-    lines.push_back({0, [&](int y, int x, int w) {
-                         std::string text = safe_name;
-                         if (proc) {
-                             text += "  pid " + std::to_string(proc->pid);
-                             text += proc->user.empty() ? "  uid " + std::to_string(proc->uid)
-                                                        : "  user " + s.safe(proc->user) + " (" +
-                                                              std::to_string(proc->uid) + ")";
-                         } else if (c.uid) {
-                             text += "  uid " + std::to_string(*c.uid);
-                         }
-                         draw_field(s, y, x, w, lw, "Process", text);
-                     }});
-    if (proc && !proc->path.empty()) {
-        lines.push_back({2, [&](int y, int x, int w) {
-                             s.put(y, x + 1, "Path", lw - 2, s.styles().title);
-                             s.put(y, x + lw, truncate_left(s.safe(proc->path), w - lw, g.ellipsis),
-                                   w - lw, s.styles().normal);
-                         }});
-    }
-    std::vector<std::string> cmd_lines;
-    if (proc && !proc->args.empty()) {
-        std::string cmd;
-        for (const auto& a : proc->args)
-            cmd += (cmd.empty() ? "" : " ") + a;
-        cmd_lines = wrap_to_width(s.safe(cmd), inner_w - lw, 3, g.ellipsis);
-    }
-    for (size_t i = 0; i < cmd_lines.size(); ++i) {
-        lines.push_back({i == 0 ? 2 : 5, [&, i](int y, int x, int w) {
-                             if (i == 0) s.put(y, x + 1, "Command", lw - 2, s.styles().title);
-                             s.put(y, x + lw, cmd_lines[i], w - lw, s.styles().normal);
-                         }});
-    }
-    if (proc && !proc->cwd.empty()) {
-        lines.push_back({3, [&](int y, int x, int w) {
-                             s.put(y, x + 1, "Cwd", lw - 2, s.styles().title);
-                             s.put(y, x + lw, truncate_left(s.safe(proc->cwd), w - lw, g.ellipsis),
-                                   w - lw, s.styles().normal);
-                         }});
-    }
-    if (proc && !proc->parents.empty()) {
-        lines.push_back({3, [&](int y, int x, int w) {
-                             draw_field(s, y, x, w, lw, "Parents", s.safe(parent_chain(*proc)));
-                         }});
-    }
-    lines.push_back({0, [&](int y, int x, int w) {
-                         std::string text;
-                         if (c.dst_host && !c.dst_host->empty()) text = s.safe(*c.dst_host) + "  ";
-                         text += c.dst.to_string();
-                         if (protocol_has_ports(c.protocol)) {
-                             text += "  port " + std::to_string(c.dst_port);
-                         }
-                         text += "  " + std::string(protocol_name(c.protocol));
-                         // A listening socket (a rule made from the Sockets view) has no peer.
-                         if (c.dst.is_unspecified()) text = "no peer (listening or unconnected)";
-                         draw_field(s, y, x, w, lw, "To", text);
-                     }});
-    lines.push_back({3, [&](int y, int x, int w) {
-                         std::string text = c.src.to_string();
-                         if (protocol_has_ports(c.protocol)) {
-                             text += "  port " + std::to_string(c.src_port);
-                         }
-                         draw_field(s, y, x, w, lw, "From", text);
-                     }});
-    if (!form.new_rule()) {
-        lines.push_back({3, [&](int y, int x, int w) {
-                             std::string text(method_name(p.method));
-                             if (p.method == Method::none) text = "no process found";
-                             if (p.joined > 0) {
-                                 text += "   +" + std::to_string(p.joined) + " joined this prompt";
-                             }
-                             draw_field(s, y, x, w, lw, "Found by", text);
-                         }});
-    }
+    lines.push_back(field_line(s, 0, lw, "Process", process_text(s, safe_name, proc, c)));
+    if (proc) add_process_lines(lines, s, lw, inner_w, *proc);
+    lines.push_back(field_line(s, 0, lw, "To", destination_text(s, c)));
+    lines.push_back(field_line(s, 3, lw, "From", source_text(c)));
+    if (!form.new_rule()) lines.push_back(field_line(s, 3, lw, "Found by", found_by_text(p)));
     add_choice_lines(lines, s, form, c, lw, form.ignoring_keys(now));
     draw_lines(s, lines, box_w, boxed, title, countdown, waiting);
 }

@@ -1,7 +1,5 @@
 #include "tui/ui_records.h"
 
-#include <algorithm>
-
 namespace tsnitch::tui {
 
 PendingPrompt pending_of(const PromptRecord& p, std::chrono::steady_clock::time_point now) {
@@ -14,24 +12,6 @@ PendingPrompt pending_of(const PromptRecord& p, std::chrono::steady_clock::time_
     t.default_action = p.default_action;
     t.joined = p.joined;
     return t;
-}
-
-EngineStatus status_of(const StatusRecord& s) {
-    EngineStatus e;
-    e.intercepting = s.intercepting;
-    e.queue_num = s.queues.empty() ? 0 : s.queues.front();
-    e.queue_count = static_cast<unsigned>(std::max<size_t>(1, s.queues.size()));
-    e.queue_dropped = s.queue_drops;
-    e.method = s.method;
-    e.fallback_notice = s.fallback_notice;
-    e.firewall = s.firewall;
-    e.rule_count = s.rule_count;
-    e.broken_rule_files = s.broken_rule_files;
-    e.pending_count = s.prompts_open;
-    e.allowed = s.allowed;
-    e.denied = s.denied;
-    e.rejected = s.rejected;
-    return e;
 }
 
 RuleSummary summary_of(const RuleRecord& r) {

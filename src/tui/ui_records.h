@@ -39,23 +39,6 @@ struct PendingPrompt {
     unsigned joined = 0;  // packets/connections of the same process+destination that joined it
 };
 
-// The firewall's state for the status line.
-struct EngineStatus {
-    bool intercepting = false;
-    uint16_t queue_num = 0;        // the first queue
-    unsigned queue_count = 1;      // queues queue_num .. queue_num+queue_count-1 (one per CPU)
-    uint64_t queue_dropped = 0;    // packets the kernel dropped (queue full or undeliverable)
-    Method method = Method::none;  // the attribution method in use
-    std::string fallback_notice;   // e.g. "ebpf failed to load: diag in use"; empty when none
-    std::string firewall;          // "iptables", "nftables"
-    size_t rule_count = 0;
-    size_t broken_rule_files = 0;  // rule files not loaded (broken or refused); see the log
-    size_t pending_count = 0;
-    uint64_t allowed = 0;
-    uint64_t denied = 0;
-    uint64_t rejected = 0;
-};
-
 // One line of the Rules view.
 struct RuleSummary {
     std::string name;
@@ -76,7 +59,6 @@ struct LogLine {
 // The daemon's records as the views hold them. A prompt's deadline is `remaining` from `now`, the
 // moment the record arrived (clocks of two machines cannot be compared).
 PendingPrompt pending_of(const PromptRecord& p, std::chrono::steady_clock::time_point now);
-EngineStatus status_of(const StatusRecord& s);
 RuleSummary summary_of(const RuleRecord& r);
 LogLine line_of(const LogRecord& l);
 
