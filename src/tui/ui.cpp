@@ -196,13 +196,17 @@ void Ui::apply(std::vector<DaemonEvent> events, Clock::time_point now) {
 }
 
 void Ui::apply_decisions(std::vector<DecisionEvent> events) {
-    connections_.events_arriving(events);
     // Hits are counted here as the daemon counts them, from the Snapshot's numbers on.
     for (const auto& e : events) {
         if (e.reason != Reason::rule || !e.rule) continue;
         for (RuleSummary& r : model_.rules)
             if (r.name == *e.rule) ++r.hits;
     }
+    log_decisions(std::move(events));
+}
+
+void Ui::log_decisions(std::vector<DecisionEvent> events) {
+    connections_.events_arriving(events);
     model_.log.add(std::move(events));
 }
 
@@ -220,7 +224,8 @@ void Ui::apply_snapshot(Snapshot& s, Clock::time_point now) {
     model_.pending.clear();
     for (const PromptRecord& p : s.prompts)
         model_.pending.push_back(pending_of(p, now));
-    apply_decisions(std::move(s.recent));
+    // The Snapshot's rule hits count its recent decisions already.
+    log_decisions(std::move(s.recent));
     for (const LogRecord& l : s.log)
         add_log_line(l);
     if (!s.review.empty()) {
@@ -230,7 +235,7 @@ void Ui::apply_snapshot(Snapshot& s, Clock::time_point now) {
     std::vector<DecisionEvent> review;
     for (ReviewRecord& r : s.review)
         review.push_back(std::move(r.event));
-    apply_decisions(std::move(review));
+    log_decisions(std::move(review));
 }
 
 void Ui::apply_table(SocketTableUpdate& u) {

@@ -70,7 +70,10 @@ class Ui : private PanelHost {
     void handle_view_key(int key, KeyContext& ctx);
     void apply_event(DaemonEvent& e, Clock::time_point now);
     void apply_snapshot(Snapshot& s, Clock::time_point now);
+    // New decisions: counted as rule hits, then logged.
     void apply_decisions(std::vector<DecisionEvent> events);
+    // Only logged (the Connections view and the log), e.g. those a Snapshot carries.
+    void log_decisions(std::vector<DecisionEvent> events);
     void apply_table(SocketTableUpdate& u);
     void add_log_line(const LogRecord& l);
     // The prompt on screen is always the oldest pending one; a new one starts its key delay.

@@ -266,3 +266,23 @@ TEST_CASE("an opened process's sockets go back to the processes, which kept thei
     CHECK(subs[3].focus_pid == 20);
     CHECK_FALSE(subs[4].focus_pid);
 }
+
+TEST_CASE("a Snapshot's rule hits already count its recent decisions; later ones add to them") {
+    RecordingLink link;
+    Ui ui(link, Fixture::options(false));
+    Snapshot s;
+    RuleRecord dns = rule("allow-dns");
+    dns.hits = 1;
+    s.rules = {dns};
+    DecisionEvent by_rule = decision("resolved");
+    by_rule.reason = Reason::rule;
+    by_rule.rule = "allow-dns";
+    s.recent = {by_rule};
+    ui.apply({std::move(s)}, t0);
+    REQUIRE(ui.model().rules.size() == 1);
+    CHECK(ui.model().rules[0].hits == 1);
+    CHECK(ui.model().log.size() == 1);
+    ui.apply({DecisionMade{by_rule}}, t0);
+    CHECK(ui.model().rules[0].hits == 2);
+    CHECK(ui.model().log.size() == 2);
+}
