@@ -97,27 +97,9 @@ void Engine::on_packet(const QueuedPacket& qp) {
         return;
     }
     std::unique_lock lock(mu_);
-    if (auto it = pending_flows_.find(key); it != pending_flows_.end()) {
-        if (held_packets_ < options_.max_pending_packets) {
-            pending_[it->second].packets.push_back({qp.queue, qp.id, qp.mark});
-            ++held_packets_;
-            ++stats_.joined;
-            return;
-        }
-        // A packet of a flow already waiting: its decision comes with the flow's.
-        ++stats_.over_limit;
-        lock.unlock();
-        sink_.set_verdict(qp.queue, qp.id, verdict_of(options_.default_action), qp.mark);
-        return;
-    }
     // Decided between the look-up above and now: finish() moves a flow from pending to the
     // cache under mu_.
-    if (auto a = flows_.find(key, now)) {
-        ++flow_hits_;
-        lock.unlock();
-        sink_.set_verdict(qp.queue, qp.id, verdict_of(*a), qp.mark);
-        return;
-    }
+    if (joined_or_answered(qp, key, now, lock)) return;
 
     Connection c;
     c.protocol = p.protocol;
@@ -153,20 +135,9 @@ void Engine::on_packet(const QueuedPacket& qp) {
     }
 
     lock.lock();
-    // Another reader may have filed this flow meanwhile (a retransmit sent from another CPU
-    // lands in another queue): join it rather than decide the flow twice.
-    if (auto it = pending_flows_.find(key); it != pending_flows_.end()) {
-        pending_[it->second].packets.push_back({qp.queue, qp.id, qp.mark});
-        ++held_packets_;
-        ++stats_.joined;
-        return;
-    }
-    if (auto a = flows_.find(key, now)) {
-        ++flow_hits_;
-        lock.unlock();
-        sink_.set_verdict(qp.queue, qp.id, verdict_of(*a), qp.mark);
-        return;
-    }
+    // Another reader may have filed or decided this flow meanwhile (a retransmit sent from
+    // another CPU lands in another queue): join it rather than decide the flow twice.
+    if (joined_or_answered(qp, key, now, lock)) return;
     const uint64_t id = next_id_++;
     Pending& pd = pending_[id];
     pd.id = id;
@@ -183,6 +154,32 @@ void Engine::on_packet(const QueuedPacket& qp) {
     to_attribute_.push_back(id);
     lock.unlock();
     cv_.notify_one();
+}
+
+bool Engine::joined_or_answered(const QueuedPacket& qp, const FlowKey& key,
+                                std::chrono::steady_clock::time_point now,
+                                std::unique_lock<std::mutex>& lock) {
+    if (auto it = pending_flows_.find(key); it != pending_flows_.end()) {
+        if (held_packets_ < options_.max_pending_packets) {
+            pending_[it->second].packets.push_back({qp.queue, qp.id, qp.mark});
+            ++held_packets_;
+            ++stats_.joined;
+            return true;
+        }
+        // A packet of a flow already waiting, beyond the bound: DefaultAction now (the flow's
+        // own decision comes later).
+        ++stats_.over_limit;
+        lock.unlock();
+        sink_.set_verdict(qp.queue, qp.id, verdict_of(options_.default_action), qp.mark);
+        return true;
+    }
+    if (auto a = flows_.find(key, now)) {
+        ++flow_hits_;
+        lock.unlock();
+        sink_.set_verdict(qp.queue, qp.id, verdict_of(*a), qp.mark);
+        return true;
+    }
+    return false;
 }
 
 void Engine::refuse_over_limit(const QueuedPacket& qp, const FlowKey& key, Connection c) {

@@ -186,6 +186,12 @@ class Engine {
     void expire_prompts_locked(std::unique_lock<std::mutex>& lock);
     // A new flow that cannot be held (a bound is reached): DefaultAction now, and an event.
     void refuse_over_limit(const QueuedPacket& qp, const FlowKey& key, Connection c);
+    // With mu_ held: the packet joins its flow's pending decision (within the bound on held
+    // packets, else DefaultAction) or gets the flow's cached verdict. False when neither: the
+    // flow is new. Unlocks when it answers.
+    bool joined_or_answered(const QueuedPacket& qp, const FlowKey& key,
+                            std::chrono::steady_clock::time_point now,
+                            std::unique_lock<std::mutex>& lock);
     // Fills in what attribution found and the host name.
     void complete(Connection& c, const Attribution& a);
     void decide_at_once(const QueuedPacket& qp, const FlowKey& key, Connection c,

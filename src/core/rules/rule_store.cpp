@@ -314,12 +314,13 @@ void RuleStore::rebuild_locked() {
     snap_ = std::move(s);
 }
 
+std::shared_ptr<const RuleStore::Snapshot> RuleStore::snapshot() const {
+    std::lock_guard lock(snap_mu_);
+    return snap_;
+}
+
 std::optional<RuleMatch> RuleStore::match(const Connection& c) {
-    std::shared_ptr<const Snapshot> s;
-    {
-        std::lock_guard lock(snap_mu_);
-        s = snap_;
-    }
+    const std::shared_ptr<const Snapshot> s = snapshot();
     if (s->rules.empty()) return std::nullopt;
     const TimePoint t = now();
     MatchInput in(c, opt_.hasher.get());
@@ -367,11 +368,7 @@ std::optional<RuleMatch> RuleStore::match(const Connection& c) {
 }
 
 std::optional<RuleStore::KernelCacheable> RuleStore::match_for_kernel_cache(const Connection& c) {
-    std::shared_ptr<const Snapshot> s;
-    {
-        std::lock_guard lock(snap_mu_);
-        s = snap_;
-    }
+    const std::shared_ptr<const Snapshot> s = snapshot();
     if (s->rules.empty()) return std::nullopt;
     const TimePoint t = now();
     MatchInput in(c, opt_.hasher.get());
@@ -792,13 +789,11 @@ std::vector<Error> RuleStore::process_events() {
 }
 
 bool RuleStore::needs_env() const {
-    std::lock_guard lock(snap_mu_);
-    return snap_->needs_env;
+    return snapshot()->needs_env;
 }
 
 bool RuleStore::needs_exe_hash() const {
-    std::lock_guard lock(snap_mu_);
-    return snap_->needs_exe_hash;
+    return snapshot()->needs_exe_hash;
 }
 
 void RuleStore::set_on_change(std::function<void()> f) {

@@ -122,6 +122,7 @@ class RuleStore final : public RuleMatcher {
 
   private:
     struct Entry;
+    std::shared_ptr<const Snapshot> snapshot() const;  // the rules in force now
     std::chrono::system_clock::time_point now() const;
     Result<std::shared_ptr<const Entry>> compile_entry(Rule r, std::string file);
     std::vector<Error> reload_file_locked(const std::string& path);
