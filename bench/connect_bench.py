@@ -155,6 +155,16 @@ class Firewall:
         return err
 
 
+def built(build, *programs):
+    """The absolute paths of `programs` (relative to the build directory); exits when one is not
+    built."""
+    paths = [os.path.abspath(os.path.join(build, p)) for p in programs]
+    for p in paths:
+        if not os.access(p, os.X_OK):
+            sys.exit(f"{p} is not built (ninja -C {build})")
+    return paths
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("build", nargs="?", default=os.path.join(HERE, "..", "build"))
@@ -164,12 +174,8 @@ def main():
     ap.add_argument("--median", action="store_true")
     a = ap.parse_args()
     require_root()
-    tsnitch = os.path.abspath(os.path.join(a.build, "src", "tsnitch"))
-    client = os.path.abspath(os.path.join(a.build, "bench", "connect_client"))
-    floor = os.path.abspath(os.path.join(a.build, "bench", "nfq_floor"))
-    for p in (tsnitch, client, floor):
-        if not os.access(p, os.X_OK):
-            sys.exit(f"{p} is not built (ninja -C {a.build})")
+    tsnitch, client, floor = built(a.build, "src/tsnitch", "bench/connect_client",
+                                   "bench/nfq_floor")
 
     work = tempfile.mkdtemp(prefix="tsnitch-bench-")
     try:

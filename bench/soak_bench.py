@@ -24,7 +24,7 @@ import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from connect_bench import PEER, PORT, Firewall, pct, run_clients  # noqa: E402
+from connect_bench import PEER, PORT, Firewall, built, pct, run_clients  # noqa: E402
 from netns import NetnsPair, require_root  # noqa: E402
 
 SUMMARY = re.compile(r"(\d+) decisions \((\d+) allowed, (\d+) denied, (\d+) rejected\)")
@@ -82,11 +82,7 @@ def main():
     ap.add_argument("--method", default="ebpf")
     a = ap.parse_args()
     require_root()
-    tsnitch = os.path.abspath(os.path.join(a.build, "src", "tsnitch"))
-    client = os.path.abspath(os.path.join(a.build, "bench", "connect_client"))
-    for p in (tsnitch, client):
-        if not os.access(p, os.X_OK):
-            sys.exit(f"{p} is not built (ninja -C {a.build})")
+    tsnitch, client = built(a.build, "src/tsnitch", "bench/connect_client")
     phases = a.phases.split(",")
     if phases[0] != "none":
         phases.insert(0, "none")  # the ratios need it

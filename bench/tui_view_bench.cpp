@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "core/text.h"
-#include "tui/safe_text.h"
 #include "tui/view_model.h"
 
 using namespace tsnitch;

@@ -12,7 +12,8 @@ out="${1:-dist}"
 build=build-deb
 ./scripts/deps.sh
 if [ ! -f "$build/build.ninja" ]; then
-    # The project's tested build type (debugoptimized); the binary is stripped below.
+    # meson's default -O2 build (the test suite's build drops only its debug information); the
+    # binary is stripped below.
     meson setup "$build" --prefix=/usr -Dsystemdunitdir=/lib/systemd/system \
         >/dev/null
 fi

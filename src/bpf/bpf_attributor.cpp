@@ -12,9 +12,6 @@ namespace {
 
 constexpr uint64_t kCacheTtlNs = 2'000'000'000;
 constexpr size_t kMaxCached = 4096;
-// Closed sockets' flows stay this long for packets still in the queue, then go.
-constexpr std::chrono::seconds kReleasedGrace{30};
-constexpr uint64_t kSweepEveryNs = 10'000'000'000;
 
 }  // namespace
 
@@ -70,8 +67,8 @@ ProcessRef BpfAttributor::live(const SocketOwner& owner, const std::optional<Pro
     return std::move(*p);
 }
 
-ProcessRef BpfAttributor::cached(const SocketOwner& owner, uint64_t now_ns) const {
-    const auto proc = monitor_.proc_of(owner.tgid);
+ProcessRef BpfAttributor::cached(const SocketOwner& owner, const std::optional<ProcRecord>& proc,
+                                 uint64_t now_ns) const {
     if (!proc || proc->exited || !same_image(proc->image, owner.image)) return nullptr;
     std::lock_guard lock(cache_mutex_);
     auto it = cache_.find(owner.tgid);
@@ -84,9 +81,9 @@ ProcessRef BpfAttributor::cached(const SocketOwner& owner, uint64_t now_ns) cons
 
 ProcessRef BpfAttributor::describe(const SocketOwner& owner) {
     const uint64_t now = boot_time_ns();
-    if (ProcessRef hit = cached(owner, now)) return hit;
-    std::lock_guard lock(mutex_);
     const auto proc = monitor_.proc_of(owner.tgid);
+    if (ProcessRef hit = cached(owner, proc, now)) return hit;
+    std::lock_guard lock(mutex_);
     const bool runs_it = proc && !proc->exited && same_image(proc->image, owner.image);
     const auto image = monitor_.image_of(owner.image);
     ProcessRef described = live(owner, proc);
@@ -94,11 +91,10 @@ ProcessRef BpfAttributor::describe(const SocketOwner& owner) {
     // The kernel's name of the executable wins over /proc's: /proc/PID/exe names a container's
     // program by its path inside the container. Only then is the model's ProcessInfo copied.
     const bool kernel_path_differs =
-        image && image->path && (!described || described->path != *image->path);
-    if (!described || kernel_path_differs || described->comm.empty()) {
-        const bool gone = !described;
+        image && image->path && (!from_proc || described->path != *image->path);
+    if (!from_proc || kernel_path_differs || described->comm.empty()) {
         ProcessInfo& p = copy_to_change(described);
-        if (gone) {
+        if (!from_proc) {
             // Gone, or running another program now: what exec recorded for the image it sent with.
             p.pid = static_cast<int>(owner.tgid);
             p.uid = owner.uid;
@@ -120,19 +116,9 @@ ProcessRef BpfAttributor::describe(const SocketOwner& owner) {
     return described;
 }
 
-void BpfAttributor::sweep_now_and_then(uint64_t now_ns) {
-    if (now_ns - last_sweep_ns_ < kSweepEveryNs) return;
-    last_sweep_ns_ = now_ns;
-    monitor_.sweep(kReleasedGrace);
-}
-
 Attribution BpfAttributor::attribute(const Connection& c) {
     const auto start = std::chrono::steady_clock::now();
     Attribution a;
-    {
-        std::lock_guard lock(mutex_);
-        sweep_now_and_then(boot_time_ns());
-    }
     if (auto match = find_owner(c)) {
         a.process = describe(match->owner);
         a.method = Method::ebpf;
@@ -147,7 +133,8 @@ Attribution BpfAttributor::attribute_from_memory(const Connection& c) {
     const auto start = std::chrono::steady_clock::now();
     Attribution a;
     if (auto match = find_owner(c, /*ask_diag=*/false)) {
-        if (ProcessRef p = cached(match->owner, boot_time_ns())) {
+        if (ProcessRef p =
+                cached(match->owner, monitor_.proc_of(match->owner.tgid), boot_time_ns())) {
             a.process = std::move(p);
             a.method = Method::ebpf;
         }

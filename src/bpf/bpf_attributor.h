@@ -46,11 +46,12 @@ class BpfAttributor : public Attributor {
 
   private:
     ProcessRef describe(const SocketOwner& owner);
-    // A process described earlier that still runs the image it sent with (map lookups only).
-    ProcessRef cached(const SocketOwner& owner, uint64_t now_ns) const;
+    // A process described earlier that still runs the image it sent with (`proc`: the process
+    // map's record of it now).
+    ProcessRef cached(const SocketOwner& owner, const std::optional<ProcRecord>& proc,
+                      uint64_t now_ns) const;
     // What /proc says of the owner, when the process still runs the image it sent with.
     ProcessRef live(const SocketOwner& owner, const std::optional<ProcRecord>& proc);
-    void sweep_now_and_then(uint64_t now_ns);
 
     // Recently described live processes, keyed by tgid and valid while the process runs the same
     // image (the exec tracepoint makes a new one at every exec), so a map lookup replaces the
@@ -62,12 +63,11 @@ class BpfAttributor : public Attributor {
     };
     std::unordered_map<uint32_t, Cached> cache_;  // guarded by cache_mutex_
     mutable std::mutex cache_mutex_;  // held for map operations only, never across a read
-    uint64_t last_sweep_ns_ = 0;
 
     BpfMonitor& monitor_;
     ProcessModel& processes_;
     uint64_t ns_per_tick_;
-    std::mutex mutex_;  // describe() and the sweep: the decision thread's slow steps
+    std::mutex mutex_;  // describe(): the decision thread's slow steps
 };
 
 // BpfAttributor::attribute_from_memory as an Attributor: the rung the engine tries on the queue

@@ -1,4 +1,5 @@
 #include "bpf/kernel_verdicts.h"
+#include "core/text.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -29,10 +30,6 @@ namespace tsnitch::bpf {
 namespace {
 
 constexpr uint8_t kAfInet = 2;
-
-std::string errno_text(int e) {
-    return std::strerror(e < 0 ? -e : e);
-}
 
 const char* env(const char* name) {
     const char* v = std::getenv(name);

@@ -65,7 +65,8 @@ int check(int argc, char** argv) {
     if (argc == 2 && (std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h")) {
         std::fputs(
             "Usage: tsnitch check\n\nWhat this kernel offers: the cgroup v2 root, the eBPF hooks,\n"
-            "NFQUEUE, iptables and nft, IPv6, and the firewall backend that Firewall auto picks.\n",
+            "NFQUEUE, iptables and nft, IPv6, the firewall backend that Firewall auto picks, and\n"
+            "whether the kernel path can decide known flows. Exit status 0 whatever is missing.\n",
             stdout);
         return kExitOk;
     }

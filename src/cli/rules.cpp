@@ -61,7 +61,7 @@ Operands: true, process.id, process.path, process.parent.path, process.command,
 
 Exit status: 0 ok; 1 a runtime failure (a taken name, a file that cannot be written, import
 skipped files); 2 bad usage: a bad option, name, operand, data or regexp, a rules directory that
-does not exist (list, show, delete, enable, disable), or a broken rule file (list, after listing
+does not exist (list, show, delete, enable, disable, check), or a broken rule file (list, after listing
 the others).
 
 Examples:

@@ -2,6 +2,7 @@
 // (its reader thread), the firewall rules, the attribution stack, the Daemon (engine, rules and
 // their housekeeping) and the front ends that attach to it (the TUI in this terminal).
 #include <getopt.h>
+#include <linux/capability.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -142,8 +143,9 @@ void add_to_epoll(int ep, int fd, uint64_t tag) {
 // flows are reaped (FlowReaper), the kernel queues' drop counters are read, and once a second the
 // host names file is republished when the DNS cache changed. (The rules' housekeeping is the
 // Daemon's.) Runs until `stop_fd` (an eventfd) is written.
+// `bpf` (null without the eBPF module): its maps of closed sockets are swept every 10 s.
 void firewall_housekeeping(nfq::Firewall& firewall, nfq::QueueSet& queues, Engine& engine,
-                           NamesPublisher* names, RunLog& log, int stop_fd) {
+                           NamesPublisher* names, bpf::BpfMonitor* bpf, RunLog& log, int stop_fd) {
     UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
     UniqueFd timer(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
     if (ep.get() < 0 || timer.get() < 0) {
@@ -153,6 +155,7 @@ void firewall_housekeeping(nfq::Firewall& firewall, nfq::QueueSet& queues, Engin
     const itimerspec every_second{{1, 0}, {1, 0}};
     timerfd_settime(timer.get(), 0, &every_second, nullptr);
     enum : uint64_t { kStop, kTimer, kFirewall, kReaper };
+    uint64_t ticks = 0;
     add_to_epoll(ep.get(), stop_fd, kStop);
     add_to_epoll(ep.get(), timer.get(), kTimer);
     nfq::FirewallGuard guard(firewall);
@@ -206,6 +209,8 @@ void firewall_housekeeping(nfq::Firewall& firewall, nfq::QueueSet& queues, Engin
                         names_problem = problem;
                     }
                     report(guard.on_tick());
+                    // Closed sockets' flows stay this long for packets still in the queue.
+                    if (bpf && ++ticks % 10 == 0) bpf->sweep(std::chrono::seconds(30));
                     break;
                 }
                 case kFirewall:
@@ -386,13 +391,19 @@ int run_engine(const Config& config, bool headless) {
         return kExitFailure;
     }
 
+    // Known before the privileges are reduced: a kernel path that cannot be used keeps nothing.
+    if (kernel_path && (*firewall)->backend_name() != "iptables") {
+        kernel_path.reset();
+        kernel_notice = "kernel path unavailable (it needs the iptables backend's xt_bpf)";
+    }
+
     // Set up what needs more (mounting cgroup2, loading the eBPF programs, the nft probe in a
     // namespace of its own): from here on only what the running firewall needs. Before any
     // thread starts (the events writer is the first), as capabilities and NoNewPrivs are each
     // thread's own.
     // The kernel path's own bpf file system is unmounted at exit, which takes CAP_SYS_ADMIN.
     CapabilityMask keep = running_capability_mask();
-    if (kernel_path && kernel_path->owns_mount()) keep |= CapabilityMask{1} << 21;
+    if (kernel_path && kernel_path->owns_mount()) keep |= CapabilityMask{1} << CAP_SYS_ADMIN;
     if (auto kept = keep_only_capabilities(keep)) {
         log.info("privileges: kept only " + capability_names(*kept) + "; NoNewPrivs set");
     } else {
@@ -414,10 +425,6 @@ int run_engine(const Config& config, bool headless) {
         events_ptr = events.get();
     }
 
-    if (kernel_path && (*firewall)->backend_name() != "iptables") {
-        kernel_path.reset();
-        kernel_notice = "kernel path unavailable (it needs the iptables backend's xt_bpf)";
-    }
     if (!kernel_notice.empty()) log.info(kernel_notice);
     DaemonOptions dopt;
     dopt.engine = engine_options(config);
@@ -493,8 +500,8 @@ int run_engine(const Config& config, bool headless) {
 
     UniqueFd keeper_stop(eventfd(0, EFD_CLOEXEC));
     std::thread keeper(firewall_housekeeping, std::ref(**firewall), std::ref(**queues),
-                       std::ref(daemon.engine()), names_file.get(), std::ref(log),
-                       keeper_stop.get());
+                       std::ref(daemon.engine()), names_file.get(), attribution.monitor.get(),
+                       std::ref(log), keeper_stop.get());
 
     // Front ends attach to the daemon: the TUI in this terminal (unless --headless) through an
     // in-process link, and any number over the control socket. With no front end attached, what

@@ -1,4 +1,5 @@
 #include "control/control_socket.h"
+#include "core/text.h"
 
 #include <fcntl.h>
 #include <grp.h>
@@ -17,10 +18,6 @@
 namespace tsnitch {
 
 namespace {
-
-std::string errno_text(int e) {
-    return std::strerror(e);
-}
 
 Result<sockaddr_un> unix_address(const std::string& path) {
     sockaddr_un a{};

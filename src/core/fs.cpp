@@ -15,11 +15,6 @@ namespace tsnitch {
 
 namespace {
 
-Error errno_error(const std::string& what, const std::string& path) {
-    const int e = errno;
-    return make_error(what + " " + path + ": " + std::strerror(e), e);
-}
-
 std::string kind_of(mode_t m) {
     if (S_ISDIR(m)) return "a directory";
     if (S_ISFIFO(m)) return "a FIFO";
@@ -72,6 +67,11 @@ Result<std::string> read_all(int fd, const std::string& path, size_t limit) {
 }
 
 }  // namespace
+
+Error errno_error(const std::string& what, const std::string& path) {
+    const int e = errno;
+    return make_error(what + " " + path + ": " + std::strerror(e), e);
+}
 
 Result<std::string> read_text_file(const std::string& path, size_t limit) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));

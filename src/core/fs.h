@@ -14,6 +14,9 @@
 
 namespace tsnitch {
 
+// "WHAT PATH: strerror(errno)", with errno as the code: the error of a failed call on a path.
+Error errno_error(const std::string& what, const std::string& path);
+
 // The whole of a small file: at most `limit` bytes are read (the rest is not).
 Result<std::string> read_text_file(const std::string& path, size_t limit = 1 << 20);
 

@@ -1,5 +1,7 @@
 #include "core/text.h"
 
+#include <cstring>
+
 #include <cstdio>
 
 namespace tsnitch {
@@ -105,6 +107,10 @@ std::string ascii_lower(std::string_view s) {
     for (char& ch : out)
         if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
     return out;
+}
+
+std::string errno_text(int e) {
+    return std::strerror(e < 0 ? -e : e);
 }
 
 }  // namespace tsnitch

@@ -29,4 +29,7 @@ std::string ascii_lower(std::string_view s);
 // as it is: the escapes are for reading, not for parsing back.
 std::string printable_text(std::string_view raw, bool utf8 = true);
 
+// strerror of an errno value, given as e or as -e (libbpf returns -errno).
+std::string errno_text(int e);
+
 }  // namespace tsnitch

@@ -1,4 +1,5 @@
 #include "nfq/nf_queue.h"
+#include "core/text.h"
 
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
@@ -24,10 +25,6 @@ namespace {
 
 constexpr size_t kBatch = 16;  // datagrams per recvmmsg
 constexpr size_t kBufSize = 0xffff + 4096;
-
-std::string errno_text(int e) {
-    return std::strerror(e);
-}
 
 }  // namespace
 

@@ -69,7 +69,6 @@ class RuleFormDialog : public Panel {
     explicit RuleFormDialog(PromptForm form) : form_(std::move(form)) {}
     Outcome handle_key(int key, KeyContext& ctx) override;
     void draw(Screen& s, const UiModel& m, Clock::time_point now) override;
-    const PromptForm& form() const { return form_; }
 
   private:
     PromptForm form_;

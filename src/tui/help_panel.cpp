@@ -69,13 +69,15 @@ std::vector<std::pair<std::string_view, std::string_view>> monitor_help_lines() 
 
 }  // namespace
 
+HelpPanel::HelpPanel(bool monitor) : lines_(monitor ? monitor_help_lines() : help_lines()) {}
+
 Outcome HelpPanel::handle_key(int k, KeyContext& ctx) {
     if (k == key::escape) return Outcome::close;
     return scroll_.handle_key(k, ctx.page) ? Outcome::handled : Outcome::ignored;
 }
 
 void HelpPanel::draw(Screen& s, const UiModel&, Clock::time_point) {
-    const auto& lines = monitor_ ? monitor_help_lines() : help_lines();
+    const auto& lines = lines_;
     const int h = s.rows() - 1 - kBodyTop;
     scroll_.selected =
         std::min(scroll_.selected,

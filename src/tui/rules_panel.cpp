@@ -58,9 +58,12 @@ void RulesPanel::draw(Screen& s, const UiModel& m, Clock::time_point) {
     int y = kBodyTop;
     const int on_w = 3, action_w = 6, dur_w = 8, hits_w = 6;
     const int rest = std::max(0, w - on_w - action_w - dur_w - hits_w - 5);
-    // Name and operator share the rest by what the rules on screen need.
+    // Name and operator share the rest by what the rules on screen need: those of the rows
+    // shown, so the cursor is clamped first.
+    const int visible = list_rows(s);
+    if (!rules.empty()) cursor_.clamp(rules.size(), visible);
     std::vector<int> wants = {5, 8};  // the titles
-    for (size_t i = cursor_.top; i < rules.size() && i < cursor_.top + list_rows(s); ++i) {
+    for (size_t i = cursor_.top; i < rules.size() && i < cursor_.top + visible; ++i) {
         wants[0] = std::max(wants[0], display_width(s.safe(rules[i].name)));
         wants[1] = std::max(wants[1], display_width(s.safe(rules[i].summary)));
     }
@@ -89,12 +92,10 @@ void RulesPanel::draw(Screen& s, const UiModel& m, Clock::time_point) {
     columns(y, "On", "Action", "Duration", by_hits ? "Hits" + down : "Hits",
             by_hits ? "Name" : "Name" + down, "Operator", s.styles().header, s.styles().header);
     ++y;
-    const int visible = list_rows(s);
     if (rules.empty()) {
         draw_centered(s, y + 1, "No rules yet: answers to prompts create them.", s.styles().dim);
         return;
     }
-    cursor_.clamp(rules.size(), visible);
     for (size_t i = cursor_.top; i < rules.size() && y < kBodyTop + 1 + visible; ++i, ++y) {
         const RuleSummary& r = rules[i];
         const bool sel = i == cursor_.selected;

@@ -14,7 +14,6 @@ class RulesPanel : public Panel {
     void draw(Screen& s, const UiModel& m, Clock::time_point now) override;
     std::vector<Hint> hints() const override;
 
-    RuleOrder order() const { return order_; }
     const ListCursor& cursor() const { return cursor_; }
 
   private:

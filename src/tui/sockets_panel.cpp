@@ -289,8 +289,7 @@ void ProcessSocketsPanel::draw(Screen& s, const UiModel& m, Clock::time_point) {
     }
     // The selected socket's other fields, above the bottom line.
     const SocketViewLine& sel = shown[cursor_.selected];
-    const int dy = s.rows() - 2;
-    if (!sel.row || dy <= top + 1) return;
+    if (!sel.row) return;
     std::string detail;
     if (sel.row->inet) {
         const InetSocket& i = *sel.row->inet;
@@ -305,8 +304,7 @@ void ProcessSocketsPanel::draw(Screen& s, const UiModel& m, Clock::time_point) {
     } else {
         detail = "not listed by sock_diag (netlink, packet, or another network namespace)";
     }
-    s.fill(dy, 0, w, s.styles().dim);
-    s.put(dy, 1, detail, w - 1, s.styles().title);
+    draw_detail(s, detail);
 }
 
 Outcome SocketsPanel::handle_key(int k, KeyContext& ctx) {

@@ -14,6 +14,14 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// The daemon's rules as the Rules view lists them (by name; the view re-sorts when asked).
+std::vector<RuleSummary> rule_list(const std::vector<RuleRecord>& records) {
+    std::vector<RuleSummary> rules;
+    for (const RuleRecord& r : records)
+        rules.push_back(summary_of(r));
+    return sorted_rules(std::move(rules));
+}
+
 // The tab line, in the order of the keys 1-5 (F2-F6); Help last.
 struct Tab {
     View view;
@@ -217,10 +225,7 @@ void Ui::add_log_line(const LogRecord& l) {
 
 void Ui::apply_snapshot(Snapshot& s, Clock::time_point now) {
     model_.status = s.status;
-    std::vector<RuleSummary> rules;
-    for (const RuleRecord& r : s.rules)
-        rules.push_back(summary_of(r));
-    model_.rules = sorted_rules(std::move(rules));
+    model_.rules = rule_list(s.rules);
     model_.pending.clear();
     for (const PromptRecord& p : s.prompts)
         model_.pending.push_back(pending_of(p, now));
@@ -269,10 +274,7 @@ void Ui::apply_event(DaemonEvent& event, Clock::time_point now) {
                 std::erase_if(model_.pending, [&](const PendingPrompt& p) { return p.id == e.id; });
                 std::erase(model_.answered, e.id);
             } else if constexpr (std::is_same_v<T, RulesChanged>) {
-                std::vector<RuleSummary> rules;
-                for (const RuleRecord& r : e.rules)
-                    rules.push_back(summary_of(r));
-                model_.rules = sorted_rules(std::move(rules));
+                model_.rules = rule_list(e.rules);
             } else if constexpr (std::is_same_v<T, StatusChanged>) {
                 model_.status = e.status;
             } else if constexpr (std::is_same_v<T, LogAppended>) {

@@ -15,10 +15,6 @@
 namespace tsnitch {
 
 namespace {
-Error errno_error(const std::string& what, const std::string& path) {
-    const int e = errno;
-    return make_error(what + " " + path + ": " + std::strerror(e), e);
-}
 
 using Dir = UniqueDir;
 

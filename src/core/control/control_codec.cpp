@@ -30,9 +30,6 @@ constexpr JsonLimits kDaemonLimits{32, size_t{1} << 23};
 
 // ---- enum names ----
 
-std::string_view reason_wire(Reason r) {
-    return reason_name(r);
-}
 std::string_view method_wire(Method m) {
     return m == Method::none ? "none" : method_name(m);
 }
@@ -180,7 +177,7 @@ void write_decision(std::string& out, const DecisionEvent& e) {
     ObjectWriter o(out);
     write_time(o.key("time"), e.time);
     o.str("action", action_name(e.action));
-    o.str("reason", reason_wire(e.reason));
+    o.str("reason", reason_name(e.reason));
     o.opt_str("rule", e.rule);
     o.str("method", method_wire(e.method));
     o.num("attribution_us", e.attribution_us);
@@ -385,7 +382,7 @@ struct EventWriter {
         o.str("type", "prompt_closed");
         o.num("id", p.id);
         o.str("action", action_name(p.action));
-        o.str("reason", reason_wire(p.reason));
+        o.str("reason", reason_name(p.reason));
         o.opt_str("rule", p.rule);
     }
     void operator()(const RulesChanged& r) {
@@ -723,7 +720,7 @@ DecisionEvent read_decision(const JsonValue& v, const std::string& path) {
     DecisionEvent e;
     e.time = o.time("time");
     e.action = o.enumerated("action", kActions, action_name);
-    e.reason = o.enumerated("reason", kReasons, reason_wire);
+    e.reason = o.enumerated("reason", kReasons, reason_name);
     e.rule = o.opt_str("rule", kShortText);
     e.method = o.enumerated("method", kMethods, method_wire);
     e.attribution_us = o.u64("attribution_us");
@@ -959,7 +956,7 @@ DaemonEvent read_event(ObjectReader& o, const std::string& type) {
         PromptClosed c;
         c.id = o.u64("id");
         c.action = o.enumerated("action", kActions, action_name);
-        c.reason = o.enumerated("reason", kReasons, reason_wire);
+        c.reason = o.enumerated("reason", kReasons, reason_name);
         c.rule = o.opt_str("rule", kShortText);
         return c;
     }

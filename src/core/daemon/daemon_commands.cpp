@@ -34,16 +34,6 @@ void Daemon::execute(SubscriberId from, const DaemonCommand& command) {
     reply_locked(from, CommandResult{command.request, error});
 }
 
-namespace {
-
-// "allow process.path == /usr/bin/curl, always": what a rule does, for the Log.
-std::string rule_text(const Rule& r) {
-    return std::string(action_name(r.action)) + " " + describe_operator(r.op) + ", " +
-           r.duration.to_string();
-}
-
-}  // namespace
-
 std::string Daemon::rules_refused(const char* done) const {
     return options_.status.intercepting ? ""
                                         : std::string("rules can only be ") + done +
@@ -64,7 +54,7 @@ std::string Daemon::answer(const AnswerPrompt& a) {
     if (rule) rule_name = rule->name;
     if (auto s = engine_.answer(a.prompt_id, a.action, rule_name); !s) return s.error().message;
     if (!rule) return "";
-    const std::string said = "rule " + rule->name + " written (answer): " + rule_text(*rule);
+    const std::string said = "rule " + rule->name + " written (answer): " + describe_rule(*rule);
     auto stored = rules_.add(std::move(*rule));
     if (!stored) return stored.error().message;
     log(LogLevel::info, said);
@@ -77,7 +67,7 @@ std::string Daemon::add_rule(const AddRule& a) {
     if (auto refused = rules_refused("added"); !refused.empty()) return refused;
     auto stored = rules_.add(a.rule);
     if (!stored) return stored.error().message;
-    log(LogLevel::info, "rule " + a.rule.name + " written: " + rule_text(a.rule));
+    log(LogLevel::info, "rule " + a.rule.name + " written: " + describe_rule(a.rule));
     rules_changed();
     return "";
 }
@@ -90,7 +80,7 @@ std::string Daemon::change_rule(const ChangeRule& c) {
     r.action = c.action;
     r.duration = c.duration;
     r.updated = rfc3339_utc(std::chrono::system_clock::now());
-    const std::string said = "rule " + c.name + " changed: " + rule_text(r);
+    const std::string said = "rule " + c.name + " changed: " + describe_rule(r);
     if (auto s = rules_.replace(c.name, std::move(r)); !s) return s.error().message;
     log(LogLevel::info, said);
     rules_changed();

@@ -28,9 +28,7 @@ bool add_to_epoll(int ep, int fd, uint64_t tag) {
 std::map<std::string, std::string> rule_texts(const RuleStore& store) {
     std::map<std::string, std::string> out;
     for (const StoredRule& s : store.rules()) {
-        out[s.rule.name] = std::string(action_name(s.rule.action)) + " " +
-                           describe_operator(s.rule.op) + ", " + s.rule.duration.to_string() +
-                           (s.rule.enabled ? "" : " (disabled)");
+        out[s.rule.name] = describe_rule(s.rule) + (s.rule.enabled ? "" : " (disabled)");
     }
     return out;
 }

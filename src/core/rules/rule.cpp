@@ -336,6 +336,11 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
     return time_point_cast<system_clock::duration>(t + nanoseconds{ns});
 }
 
+std::string describe_rule(const Rule& r) {
+    return std::string(action_name(r.action)) + " " + describe_operator(r.op) + ", " +
+           r.duration.to_string();
+}
+
 std::string describe_operator(const RuleOperator& o) {
     std::string flag = o.sensitive ? " (case-sensitive)" : "";
     switch (o.type) {

@@ -73,5 +73,7 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
 // A short one-line summary of an operator: "process.path == /usr/bin/curl",
 // "dest.host =~ ^(|.*\.)example\.com$", "process.path == /usr/bin/curl AND dest.port == 443".
 std::string describe_operator(const RuleOperator& op);
+// "allow process.path == /usr/bin/curl, always": action, operator, duration (for log lines).
+std::string describe_rule(const Rule& r);
 
 }  // namespace tsnitch

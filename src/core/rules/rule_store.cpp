@@ -56,10 +56,6 @@ struct RuleStore::Snapshot {
 
 namespace {
 
-std::string errno_text(int e) {
-    return std::strerror(e);
-}
-
 const std::string* lookup_text(MatchInput& in, Operand o, bool sensitive, std::string& scratch) {
     const std::string* t = in.text(o);
     if (!t || sensitive) return t;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "core/attribution/attributor.h"
@@ -49,6 +50,14 @@ inline std::vector<uint8_t> udp(uint16_t sport, uint16_t dport,
     std::vector<uint8_t> tail = {uint8_t(len >> 8), uint8_t(len), 0, 0};
     tail.insert(tail.end(), payload.begin(), payload.end());
     return ipv4(17, sport, dport, tail, 0x0a4d0001, 0x0a4d0002);
+}
+
+// A process as an attributor names it: pid and executable.
+inline ProcessRef process_at(int pid, std::string path) {
+    ProcessInfo p;
+    p.pid = pid;
+    p.path = std::move(path);
+    return std::make_shared<const ProcessInfo>(std::move(p));
 }
 
 // Records every verdict, by packet id, with the queue it went to.
@@ -92,10 +101,7 @@ struct FakeAttributor : Attributor {
         ++calls;
         Attribution a;
         if (found && c.src_port >= first_port && c.src_port <= last_port) {
-            ProcessInfo p;
-            p.pid = 42;
-            p.path = "/usr/bin/curl";
-            a.process = std::make_shared<const ProcessInfo>(p);
+            a.process = process_at(42, "/usr/bin/curl");
             a.method = Method::diag;
         }
         return a;

@@ -375,10 +375,7 @@ TEST_CASE("the fast rung and a rule decide on the queue thread; otherwise the sl
         Attribution attribute(const Connection& c) override {
             Attribution a;
             if (c.src_port >= 3000 && c.src_port < 4000) {
-                ProcessInfo p;
-                p.pid = 77;
-                p.path = "/usr/bin/fast";
-                a.process = std::make_shared<const ProcessInfo>(p);
+                a.process = test::process_at(77, "/usr/bin/fast");
                 a.method = Method::ebpf;
             }
             return a;
@@ -494,10 +491,7 @@ TEST_CASE("a prompt's deadline is kept while many new flows wait for a slow attr
                 std::this_thread::sleep_for(200ms);
                 return a;
             }
-            ProcessInfo p;
-            p.pid = 42;
-            p.path = "/usr/bin/curl";
-            a.process = std::make_shared<const ProcessInfo>(p);
+            a.process = test::process_at(42, "/usr/bin/curl");
             return a;
         }
         Method method() const override { return Method::proc; }
@@ -595,10 +589,7 @@ TEST_CASE("several readers at once: every packet gets one verdict, every flow on
     struct EveryPort : Attributor {
         Attribution attribute(const Connection&) override {
             Attribution a;
-            ProcessInfo p;
-            p.pid = 9;
-            p.path = "/usr/bin/many";
-            a.process = std::make_shared<const ProcessInfo>(p);
+            a.process = test::process_at(9, "/usr/bin/many");
             a.method = Method::ebpf;
             return a;
         }

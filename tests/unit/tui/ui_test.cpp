@@ -286,3 +286,17 @@ TEST_CASE("a Snapshot's rule hits already count its recent decisions; later ones
     CHECK(ui.model().rules[0].hits == 2);
     CHECK(ui.model().log.size() == 2);
 }
+
+TEST_CASE("decisions made while nobody was attached are said, and shown with the others") {
+    RecordingLink link;
+    Ui ui(link, Fixture::options(false));
+    Snapshot s;
+    s.recent = {decision("one")};
+    DecisionEvent waited = decision("two");
+    waited.reason = Reason::timeout;
+    s.review = {ReviewRecord{1, waited}, ReviewRecord{2, waited}};
+    ui.apply({std::move(s)}, t0);
+    CHECK(ui.message() ==
+          "2 decisions were made while nobody was attached: see the Connections view");
+    CHECK(ui.model().log.size() == 3);
+}
