@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -266,6 +267,29 @@ int check(RuleStore& store, const std::vector<Error>& problems, const std::strin
     return kExitOk;
 }
 
+std::vector<std::string> without_replace(const std::vector<std::string>& args) {
+    std::vector<std::string> rest;
+    for (const std::string& a : args)
+        if (a != "--replace") rest.push_back(a);
+    return rest;
+}
+
+// What is wrong with the command's arguments by their count alone (add reads its own); nothing
+// when they fit.
+std::optional<std::string> arity_error(const std::string& cmd,
+                                       const std::vector<std::string>& args) {
+    if (cmd == "list" || cmd == "check") {
+        if (!args.empty()) return cmd + " takes no arguments";
+    } else if (cmd == "show" || cmd == "delete" || cmd == "enable" || cmd == "disable") {
+        if (args.size() != 1) return cmd + " takes one rule NAME";
+    } else if (cmd == "import") {
+        if (without_replace(args).size() != 1) return "import takes one directory";
+    } else if (cmd != "add") {
+        return "unknown command '" + cmd + "'";
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 int rules(int argc, char** argv) {
@@ -298,6 +322,8 @@ int rules(int argc, char** argv) {
         std::fputs(kRulesUsage, stdout);
         return kExitOk;
     }
+    // The command line's own mistakes are named before any file is read.
+    if (auto wrong = arity_error(cmd, args)) return usage_error(*wrong);
     if (dir.empty()) {
         auto config = load_config(config_path);
         if (!config) {
@@ -321,18 +347,15 @@ int rules(int argc, char** argv) {
     }
     RuleStore store({.dir = dir});
     const std::vector<Error> problems = store.load();
-    auto one_name = [&]() -> const std::string* { return args.size() == 1 ? &args[0] : nullptr; };
 
     if (cmd == "list") {
-        if (!args.empty()) return usage_error("list takes no arguments");
         report(problems);
         // Broken files are bad configuration (2), as for run; the good rules are still listed.
         const int status = list(store);
         return status == kExitOk && !problems.empty() ? kExitUsage : status;
     }
     if (cmd == "show" || cmd == "delete" || cmd == "enable" || cmd == "disable") {
-        const std::string* name = one_name();
-        if (!name) return usage_error(cmd + " takes one rule NAME");
+        const std::string* name = &args[0];
         auto r = store.find(*name);
         if (!r) {
             report(problems);
@@ -357,24 +380,12 @@ int rules(int argc, char** argv) {
         return kExitOk;
     }
     if (cmd == "add") return add(store, args);
-    if (cmd == "check") {
-        if (!args.empty()) return usage_error("check takes no arguments");
-        return check(store, problems, dir);
-    }
+    if (cmd == "check") return check(store, problems, dir);
     if (cmd == "import") {
-        bool replace = false;
-        std::vector<std::string> rest;
-        for (const std::string& a : args) {
-            if (a == "--replace") {
-                replace = true;
-            } else {
-                rest.push_back(a);
-            }
-        }
-        if (rest.size() != 1) return usage_error("import takes one directory");
-        return import(store, rest[0], replace);
+        const std::vector<std::string> from = without_replace(args);
+        return import(store, from[0], from.size() < args.size());
     }
-    return usage_error("unknown command '" + cmd + "'");
+    return kExitUsage;  // arity_error named it
 }
 
 }  // namespace tsnitch::cli

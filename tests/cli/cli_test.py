@@ -53,6 +53,12 @@ for args, status, words in (
         (["run", "--queue", "abc"], 2, "got 'abc'"),
         (["rules"], 2, "a command is needed"),
         (["rules", "list", "extra"], 2, "list takes no arguments"),
+        # The command line is judged before the rules directory is looked for.
+        (["rules", "-r", "/nonexistent-tsnitch-dir", "list", "extra"], 2, "list takes no arguments"),
+        (["rules", "-r", "/nonexistent-tsnitch-dir", "show"], 2, "show takes one rule NAME"),
+        (["rules", "-r", "/nonexistent-tsnitch-dir", "frob"], 2, "unknown command 'frob'"),
+        (["rules", "-r", "/nonexistent-tsnitch-dir", "import", "--replace"], 2,
+         "import takes one directory"),
         (["rules", "import"], 2, "import takes one directory"),
         (["rules", "import", "/nonexistent-tsnitch-dir"], 1, "/nonexistent-tsnitch-dir: No such file"),
         (["attach", "--frob"], 2, "attach: unknown option '--frob'"),
