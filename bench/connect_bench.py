@@ -268,7 +268,9 @@ def main():
             allowed = sum(1 for e in decided if e["action"] == "allow" and
                           e["rule"] == "bench-client")
             attr = [e["attribution_us"] for e in decided] or [0]
-            print(f"  {row['name']}: {len(decided)} decisions ({allowed} allowed by the rule); "
+            kernel = sum(1 for e in decided if e.get("path") == "kernel")
+            print(f"  {row['name']}: {len(decided)} decisions ({allowed} allowed by the rule, "
+                  f"{kernel} by the kernel path); "
                   f"attribution p50 {pct(attr, 50)} us p99 {pct(attr, 99)} us")
     finally:
         shutil.rmtree(work, ignore_errors=True)

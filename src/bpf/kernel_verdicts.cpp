@@ -120,6 +120,8 @@ KernelPathOptions kernel_path_options_from_env(KernelPathOptions o) {
         o.ring_bytes = static_cast<uint32_t>(std::strtoul(v, nullptr, 10));
     if (const char* v = env("TSNITCH_KPATH_READ_MS"))
         o.read_interval = std::chrono::milliseconds(std::max(1L, std::strtol(v, nullptr, 10)));
+    if (const char* v = env("TSNITCH_KPATH_WAKE_BYTES"))
+        o.wake_bytes = static_cast<uint32_t>(std::strtoul(v, nullptr, 10));
     if (const char* v = env("TSNITCH_KPATH_DISABLE")) o.disable = std::strcmp(v, "0") != 0;
     return o;
 }
@@ -182,6 +184,8 @@ Result<std::unique_ptr<KernelVerdicts>> KernelVerdicts::create(RuleStore& rules,
                           ": not a usable ring buffer size");
     if (int err = tsnitch_verdict__load(k->skel_); err != 0)
         return make_error("loading the kernel path's eBPF programs: " + errno_text(err), -err);
+    k->wake_bytes_ =
+        options.wake_bytes.value_or(bpf_map__max_entries(k->skel_->maps.tsn_decisions) / 4);
 
     auto root = CgroupRoot::open(processes.proc_root());
     if (!root) return root.error();
@@ -273,6 +277,7 @@ void KernelVerdicts::write_config(bool enabled) {
     c.netns = netns_;
     c.epoch = epoch_.load();
     c.enabled = enabled ? 1 : 0;
+    c.wake_bytes = wake_bytes_;
     const uint32_t zero = 0;
     bpf_map_update_elem(bpf_map__fd(skel_->maps.tsn_kconfig), &zero, &c, BPF_ANY);
 }
@@ -450,21 +455,29 @@ void KernelVerdicts::read_loop() {
     every.it_interval.tv_nsec = static_cast<long>(ns.count() % 1000000000);
     every.it_value = every.it_interval;
     ::timerfd_settime(timer.get(), 0, &every, nullptr);
-    for (int fd : {timer.get(), stop_fd_.get()}) {
+    // The ring's own descriptor is readable only when the programs woke it: a quarter of the
+    // ring waits.
+    const int ring_fd = ring_buffer__epoll_fd(ring_);
+    for (int fd : {timer.get(), stop_fd_.get(), ring_fd}) {
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.fd = fd;
         ::epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd, &ev);
     }
     // Records are submitted without a wake-up (one per record would cost what the queue costs):
-    // they are read in batches, on a timer.
+    // they are read in batches, on a timer, or early when a burst fills the ring.
     for (;;) {
-        epoll_event events[2];
-        const int n = ::epoll_wait(ep.get(), events, 2, -1);
+        epoll_event events[3];
+        const int n = ::epoll_wait(ep.get(), events, 3, -1);
         if (n < 0 && errno == EINTR) continue;
         bool stop = n < 0;
         for (int i = 0; i < n; ++i) {
             if (events[i].data.fd == stop_fd_.get()) stop = true;
+            if (events[i].data.fd == ring_fd) {
+                std::lock_guard lock(mu_);
+                ++stats_.early_reads;
+                continue;
+            }
             uint64_t count = 0;
             (void)!::read(events[i].data.fd, &count, sizeof count);
         }

@@ -44,10 +44,14 @@ struct KernelPathOptions {
     // TSNITCH_KPATH_CGROUP: attach to this cgroup (a path below the cgroup v2 root, e.g.
     // /test-1234) instead of the root;
     // TSNITCH_KPATH_RING_BYTES: the ring buffer's size (a power of two, at least a page);
-    // TSNITCH_KPATH_READ_MS: how often the ring buffer is read; TSNITCH_KPATH_DISABLE=1: act as
-    // if the kernel had no kernel path.
+    // TSNITCH_KPATH_READ_MS: how often the ring buffer is read; TSNITCH_KPATH_WAKE_BYTES: how
+    // many bytes of records waiting wake the reader early (0: never); TSNITCH_KPATH_DISABLE=1:
+    // act as if the kernel had no kernel path.
     std::string cgroup;
     uint32_t ring_bytes = 0;  // 0: TSN_RING_BYTES
+    // Bytes of records waiting that wake the reader before its timer; none: a quarter of the
+    // ring; 0: only the timer reads.
+    std::optional<uint32_t> wake_bytes;
     std::chrono::milliseconds read_interval{100};
     bool disable = false;
 };
@@ -69,6 +73,7 @@ struct KernelPathStats {
     uint64_t not_cacheable = 0;  // rule decisions the kernel may not repeat
     uint64_t no_identity = 0;    // decisions whose flow the kernel did not note (left to the queue)
     uint64_t decisions = 0;      // kernel-path decisions read from the ring buffer
+    uint64_t early_reads = 0;    // reads before the timer's: a quarter of the ring was waiting
     uint32_t epoch = 0;
 };
 
@@ -126,6 +131,7 @@ class KernelVerdicts final : public EngineObserver {
     ring_buffer* ring_ = nullptr;
     UniqueFd cgroup_;
     uint64_t netns_ = 0;
+    uint32_t wake_bytes_ = 0;  // tsn_kconfig.wake_bytes
     std::string pin_dir_;
     bool own_mount_ = false;  // pin_dir_ is a bpffs mounted for this instance
     std::string pass_pin_, drop_pin_;

@@ -118,6 +118,15 @@ static __always_inline void fill_record(struct tsn_decision* r, __u64 cookie,
     bpf_get_current_comm(r->comm, sizeof(r->comm));
 }
 
+// Records go without a wake-up: the reader reads them in batches on its timer. Once
+// cfg->wake_bytes wait (a quarter of the ring), the reader is woken at once, before a burst fills
+// the ring (a full ring sends flows to the queue instead).
+static __always_inline void submit_record(struct tsn_decision* r, const struct tsn_kconfig* cfg) {
+    const int wake = cfg->wake_bytes != 0 &&
+                     bpf_ringbuf_query(&tsn_decisions, BPF_RB_AVAIL_DATA) >= cfg->wake_bytes;
+    bpf_ringbuf_submit(r, wake ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
 // Copies a valid cached decision for this flow into *out; 0 when there is none. (A copy, not
 // the map pointer: the verifier loses a nullable pointer kept across the code below.)
 static __always_inline int cached(const struct tsn_verdict_key* k, const struct tsn_kconfig* cfg,
@@ -201,7 +210,7 @@ static __always_inline int on_new_flow(struct bpf_sock_addr* ctx, int v6, int pe
             struct tsn_decision* r = bpf_ringbuf_reserve(&tsn_decisions, sizeof(*r), 0);
             if (r) {
                 __builtin_memcpy(r, &s->record, sizeof(*r));
-                bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+                submit_record(r, cfg);
                 s->action = TSN_ACT_REJECT;
                 s->logged = 1;
                 bpf_map_update_elem(&tsn_skips, &sk, s, BPF_ANY);
@@ -333,7 +342,7 @@ static __always_inline int packet_decided(struct __sk_buff* skb, __u8 want) {
     r->time_ns = bpf_ktime_get_boot_ns();
     r->sport = f.sport;
     __builtin_memcpy(r->saddr, f.saddr, 16);
-    bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+    submit_record(r, cfg);
     return 1;
 }
 

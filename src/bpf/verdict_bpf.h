@@ -11,7 +11,7 @@
 #define TSN_MAX_VERDICTS 16384
 #define TSN_MAX_SKIPS 65536
 #define TSN_MAX_FLOW_EXES 32768
-#define TSN_RING_BYTES (256 * 1024)
+#define TSN_RING_BYTES (1024 * 1024)  // some 8,700 records
 
 // Actions as the kernel path stores them. TSN_ACT_NOTE is no decision: the socket's first packet
 // is to record the executable that sent it (tsn_flow_exes) and then go to the queue.
@@ -25,6 +25,8 @@ struct tsn_kconfig {
     __u64 netns;    // tsnitch's own network namespace cookie: nothing outside it is touched
     __u32 epoch;    // verdicts of another epoch are stale (any rule change bumps it)
     __u32 enabled;  // 0: the programs only pass through
+    __u32 wake_bytes;  // records waiting in the ring that wake its reader early; 0: never
+    __u32 pad;
 };
 
 // A decision user space made, for every new flow of this executable and user to this place.

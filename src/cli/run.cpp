@@ -569,8 +569,9 @@ int run_engine(const Config& config, bool headless) {
         log.info("kernel path: " + std::to_string(ks.decisions) + " decisions, " +
                  std::to_string(ks.stored) + " rule decisions cached, " +
                  std::to_string(ks.not_cacheable) + " not cacheable, " +
-                 std::to_string(ks.no_identity) + " without the kernel's executable, epoch " +
-                 std::to_string(ks.epoch));
+                 std::to_string(ks.no_identity) + " without the kernel's executable, " +
+                 std::to_string(ks.early_reads) + " early reads (a quarter of the ring waiting), " +
+                 "epoch " + std::to_string(ks.epoch));
     }
     return status;
 }

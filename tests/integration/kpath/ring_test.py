@@ -1,12 +1,14 @@
 """A full ring buffer (issue 15, DESIGN.md §8a): nothing is decided unlogged. With the ring
 shrunk to one page and read only every few seconds (test-only knobs TSNITCH_KPATH_RING_BYTES,
 TSNITCH_KPATH_READ_MS), a burst of cached connections overflows it: the flows whose record could
-not be reserved take the queue instead, and every connection is exactly one event.
+not be reserved take the queue instead, and every connection is exactly one event. With the
+default early wake-up (a quarter of the ring waiting), the reader reads before its timer.
 
 Then the pins of an instance killed with SIGKILL are found and removed by the next instance,
 which decides on the kernel path itself. Last, without a kernel path (TSNITCH_KPATH_DISABLE=1,
 as on a kernel that lacks it) tsnitch says so and the queue decides every flow."""
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "engine"))
@@ -27,7 +29,8 @@ def main():
         start_peer(ns, tcp=[PORT])
         t = kpath_tsnitch(ns, cgroup, rules=[rule("allow-py", "allow", PORT)],
                           env_extra={"TSNITCH_KPATH_RING_BYTES": "4096",
-                                     "TSNITCH_KPATH_READ_MS": "4000"}).start()
+                                     "TSNITCH_KPATH_READ_MS": "4000",
+                                     "TSNITCH_KPATH_WAKE_BYTES": "0"}).start()
         first = attempts(ns, "tcp", V4_PEER, PORT)
         check(first[0]["result"] == "ok", "the first connection is allowed (queued)")
         wait_for(lambda: len(t.events()) >= 1, timeout=10)
@@ -47,6 +50,28 @@ def main():
         check(len(queue) == queued and queue, f"the others took the queue ({len(queue)} events, "
                                               f"{queued} packets queued)")
         check(t.stop() == 0, "tsnitch stops cleanly")
+
+        # Early reads: a small ring again, a timer too slow to matter (60 s) and the default
+        # wake-up at a quarter of the ring. The burst's kernel-path events arrive while the timer
+        # has not fired once, and tsnitch counts the early reads.
+        t = kpath_tsnitch(ns, cgroup, rules=[rule("allow-py", "allow", PORT)],
+                          env_extra={"TSNITCH_KPATH_RING_BYTES": "16384",
+                                     "TSNITCH_KPATH_READ_MS": "60000"}).start()
+        attempts(ns, "tcp", V4_PEER, PORT)  # queued: its decision is stored for the kernel
+        wait_for(lambda: len(t.events()) >= 1, timeout=10)
+        burst = attempts(ns, "tcp", V4_PEER, PORT, BURST)
+        want = {(r["pid"], r["sport"]) for r in burst}
+        early = wait_for(lambda: [e for e in t.events() if (e["pid"], e["src_port"]) in want
+                                  and e["path"] == "kernel"] or None, timeout=15)
+        check(early, "kernel-path events arrive before the reader's timer fires (the ring woke it)")
+        check(t.stop() == 0, "tsnitch stops cleanly")
+        ev = [e for e in t.events() if (e["pid"], e["src_port"]) in want]
+        check(len(ev) == BURST and len({(e["pid"], e["src_port"]) for e in ev}) == BURST,
+              f"every connection is exactly one event ({len(ev)} of {BURST})")
+        err = t.proc.stderr.read()
+        m = re.search(r"(\d+) early reads", err)
+        check(m and int(m.group(1)) > 0, "the early reads are counted: " +
+              next((line for line in err.splitlines() if "early reads" in line), "(no line)"))
 
         # A crashed instance leaves its pin directory; the next one removes it and works.
         crashed = kpath_tsnitch(ns, cgroup, rules=[rule("allow-py", "allow", PORT)]).start()
