@@ -53,6 +53,8 @@ std::string Daemon::answer(const AnswerPrompt& a) {
     std::optional<std::string> rule_name;
     if (rule) rule_name = rule->name;
     if (auto s = engine_.answer(a.prompt_id, a.action, rule_name); !s) return s.error().message;
+    // The front ends hear of the answer's decision before they hear of the rule it made.
+    engine_.flush_observers();
     if (!rule) return "";
     const std::string said = "rule " + rule->name + " written (answer): " + describe_rule(*rule);
     auto stored = rules_.add(std::move(*rule));

@@ -48,7 +48,12 @@ void Engine::add_observer(EngineObserver* o) {
 }
 
 void Engine::start() {
+    relay_.start();
     thread_ = std::thread([this] { decision_loop(); });
+}
+
+void Engine::flush_observers() {
+    relay_.flush();
 }
 
 void Engine::stop() {
@@ -64,6 +69,8 @@ void Engine::stop() {
         const uint64_t id = pending_.begin()->first;
         finish(lock, id, {options_.default_action, Reason::default_action, std::nullopt});
     }
+    lock.unlock();
+    relay_.stop();  // every notification delivered; later ones are delivered by their caller
 }
 
 void Engine::on_packet(const QueuedPacket& qp) {
@@ -197,10 +204,8 @@ void Engine::refuse_over_limit(const QueuedPacket& qp, const FlowKey& key, Conne
     e.action = options_.default_action;
     e.reason = Reason::default_action;
     e.connection = std::move(c);
-    for (EngineObserver* o : observers_) {
-        o->on_over_limit(total);
-        o->on_decision(e, false);
-    }
+    relay_.over_limit(total);
+    relay_.decision(std::move(e), false);
 }
 
 void Engine::complete(Connection& c, const Attribution& a) {
@@ -237,8 +242,7 @@ void Engine::decide_at_once(const QueuedPacket& qp, const FlowKey& key, Connecti
     e.connection = std::move(c);
     e.method = a.method;
     e.attribution_us = a.micros;
-    for (EngineObserver* o : observers_)
-        o->on_decision(e, m.nolog);
+    relay_.decision(std::move(e), m.nolog);
 }
 
 void Engine::count_locked(Action a) {
@@ -341,16 +345,14 @@ void Engine::attribute_and_decide(uint64_t id) {
         const size_t flows = target.flows.size();
         pending_.erase(it);
         lock.unlock();
-        for (EngineObserver* o : observers_)
-            o->on_prompt_joined(target_id, flows);
+        relay_.prompt_joined(target_id, flows);
         return;
     }
     if (open_prompts_.size() >= options_.max_open_prompts) {
         const uint64_t total = ++stats_.over_limit;
         finish(lock, id, {options_.default_action, Reason::default_action, std::nullopt});
         lock.unlock();
-        for (EngineObserver* o : observers_)
-            o->on_over_limit(total);
+        relay_.over_limit(total);
         return;
     }
     pd.prompting = true;
@@ -365,8 +367,7 @@ void Engine::attribute_and_decide(uint64_t id) {
     ++stats_.prompts_opened;
     const Prompt prompt = prompt_of(pd);
     lock.unlock();
-    for (EngineObserver* o : observers_)
-        o->on_prompt_opened(prompt);
+    relay_.prompt_opened(prompt);
     cv_.notify_all();  // the loop's next deadline changed
 }
 
@@ -397,10 +398,8 @@ void Engine::finish(std::unique_lock<std::mutex>& lock, uint64_t id, const Outco
     e.connection = std::move(pd.connection);
     e.method = pd.method;
     e.attribution_us = pd.attribution_us;
-    for (EngineObserver* o : observers_) {
-        if (pd.prompting) o->on_prompt_closed(pd.id, outcome.action, outcome.reason, outcome.rule);
-        o->on_decision(e, outcome.nolog);
-    }
+    if (pd.prompting) relay_.prompt_closed(pd.id, outcome.action, outcome.reason, outcome.rule);
+    relay_.decision(std::move(e), outcome.nolog);
     lock.lock();
 }
 
@@ -463,8 +462,7 @@ void Engine::on_kernel_decision(const DecisionEvent& e, bool nolog) {
         std::lock_guard lock(mu_);
         count_locked(e.action);
     }
-    for (EngineObserver* o : observers_)
-        o->on_decision(e, nolog);
+    relay_.decision(e, nolog);
 }
 
 std::string Engine::interface_name(uint32_t ifindex) {

@@ -24,9 +24,11 @@
 
 #include "core/attribution/attributor.h"
 #include "core/connection.h"
+#include "core/engine/engine_observer.h"
 #include "core/engine/flow.h"
 #include "core/engine/flow_cache.h"
 #include "core/engine/host_names.h"
+#include "core/engine/observer_relay.h"
 #include "core/engine/packet_queue.h"
 #include "core/result.h"
 #include "core/rules/rule_matcher.h"
@@ -53,18 +55,6 @@ struct EngineOptions {
     std::string proc_root = "/proc";  // where process environments are read (process.env rules)
 };
 
-// A pending decision that waits for a person.
-struct Prompt {
-    uint64_t id = 0;
-    Connection connection;  // the first connection that opened it
-    Method method = Method::none;
-    uint64_t attribution_us = 0;
-    std::chrono::system_clock::time_point opened;                   // shown to the person
-    std::optional<std::chrono::steady_clock::time_point> deadline;  // PromptTimeout
-    size_t flows = 0;                                               // connections waiting on it
-    size_t packets = 0;                                             // packets held by it
-};
-
 struct EngineStats {
     uint64_t packets = 0;      // outbound packets queued
     uint64_t dns_answers = 0;  // inbound DNS answers read
@@ -87,25 +77,6 @@ struct EngineStats {
     uint64_t queue_user_dropped = 0;
 };
 
-// Front ends implement what they need. Calls come from the queue readers (decisions made there;
-// several readers call at once), the engine's decision thread, or the thread that called
-// answer() / rules_changed(); implementations guard their own state and return quickly (no I/O
-// that can block).
-class EngineObserver {
-  public:
-    virtual ~EngineObserver() = default;
-    // `nolog`: the rule asked not to log it (the --events file skips it).
-    virtual void on_decision(const DecisionEvent& /*e*/, bool /*nolog*/) {}
-    virtual void on_prompt_opened(const Prompt& /*p*/) {}
-    // More connections of the same process and destination joined an open prompt.
-    virtual void on_prompt_joined(uint64_t /*prompt_id*/, size_t /*flows*/) {}
-    // `rule`: the rule that decided it, or the one the answer made.
-    virtual void on_prompt_closed(uint64_t /*prompt_id*/, Action /*action*/, Reason /*reason*/,
-                                  const std::optional<std::string>& /*rule*/) {}
-    // A decision was given DefaultAction because too much was pending; `total` since the start.
-    virtual void on_over_limit(uint64_t /*total*/) {}
-};
-
 class Engine {
   public:
     // `names` may be null (no DNS learning). `fast_attributor` (may be null) is an attribution
@@ -122,6 +93,9 @@ class Engine {
     // Before start().
     void add_observer(EngineObserver* o);
     void start();
+    // Returns once the observers have been told everything the engine did before the call
+    // (they are told on the relay's thread, in batches).
+    void flush_observers();
     // Ends the decision thread; what is still pending gets DefaultAction (reason "default") so
     // that no packet stays held.
     void stop();
@@ -212,6 +186,7 @@ class Engine {
     HostNames* names_;
     Attributor* fast_attributor_;
     std::vector<EngineObserver*> observers_;
+    ObserverRelay relay_{observers_};  // the observers are called on its thread
 
     mutable std::mutex mu_;
     std::condition_variable cv_;

@@ -210,6 +210,7 @@ TEST_CASE("with nobody attached a prompt waits PromptTimeout; the next front end
     CHECK(f.sink.count() == 0);
     REQUIRE(f.sink.wait(1) == Verdict::reject);
     REQUIRE(f.sink.wait(3) == Verdict::reject);
+    f.daemon->engine().flush_observers();  // the verdicts go first, the Daemon hears after
     Client c(*f.daemon);
     REQUIRE(c.has<Snapshot>());
     const auto review = c.all<Snapshot>()[0].review;
@@ -234,6 +235,7 @@ TEST_CASE("a front end that stops reading is detached; the firewall goes on deci
     for (uint32_t i = 0; i < 50; ++i) {
         f.packet(i + 1, uint16_t(1000 + i), 80);
         REQUIRE(f.sink.wait(i + 1) == Verdict::allow);
+        f.daemon->engine().flush_observers();  // one decision at a time, as the reader reads
         reading.pump();
     }
     REQUIRE(stalled.outbox->closed());
