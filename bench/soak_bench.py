@@ -24,7 +24,7 @@ import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from connect_bench import PEER, PORT, Firewall, built, pct, run_clients  # noqa: E402
+from connect_bench import Firewall, built, pct, run_clients, start_peers  # noqa: E402
 from netns import NetnsPair, require_root  # noqa: E402
 
 SUMMARY = re.compile(r"(\d+) decisions \((\d+) allowed, (\d+) denied, (\d+) rejected\)")
@@ -92,8 +92,7 @@ def main():
     try:
         results = {}
         with NetnsPair(ipv6=False) as ns:
-            peer = ns.popen(ns.peer, [sys.executable, "-c", PEER, str(PORT)], text=True)
-            assert peer.stdout.readline().strip() == "ready"
+            peers = start_peers(ns)
             run_clients(ns, client, 200)  # warm-up: the peer, the namespace's routes
             for phase in phases:
                 if phase == "none":
@@ -122,7 +121,8 @@ def main():
                                   "kernel": int(k.group(1)) if k else 0,
                                   "by_action": m.groups()[1:] if m else None,
                                   "events": logged}
-            peer.kill()
+            for p in peers:
+                p.kill()
 
         base = results["none"]["run"]
         print(f"soak: {a.clients} client processes x {a.seconds} s per phase, sequential TCP "

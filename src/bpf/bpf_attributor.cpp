@@ -67,9 +67,7 @@ ProcessRef BpfAttributor::live(const SocketOwner& owner, const std::optional<Pro
     return std::move(*p);
 }
 
-ProcessRef BpfAttributor::cached(const SocketOwner& owner, const std::optional<ProcRecord>& proc,
-                                 uint64_t now_ns) const {
-    if (!proc || proc->exited || !same_image(proc->image, owner.image)) return nullptr;
+ProcessRef BpfAttributor::cached(const SocketOwner& owner, uint64_t now_ns) const {
     std::lock_guard lock(cache_mutex_);
     auto it = cache_.find(owner.tgid);
     if (it == cache_.end() || !same_image(it->second.image, owner.image) ||
@@ -81,8 +79,8 @@ ProcessRef BpfAttributor::cached(const SocketOwner& owner, const std::optional<P
 
 ProcessRef BpfAttributor::describe(const SocketOwner& owner) {
     const uint64_t now = boot_time_ns();
+    if (ProcessRef hit = cached(owner, now)) return hit;
     const auto proc = monitor_.proc_of(owner.tgid);
-    if (ProcessRef hit = cached(owner, proc, now)) return hit;
     std::lock_guard lock(mutex_);
     const bool runs_it = proc && !proc->exited && same_image(proc->image, owner.image);
     const auto image = monitor_.image_of(owner.image);
@@ -133,8 +131,7 @@ Attribution BpfAttributor::attribute_from_memory(const Connection& c) {
     const auto start = std::chrono::steady_clock::now();
     Attribution a;
     if (auto match = find_owner(c, /*ask_diag=*/false)) {
-        if (ProcessRef p =
-                cached(match->owner, monitor_.proc_of(match->owner.tgid), boot_time_ns())) {
+        if (ProcessRef p = cached(match->owner, boot_time_ns())) {
             a.process = std::move(p);
             a.method = Method::ebpf;
         }

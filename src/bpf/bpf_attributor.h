@@ -46,10 +46,10 @@ class BpfAttributor : public Attributor {
 
   private:
     ProcessRef describe(const SocketOwner& owner);
-    // A process described earlier that still runs the image it sent with (`proc`: the process
-    // map's record of it now).
-    ProcessRef cached(const SocketOwner& owner, const std::optional<ProcRecord>& proc,
-                      uint64_t now_ns) const;
+    // The process described earlier for this very image: the owner record names the exec it
+    // sent from (pid and exec time), so whatever the process did since (exec'd again, exited),
+    // that description is who sent. No map or /proc read: the queue readers' rung.
+    ProcessRef cached(const SocketOwner& owner, uint64_t now_ns) const;
     // What /proc says of the owner, when the process still runs the image it sent with.
     ProcessRef live(const SocketOwner& owner, const std::optional<ProcRecord>& proc);
 
