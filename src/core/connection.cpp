@@ -1,5 +1,6 @@
 #include "core/connection.h"
 
+#include <charconv>
 #include <ctime>
 
 #include "core/json.h"
@@ -150,35 +151,67 @@ std::string_view decision_path_name(DecisionPath p) {
 
 std::string event_json(const DecisionEvent& e) {
     const Connection& c = e.connection;
-    std::string j = "{";
-    j += "\"time\":" + json_quote(iso8601_utc_ms(e.time));
-    j += ",\"action\":" + json_quote(action_name(e.action));
-    j += ",\"reason\":" + json_quote(reason_name(e.reason));
-    j += ",\"rule\":" + (e.rule ? json_quote(*e.rule) : std::string("null"));
-    j += ",\"protocol\":" + json_quote(protocol_name(c.protocol));
-    j += ",\"src_ip\":" + json_quote(c.src.to_string());
-    j += ",\"src_port\":" + std::to_string(c.src_port);
-    j += ",\"dst_ip\":" + json_quote(c.dst.to_string());
-    j += ",\"dst_port\":" + std::to_string(c.dst_port);
-    j += ",\"dst_host\":" + (c.dst_host ? json_quote(*c.dst_host) : std::string("null"));
+    std::string j;
+    j.reserve(384);
+    // Appended piece by piece: one string, no temporaries (the events file writes every one).
+    const auto field = [&j](std::string_view name) {
+        j += j.empty() ? "{\"" : ",\"";
+        j += name;
+        j += "\":";
+    };
+    const auto text = [&](std::string_view name, std::string_view value) {
+        field(name);
+        append_json_string(j, value);
+    };
+    const auto number = [&](std::string_view name, std::optional<uint64_t> value) {
+        field(name);
+        if (!value) {
+            j += "null";
+            return;
+        }
+        char buf[24];
+        const auto end = std::to_chars(buf, buf + sizeof buf, *value).ptr;
+        j.append(buf, end);
+    };
+    text("time", iso8601_utc_ms(e.time));
+    text("action", action_name(e.action));
+    text("reason", reason_name(e.reason));
+    if (e.rule) {
+        text("rule", *e.rule);
+    } else {
+        field("rule");
+        j += "null";
+    }
+    text("protocol", protocol_name(c.protocol));
+    text("src_ip", c.src.to_string());
+    number("src_port", c.src_port);
+    text("dst_ip", c.dst.to_string());
+    number("dst_port", c.dst_port);
+    if (c.dst_host) {
+        text("dst_host", *c.dst_host);
+    } else {
+        field("dst_host");
+        j += "null";
+    }
     // A pid or uid nobody found is null, never 0: 0 would read as root or the kernel.
     const std::optional<uint32_t> uid = c.process ? std::optional(c.process->uid) : c.uid;
-    j += ",\"uid\":" + (uid ? std::to_string(*uid) : std::string("null"));
-    j += ",\"pid\":" +
-         (c.process && c.process->pid > 0 ? std::to_string(c.process->pid) : std::string("null"));
-    j += ",\"process_path\":" + json_quote(c.process ? c.process->path : std::string());
-    j += ",\"process_args\":[";
+    number("uid", uid);
+    number("pid", c.process && c.process->pid > 0 ? std::optional<uint64_t>(c.process->pid)
+                                                  : std::nullopt);
+    text("process_path", c.process ? std::string_view(c.process->path) : std::string_view());
+    field("process_args");
+    j += '[';
     if (c.process) {
         for (size_t i = 0; i < c.process->args.size(); ++i) {
             if (i) j += ',';
-            j += json_quote(c.process->args[i]);
+            append_json_string(j, c.process->args[i]);
         }
     }
-    j += "]";
-    j += ",\"method\":" + json_quote(method_name(e.method));
-    j += ",\"attribution_us\":" + std::to_string(e.attribution_us);
-    j += ",\"path\":" + json_quote(decision_path_name(e.path));
-    j += "}";
+    j += ']';
+    text("method", method_name(e.method));
+    number("attribution_us", e.attribution_us);
+    text("path", decision_path_name(e.path));
+    j += '}';
     return j;
 }
 

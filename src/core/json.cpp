@@ -7,11 +7,31 @@
 
 namespace tsnitch {
 
+namespace {
+
+// Printable ASCII other than '"' and '\\': written as it is.
+bool plain(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 && u < 0x7f && c != '"' && c != '\\';
+}
+
+}  // namespace
+
 std::string json_quote(std::string_view s) {
     std::string out;
-    out.reserve(s.size() + 2);
+    append_json_string(out, s);
+    return out;
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+    out.reserve(out.size() + s.size() + 2);
     out += '"';
-    for (size_t i = 0; i < s.size();) {
+    // Most strings (addresses, paths, names) need no escape: one append for the plain run.
+    size_t start = 0;
+    while (start < s.size() && plain(s[start]))
+        ++start;
+    out.append(s.substr(0, start));
+    for (size_t i = start; i < s.size();) {
         const char c = s[i];
         switch (c) {
             case '"':
@@ -60,7 +80,6 @@ std::string json_quote(std::string_view s) {
         i += n;
     }
     out += '"';
-    return out;
 }
 
 }  // namespace tsnitch

@@ -11,5 +11,7 @@ namespace tsnitch {
 // valid UTF-8 written as the text \xNN (as printable_text shows it; \u00NN would be read as a
 // Latin-1 letter), so the output stays valid JSON.
 std::string json_quote(std::string_view s);
+// The same, appended to `out`.
+void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace tsnitch

@@ -75,6 +75,12 @@ TEST_CASE("hostile strings cannot break a JSON line") {
     // Invalid bytes are the text \xNN, not Latin-1 letters (\u00ff would read as "ÿ").
     CHECK(json_quote("bad\xff\xc3") == "\"bad\\\\xff\\\\xc3\"");
     CHECK(json_quote("\xc0\xaf") == "\"\\\\xc0\\\\xaf\"");  // overlong '/' refused
+    // A plain run first, then what needs escaping; appended after what `out` holds.
+    CHECK(json_quote("/usr/bin/a\"b\\c\n\x7f") == "\"/usr/bin/a\\\"b\\\\c\\n\\u007f\"");
+    std::string out = "x=";
+    append_json_string(out, "ok");
+    append_json_string(out, "");
+    CHECK(out == "x=\"ok\"\"\"");
 }
 
 TEST_CASE("names of protocols, actions, methods and reasons") {

@@ -229,9 +229,7 @@ void Engine::decide_at_once(const QueuedPacket& qp, const FlowKey& key, Connecti
     sink_.set_verdict(qp.queue, qp.id, verdict_of(m.action), qp.mark);
     {
         std::lock_guard lock(mu_);
-        const auto now = std::chrono::steady_clock::now();
-        if (flows_.find(key, now)) return;
-        flows_.remember(key, m.action, now);
+        if (!flows_.remember_new(key, m.action, std::chrono::steady_clock::now())) return;
         count_locked(m.action);
     }
     DecisionEvent e;

@@ -29,21 +29,35 @@ std::optional<Action> FlowCache::find(const FlowKey& k, Clock::time_point now) {
 void FlowCache::remember(const FlowKey& k, Action a, Clock::time_point now) {
     Shard& s = shard_of(k);
     std::lock_guard lock(s.mu);
+    make_room_locked(s, k, now);
+    s.entries[k] = {a, now + ttl_};
+}
+
+bool FlowCache::remember_new(const FlowKey& k, Action a, Clock::time_point now) {
+    Shard& s = shard_of(k);
+    std::lock_guard lock(s.mu);
+    make_room_locked(s, k, now);
+    auto [it, fresh] = s.entries.try_emplace(k, Entry{a, now + ttl_});
+    if (fresh) return true;
+    if (it->second.expires > now) return false;
+    it->second = {a, now + ttl_};  // an expired entry is no decision
+    return true;
+}
+
+void FlowCache::make_room_locked(Shard& s, const FlowKey& k, Clock::time_point now) {
     auto& m = s.entries;
-    if (m.size() >= max_per_shard_ && !m.contains(k)) {
-        std::erase_if(m, [now](const auto& kv) { return kv.second.expires <= now; });
-        // Still full: forget the older half rather than grow without bound.
-        if (m.size() >= max_per_shard_) {
-            std::vector<Clock::time_point> t;
-            t.reserve(m.size());
-            for (const auto& kv : m)
-                t.push_back(kv.second.expires);
-            std::nth_element(t.begin(), t.begin() + static_cast<long>(t.size() / 2), t.end());
-            const auto cut = t[t.size() / 2];
-            std::erase_if(m, [cut](const auto& kv) { return kv.second.expires <= cut; });
-        }
+    if (m.size() < max_per_shard_ || m.contains(k)) return;
+    std::erase_if(m, [now](const auto& kv) { return kv.second.expires <= now; });
+    // Still full: forget the older half rather than grow without bound.
+    if (m.size() >= max_per_shard_) {
+        std::vector<Clock::time_point> t;
+        t.reserve(m.size());
+        for (const auto& kv : m)
+            t.push_back(kv.second.expires);
+        std::nth_element(t.begin(), t.begin() + static_cast<long>(t.size() / 2), t.end());
+        const auto cut = t[t.size() / 2];
+        std::erase_if(m, [cut](const auto& kv) { return kv.second.expires <= cut; });
     }
-    m[k] = {a, now + ttl_};
 }
 
 std::optional<Action> FlowCache::forget(const FlowKey& k) {

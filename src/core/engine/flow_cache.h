@@ -29,6 +29,9 @@ class FlowCache {
     // The action remembered for `k` when it has not expired (its life is then extended).
     std::optional<Action> find(const FlowKey& k, Clock::time_point now);
     void remember(const FlowKey& k, Action a, Clock::time_point now);
+    // Remembers `k` unless a live entry has it already (then false, and that entry stays): one
+    // look-up for "decide it unless somebody did".
+    bool remember_new(const FlowKey& k, Action a, Clock::time_point now);
     // Forgets `k`; what it was remembered as, if it was.
     std::optional<Action> forget(const FlowKey& k);
     // Forgets every flow `match` selects; returns those of them that were allowed.
@@ -47,6 +50,8 @@ class FlowCache {
         std::unordered_map<FlowKey, Entry, FlowKeyHash> entries;
     };
     Shard& shard_of(const FlowKey& k);
+    // Before an insert of `k` into a full shard: drops the expired entries, then the older half.
+    void make_room_locked(Shard& s, const FlowKey& k, Clock::time_point now);
 
     std::chrono::seconds ttl_;
     size_t max_per_shard_;

@@ -37,6 +37,16 @@ TEST_CASE("a decided flow is answered until it has been unused for the TTL") {
     CHECK(c.size() == 0);  // an expired entry found is dropped
 }
 
+TEST_CASE("remember_new keeps a live decision and replaces an expired one") {
+    FlowCache c(60s, 1024);
+    const auto t0 = FlowCache::Clock::time_point{} + 1000s;
+    CHECK(c.remember_new(key(1), Action::allow, t0));
+    CHECK_FALSE(c.remember_new(key(1), Action::deny, t0 + 1s));  // another reader decided first
+    CHECK(c.find(key(1), t0 + 2s) == Action::allow);
+    CHECK(c.remember_new(key(1), Action::deny, t0 + 2s + 61s));  // that one had expired
+    CHECK(c.find(key(1), t0 + 2s + 62s) == Action::deny);
+}
+
 TEST_CASE("the cache stays bounded; clear forgets everything") {
     FlowCache c(60s, 160);
     const auto t0 = FlowCache::Clock::time_point{} + 1000s;
