@@ -22,9 +22,9 @@
 
 // What user space tells the programs (the only element of tsn_kconfig).
 struct tsn_kconfig {
-    __u64 netns;    // tsnitch's own network namespace cookie: nothing outside it is touched
-    __u32 epoch;    // verdicts of another epoch are stale (any rule change bumps it)
-    __u32 enabled;  // 0: the programs only pass through
+    __u64 netns;       // tsnitch's own network namespace cookie: nothing outside it is touched
+    __u32 epoch;       // verdicts of another epoch are stale (any rule change bumps it)
+    __u32 enabled;     // 0: the programs only pass through
     __u32 wake_bytes;  // records waiting in the ring that wake its reader early; 0: never
     __u32 pad;
 };
