@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -114,14 +115,33 @@ struct Attachment {
 
 }  // namespace
 
-KernelPathOptions kernel_path_options_from_env(KernelPathOptions o) {
+Result<KernelPathOptions> kernel_path_options_from_env(KernelPathOptions o) {
+    // A mistyped knob is named, not read as 0.
+    const auto number = [](const char* name, const char* v, uint32_t min) -> Result<uint32_t> {
+        uint32_t n = 0;
+        const char* end = v + std::strlen(v);
+        const auto [ptr, ec] = std::from_chars(v, end, n);
+        if (ec != std::errc() || ptr != end || *v == '\0' || n < min)
+            return make_error(std::string(name) + " '" + v + "': expected a whole number" +
+                              (min > 0 ? " of at least " + std::to_string(min) : std::string()));
+        return n;
+    };
     if (const char* v = env("TSNITCH_KPATH_CGROUP")) o.cgroup = v;
-    if (const char* v = env("TSNITCH_KPATH_RING_BYTES"))
-        o.ring_bytes = static_cast<uint32_t>(std::strtoul(v, nullptr, 10));
-    if (const char* v = env("TSNITCH_KPATH_READ_MS"))
-        o.read_interval = std::chrono::milliseconds(std::max(1L, std::strtol(v, nullptr, 10)));
-    if (const char* v = env("TSNITCH_KPATH_WAKE_BYTES"))
-        o.wake_bytes = static_cast<uint32_t>(std::strtoul(v, nullptr, 10));
+    if (const char* v = env("TSNITCH_KPATH_RING_BYTES")) {
+        auto n = number("TSNITCH_KPATH_RING_BYTES", v, 1);
+        if (!n) return n.error();
+        o.ring_bytes = *n;
+    }
+    if (const char* v = env("TSNITCH_KPATH_READ_MS")) {
+        auto n = number("TSNITCH_KPATH_READ_MS", v, 1);
+        if (!n) return n.error();
+        o.read_interval = std::chrono::milliseconds(*n);
+    }
+    if (const char* v = env("TSNITCH_KPATH_WAKE_BYTES")) {
+        auto n = number("TSNITCH_KPATH_WAKE_BYTES", v, 0);
+        if (!n) return n.error();
+        o.wake_bytes = *n;
+    }
     if (const char* v = env("TSNITCH_KPATH_DISABLE")) o.disable = std::strcmp(v, "0") != 0;
     return o;
 }

@@ -43,9 +43,9 @@ struct KernelPathOptions {
     // Test knobs, also read from the environment (documented as test-only in tsnitch(8)):
     // TSNITCH_KPATH_CGROUP: attach to this cgroup (a path below the cgroup v2 root, e.g.
     // /test-1234) instead of the root;
-    // TSNITCH_KPATH_RING_BYTES: the ring buffer's size (a power of two, at least a page);
-    // TSNITCH_KPATH_READ_MS: how often the ring buffer is read; TSNITCH_KPATH_WAKE_BYTES: how
-    // many bytes of records waiting wake the reader early (0: never); TSNITCH_KPATH_DISABLE=1:
+    // TSNITCH_KPATH_RING_BYTES: the ring buffer's size (libbpf rounds it up to a power of two
+    // pages); TSNITCH_KPATH_READ_MS: how often the ring buffer is read; TSNITCH_KPATH_WAKE_BYTES:
+    // how many bytes of records waiting wake the reader early (0: never); TSNITCH_KPATH_DISABLE=1:
     // act as if the kernel had no kernel path.
     std::string cgroup;
     uint32_t ring_bytes = 0;  // 0: TSN_RING_BYTES
@@ -56,8 +56,8 @@ struct KernelPathOptions {
     bool disable = false;
 };
 
-// Options with the environment's test knobs applied.
-KernelPathOptions kernel_path_options_from_env(KernelPathOptions base = {});
+// Options with the environment's test knobs applied; an error names a knob that is not a number.
+Result<KernelPathOptions> kernel_path_options_from_env(KernelPathOptions base = {});
 
 // The kernel's key of a decision, built from what user space knows of a flow.
 tsn_verdict_key make_verdict_key(const tsn_exe_id& exe, uint32_t uid, Protocol protocol,

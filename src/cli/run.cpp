@@ -354,6 +354,11 @@ int run_engine(const Config& config, bool headless) {
     AttributionLadder& ladder = *attribution.ladder;
     const Method method = attribution.ebpf ? Method::ebpf : ladder.method();
 
+    const auto kernel_options = bpf::kernel_path_options_from_env();
+    if (!kernel_options) {
+        print_error("%s", kernel_options.error().message.c_str());
+        return kExitUsage;
+    }
     nfq::QueueSetOptions qo;
     qo.first = config.queue_num;
     qo.fail_open = config.queue_fail_open;
@@ -365,8 +370,8 @@ int run_engine(const Config& config, bool headless) {
     // The kernel path (DESIGN.md §8a): flows that the rules decide on the kernel cache's key alone
     // skip the queue. Without it the queue decides every flow, and the log says so.
     DnsNames names;
-    auto kernel_created = bpf::KernelVerdicts::create(rules, &names.cache(), processes,
-                                                      bpf::kernel_path_options_from_env());
+    auto kernel_created =
+        bpf::KernelVerdicts::create(rules, &names.cache(), processes, *kernel_options);
     std::unique_ptr<bpf::KernelVerdicts> kernel_path;
     std::string kernel_notice;
     if (kernel_created) {

@@ -107,5 +107,15 @@ def main():
               "and it says so: " + next((l for l in err.splitlines() if "kernel path" in l), ""))
         check(all(e["path"] == "queue" for e in t.events()), "every event says path queue")
 
+        # A knob that is no number: tsnitch does not start (exit 2), names it, installs nothing.
+        for knob, value in (("TSNITCH_KPATH_WAKE_BYTES", "1k"), ("TSNITCH_KPATH_READ_MS", "0"),
+                             ("TSNITCH_KPATH_RING_BYTES", "-4096")):
+            t = kpath_tsnitch(ns, cgroup, env_extra={knob: value}).start(wait=False)
+            code = t.proc.wait(timeout=20)
+            err = t.proc.stderr.read()
+            check(code == 2 and f"{knob} '{value}': expected a whole number" in err,
+                  f"{knob}={value}: exit {code}, {err.strip()!r}")
+            check("TSNITCH-OUT" not in ns.ruleset(), "and installs nothing")
+
 
 main()
