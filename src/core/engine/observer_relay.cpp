@@ -60,7 +60,11 @@ void ObserverRelay::push(Note note, bool urgent) {
     bool wake = false;
     {
         std::unique_lock lock(mu_);
-        room_cv_.wait(lock, [&] { return queue_.size() < options_.max_queued || !running_; });
+        // An observer that makes the engine notify again (on the relay's thread) never waits:
+        // only this thread makes room.
+        const bool relay_itself = std::this_thread::get_id() == thread_.get_id();
+        room_cv_.wait(
+            lock, [&] { return queue_.size() < options_.max_queued || !running_ || relay_itself; });
         queue_.push_back(std::move(note));
         ++pushed_;
         if (stopping_ && !running_) {

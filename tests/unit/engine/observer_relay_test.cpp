@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -120,4 +121,30 @@ TEST_CASE("a relay never started delivers on stop() what was handed in") {
     relay.stop();
     REQUIRE(heard.count() == 1);
     CHECK(heard.notes[0] == "d5");
+}
+
+TEST_CASE("an observer that notifies again from its callback is never made to wait for room") {
+    // Each delivered decision below 1000 hands in two more, through a queue of 4: only the relay's
+    // own thread could make room, so it must not wait for it.
+    struct Echo : EngineObserver {
+        ObserverRelay* relay = nullptr;
+        std::atomic<int> heard{0};
+        void on_decision(const DecisionEvent& e, bool) override {
+            ++heard;
+            if (e.connection.dst_port < 1000) {
+                relay->decision(decision(static_cast<uint16_t>(e.connection.dst_port * 2)), false);
+                relay->decision(decision(static_cast<uint16_t>(e.connection.dst_port * 2 + 1)),
+                                false);
+            }
+        }
+    } echo;
+    std::vector<EngineObserver*> observers{&echo};
+    ObserverRelay relay(observers, {.batch = std::chrono::microseconds(100), .max_queued = 4});
+    echo.relay = &relay;
+    relay.start();
+    relay.decision(decision(1), false);
+    for (int i = 0; i < 1000 && echo.heard < 1999; ++i)
+        std::this_thread::sleep_for(5ms);
+    relay.stop();
+    CHECK(echo.heard == 1999);  // ports 1..1999: a full binary tree below 1000
 }
