@@ -38,6 +38,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 from netns import NetnsPair, V4_PEER, require_root, wait_for  # noqa: E402
 
+PORT = 8400
+PARALLEL = 4
+
 # The peer: one acceptor per CPU on one port (SO_REUSEPORT) with a deep backlog. A single
 # acceptor with a 4096 backlog overflowed under 4 parallel clients without a firewall (its SYNs
 # dropped, a 1 s retransmit each): the "none" row measured the peer, not the network.
@@ -62,8 +65,6 @@ def start_peers(ns):
     for p in peers:
         assert p.stdout.readline().strip() == "ready"
     return peers
-PORT = 8400
-PARALLEL = 4
 
 
 class ClientRun:

@@ -17,6 +17,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -116,32 +117,31 @@ struct Attachment {
 }  // namespace
 
 Result<KernelPathOptions> kernel_path_options_from_env(KernelPathOptions o) {
-    // A mistyped knob is named, not read as 0.
-    const auto number = [](const char* name, const char* v, uint32_t min) -> Result<uint32_t> {
+    // A numeric knob, when set: a mistyped one is named, not read as 0.
+    const auto number = [](const char* name, uint32_t min,
+                           uint32_t max = UINT32_MAX) -> Result<std::optional<uint32_t>> {
+        const char* v = env(name);
+        if (!v) return std::optional<uint32_t>();
         uint32_t n = 0;
         const char* end = v + std::strlen(v);
         const auto [ptr, ec] = std::from_chars(v, end, n);
-        if (ec != std::errc() || ptr != end || *v == '\0' || n < min)
-            return make_error(std::string(name) + " '" + v + "': expected a whole number" +
-                              (min > 0 ? " of at least " + std::to_string(min) : std::string()));
-        return n;
+        if (ec != std::errc() || ptr != end || *v == '\0' || n < min || n > max)
+            return make_error(
+                std::string(name) + " '" + v + "': expected a whole number" +
+                (min > 0 ? " of at least " + std::to_string(min) : std::string()) +
+                (max < UINT32_MAX ? " and at most " + std::to_string(max) : std::string()));
+        return std::optional(n);
     };
+    // libbpf rounds a ring up to a power of two; 4 GiB and more the kernel refuses.
+    auto ring = number("TSNITCH_KPATH_RING_BYTES", 1, 1u << 30);
+    auto read_ms = number("TSNITCH_KPATH_READ_MS", 1);
+    auto wake = number("TSNITCH_KPATH_WAKE_BYTES", 0);
+    for (const auto* r : {&ring, &read_ms, &wake})
+        if (!*r) return r->error();
+    if (*ring) o.ring_bytes = **ring;
+    if (*read_ms) o.read_interval = std::chrono::milliseconds(**read_ms);
+    if (*wake) o.wake_bytes = *wake;
     if (const char* v = env("TSNITCH_KPATH_CGROUP")) o.cgroup = v;
-    if (const char* v = env("TSNITCH_KPATH_RING_BYTES")) {
-        auto n = number("TSNITCH_KPATH_RING_BYTES", v, 1);
-        if (!n) return n.error();
-        o.ring_bytes = *n;
-    }
-    if (const char* v = env("TSNITCH_KPATH_READ_MS")) {
-        auto n = number("TSNITCH_KPATH_READ_MS", v, 1);
-        if (!n) return n.error();
-        o.read_interval = std::chrono::milliseconds(*n);
-    }
-    if (const char* v = env("TSNITCH_KPATH_WAKE_BYTES")) {
-        auto n = number("TSNITCH_KPATH_WAKE_BYTES", v, 0);
-        if (!n) return n.error();
-        o.wake_bytes = *n;
-    }
     if (const char* v = env("TSNITCH_KPATH_DISABLE")) o.disable = std::strcmp(v, "0") != 0;
     return o;
 }
@@ -462,7 +462,7 @@ int KernelVerdicts::on_record(const tsn_decision& r) {
         if (p.user.empty()) p.user = processes_.user_name(r.uid);
     }
     if (names_) e.connection.dst_host = names_->lookup(e.connection.dst);
-    if (engine_) engine_->on_kernel_decision(e, nolog);
+    if (engine_) engine_->on_kernel_decision(std::move(e), nolog);
     return 0;
 }
 

@@ -43,10 +43,10 @@ struct KernelPathOptions {
     // Test knobs, also read from the environment (documented as test-only in tsnitch(8)):
     // TSNITCH_KPATH_CGROUP: attach to this cgroup (a path below the cgroup v2 root, e.g.
     // /test-1234) instead of the root;
-    // TSNITCH_KPATH_RING_BYTES: the ring buffer's size (libbpf rounds it up to a power of two
-    // pages); TSNITCH_KPATH_READ_MS: how often the ring buffer is read; TSNITCH_KPATH_WAKE_BYTES:
-    // how many bytes of records waiting wake the reader early (0: never); TSNITCH_KPATH_DISABLE=1:
-    // act as if the kernel had no kernel path.
+    // TSNITCH_KPATH_RING_BYTES: the ring buffer's size, at most 1 GiB (libbpf rounds it up to a
+    // power of two pages); TSNITCH_KPATH_READ_MS: how often the ring buffer is read;
+    // TSNITCH_KPATH_WAKE_BYTES: how many bytes of records waiting wake the reader early (0: never);
+    // TSNITCH_KPATH_DISABLE=1: act as if the kernel had no kernel path.
     std::string cgroup;
     uint32_t ring_bytes = 0;  // 0: TSN_RING_BYTES
     // Bytes of records waiting that wake the reader before its timer; none: a quarter of the

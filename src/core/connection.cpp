@@ -163,6 +163,11 @@ std::string event_json(const DecisionEvent& e) {
         field(name);
         append_json_string(j, value);
     };
+    const auto text_or_null = [&](std::string_view name, const std::optional<std::string>& v) {
+        if (v) return text(name, *v);
+        field(name);
+        j += "null";
+    };
     const auto number = [&](std::string_view name, std::optional<uint64_t> value) {
         field(name);
         if (!value) {
@@ -176,23 +181,13 @@ std::string event_json(const DecisionEvent& e) {
     text("time", iso8601_utc_ms(e.time));
     text("action", action_name(e.action));
     text("reason", reason_name(e.reason));
-    if (e.rule) {
-        text("rule", *e.rule);
-    } else {
-        field("rule");
-        j += "null";
-    }
+    text_or_null("rule", e.rule);
     text("protocol", protocol_name(c.protocol));
     text("src_ip", c.src.to_string());
     number("src_port", c.src_port);
     text("dst_ip", c.dst.to_string());
     number("dst_port", c.dst_port);
-    if (c.dst_host) {
-        text("dst_host", *c.dst_host);
-    } else {
-        field("dst_host");
-        j += "null";
-    }
+    text_or_null("dst_host", c.dst_host);
     // A pid or uid nobody found is null, never 0: 0 would read as root or the kernel.
     const std::optional<uint32_t> uid = c.process ? std::optional(c.process->uid) : c.uid;
     number("uid", uid);

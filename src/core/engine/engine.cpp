@@ -455,12 +455,12 @@ std::vector<FlowKey> Engine::forget_socket(Protocol protocol, const IpAddress& s
     });
 }
 
-void Engine::on_kernel_decision(const DecisionEvent& e, bool nolog) {
+void Engine::on_kernel_decision(DecisionEvent e, bool nolog) {
     {
         std::lock_guard lock(mu_);
         count_locked(e.action);
     }
-    relay_.decision(e, nolog);
+    relay_.decision(std::move(e), nolog);
 }
 
 std::string Engine::interface_name(uint32_t ifindex) {

@@ -5,7 +5,8 @@
 // Threads: the queue readers (one per queue, several at once) call on_packet() and never wait on
 // /proc, NSS, netlink or a person; new flows go to the engine's decision thread, which attributes
 // them, asks the rules and either decides or holds the packets in a pending decision (a prompt).
-// Verdicts go out through the VerdictSink by queue and packet id whenever the decision is made.
+// Verdicts go out through the VerdictSink by queue and packet id whenever the decision is made;
+// the observers hear of it afterwards, on the relay's thread (ObserverRelay).
 #pragma once
 
 #include <atomic>
@@ -122,7 +123,7 @@ class Engine {
                                        const IpAddress& dst, uint16_t dst_port);
     // A decision the kernel's verdict cache took (DESIGN.md §8a): counted and told to the
     // observers like the engine's own.
-    void on_kernel_decision(const DecisionEvent& e, bool nolog);
+    void on_kernel_decision(DecisionEvent e, bool nolog);
     std::vector<Prompt> prompts() const;
     EngineStats stats() const;
     // The queue's own drop counters, as the kernel reports them (read by the caller, which owns

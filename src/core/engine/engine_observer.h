@@ -23,8 +23,9 @@ struct Prompt {
 };
 
 // Front ends implement what they need. Calls come from one thread, the engine's ObserverRelay,
-// in the order the engine made them; implementations guard what other threads also read and
-// return quickly (no I/O that can block): the next notification waits meanwhile.
+// in the order the engine made them (after Engine::stop(), from the thread that made them);
+// implementations guard what other threads also read and return quickly (no I/O that can
+// block): the next notification waits meanwhile.
 class EngineObserver {
   public:
     virtual ~EngineObserver() = default;

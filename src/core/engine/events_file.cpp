@@ -56,16 +56,28 @@ void EventsFile::on_decision(const DecisionEvent& e, bool nolog) {
     line += '\n';
     bool wake = false;
     {
-        std::lock_guard lock(mu_);
+        std::unique_lock lock(mu_);
+        // A writer that is behind but writing is waited for: this is the engine's relay thread,
+        // and the wait reaches the packets only through the relay's own bound, so a flood is
+        // slowed, not logged in part. Only a writer stuck in one write (a hung file system)
+        // loses lines, counted and reported.
+        while (lines_.size() >= max_backlog_ && !stopping_ && !writer_stuck_locked())
+            room_cv_.wait_for(lock, std::chrono::milliseconds(100));
         if (lines_.size() >= max_backlog_) {
             ++dropped_;
             ++lost_total_;
             return;
         }
-        wake = lines_.empty();  // otherwise the writer is busy and will find it
         lines_.push_back(std::move(line));
+        // The first line wakes the writer; a full backlog ends its gathering at once. Otherwise
+        // the writer is busy or gathering and will find the line.
+        wake = lines_.size() == 1 || lines_.size() == max_backlog_;
     }
     if (wake) cv_.notify_one();
+}
+
+bool EventsFile::writer_stuck_locked() const {
+    return writing_since_ && std::chrono::steady_clock::now() - *writing_since_ > kStuckAfter;
 }
 
 void EventsFile::drain() {
@@ -131,19 +143,23 @@ void EventsFile::write_loop() {
         cv_.wait(lock, [this] { return stopping_ || !lines_.empty(); });
         if (lines_.empty() && stopping_) return;
         // Lines come in bursts: gathering them for a moment costs a reader 10 ms at most and
-        // saves a wake-up per decision under load.
-        cv_.wait_for(lock, std::chrono::milliseconds(10), [this] { return stopping_; });
+        // saves a wake-up per decision under load. A full backlog is written at once.
+        cv_.wait_for(lock, std::chrono::milliseconds(10),
+                     [this] { return stopping_ || lines_.size() >= max_backlog_; });
         std::deque<std::string> batch;
         batch.swap(lines_);
         handed_ += batch.size();
         const size_t dropped = dropped_;
         dropped_ = 0;
+        writing_since_ = std::chrono::steady_clock::now();
         lock.unlock();
+        room_cv_.notify_all();
         if (dropped)
             report_("events file " + path_ + ": " + std::to_string(dropped) +
                     " events dropped (the writer fell behind)");
         const uint64_t lost = write_batch(batch);
         lock.lock();
+        writing_since_.reset();
         lost_total_ += lost;
         done_ += batch.size();
         written_cv_.notify_all();

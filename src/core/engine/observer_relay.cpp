@@ -29,9 +29,8 @@ void ObserverRelay::stop() {
 }
 
 void ObserverRelay::flush() {
-    if (std::this_thread::get_id() == thread_.get_id())
-        return;  // an observer: it cannot wait on itself
     std::unique_lock lock(mu_);
+    if (std::this_thread::get_id() == thread_.get_id()) return;  // an observer: not on itself
     if (!running_) {
         deliver_here(lock);
         return;

@@ -109,7 +109,8 @@ def main():
 
         # A knob that is no number: tsnitch does not start (exit 2), names it, installs nothing.
         for knob, value in (("TSNITCH_KPATH_WAKE_BYTES", "1k"), ("TSNITCH_KPATH_READ_MS", "0"),
-                             ("TSNITCH_KPATH_RING_BYTES", "-4096")):
+                             ("TSNITCH_KPATH_RING_BYTES", "-4096"),
+                             ("TSNITCH_KPATH_RING_BYTES", "4294967295")):
             t = kpath_tsnitch(ns, cgroup, env_extra={knob: value}).start(wait=False)
             code = t.proc.wait(timeout=20)
             err = t.proc.stderr.read()

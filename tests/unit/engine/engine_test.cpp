@@ -2,6 +2,8 @@
 // event, prompt) for each way a decision can go.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -481,6 +483,66 @@ TEST_CASE("the events file gets one line per decision, nolog ones left out, all 
     std::remove(path);
     CHECK(lines == 1000);
     CHECK(all_reject);
+}
+
+TEST_CASE("the events file: a writer that is behind is waited for, a stuck one loses lines") {
+    // A backlog of 4 lines and 10,000 decisions at once: the writer falls behind at once, and
+    // every line is still written.
+    char path[] = "/tmp/tsnitch-events-XXXXXX";
+    const int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    close(fd);
+    {
+        auto ev = EventsFile::open(path, 4);
+        REQUIRE(ev.ok());
+        DecisionEvent e;
+        for (int i = 0; i < 10000; ++i)
+            (*ev)->on_decision(e, false);
+        (*ev)->drain();
+        CHECK((*ev)->lost() == 0);
+    }
+    std::ifstream in(path);
+    std::string line;
+    int lines = 0;
+    while (std::getline(in, line))
+        ++lines;
+    std::remove(path);
+    CHECK(lines == 10000);
+
+    // Standard output a pipe that nobody reads: the writer's write never returns. After a
+    // second the lines beyond the backlog are lost and counted instead of waiting for ever (if
+    // they waited, the child would never report, and the test would time out). In a child,
+    // whose writer thread stays blocked when it exits.
+    int result[2];
+    REQUIRE(pipe(result) == 0);
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        int out[2];
+        if (pipe(out) != 0) _exit(90);
+        (void)fcntl(out[1], F_SETPIPE_SZ, 4096);
+        dup2(out[1], STDOUT_FILENO);
+        std::vector<std::string> said;
+        auto ev = EventsFile::open("-", 4, [&](const std::string& m) { said.push_back(m); });
+        if (!ev) _exit(91);
+        DecisionEvent e;
+        for (int i = 0; i < 200; ++i)
+            (*ev)->on_decision(e, false);
+        const std::string report = std::to_string((*ev)->lost()) + "\n";
+        (void)!write(result[1], report.data(), report.size());
+        _exit(0);
+    }
+    close(result[1]);
+    char buf[64] = {};
+    const ssize_t n = read(result[0], buf, sizeof buf - 1);
+    close(result[0]);
+    int status = 0;
+    waitpid(child, &status, 0);
+    REQUIRE(n > 0);
+    unsigned long lost = 0;
+    REQUIRE(std::sscanf(buf, "%lu", &lost) == 1);
+    CHECK(lost > 0);  // the 4096-byte pipe holds some ten lines; 4 wait; the rest are lost
+    CHECK(lost < 200);
 }
 
 TEST_CASE("a prompt's deadline is kept while many new flows wait for a slow attribution") {

@@ -148,3 +148,21 @@ TEST_CASE("an observer that notifies again from its callback is never made to wa
     relay.stop();
     CHECK(echo.heard == 1999);  // ports 1..1999: a full binary tree below 1000
 }
+
+TEST_CASE("flush() on a relay never started delivers on the calling thread") {
+    Heard heard;
+    std::vector<EngineObserver*> observers{&heard};
+    ObserverRelay relay(observers);
+    relay.prompt_opened(prompt(3));
+    relay.decision(decision(4), false);
+    relay.flush();
+    REQUIRE(heard.count() == 2);
+    CHECK(heard.notes[0] == "o3");
+    CHECK(heard.notes[1] == "d4");
+    CHECK(heard.thread == std::this_thread::get_id());
+    relay.start();  // and it still starts afterwards
+    relay.decision(decision(5), false);
+    relay.flush();
+    CHECK(heard.count() == 3);
+    CHECK(heard.thread != std::this_thread::get_id());
+}
