@@ -195,6 +195,14 @@ std::optional<IpNetwork> IpNetwork::parse(std::string_view text) {
     return IpNetwork{addr->masked(prefix), prefix};
 }
 
+std::string address_before_port(const IpAddress& a) {
+    return a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
+}
+
+std::string endpoint_text(const IpAddress& a, uint16_t port) {
+    return address_before_port(a) + ":" + std::to_string(port);
+}
+
 std::string IpNetwork::to_string() const {
     return address.to_string() + "/" + std::to_string(prefix);
 }

@@ -64,6 +64,11 @@ class IpAddress {
     uint32_t scope_id_ = 0;
 };
 
+// The address as written before ":port": IPv6 in brackets, as ss and URLs do ("[fe80::1]").
+std::string address_before_port(const IpAddress& a);
+// "10.0.2.2:53", "[fe80::1]:53".
+std::string endpoint_text(const IpAddress& a, uint16_t port);
+
 // "10.0.0.0/8", "fe80::/10"; a bare address is a full-length prefix.
 struct IpNetwork {
     IpAddress address;

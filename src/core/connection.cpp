@@ -124,11 +124,15 @@ std::string_view reason_name(Reason r) {
     return "default";
 }
 
-std::string Connection::to_string() const {
-    std::string s = std::to_string(src_port) + ":" + src.to_string() + " -> ";
-    s += dst_host ? *dst_host : dst.to_string();
-    s += ":" + std::to_string(dst_port);
-    return s;
+std::string Connection::destination_text() const {
+    const bool ports = protocol_has_ports(protocol);
+    std::string to;
+    if (dst_host && !dst_host->empty()) {
+        to = *dst_host;
+    } else {
+        to = ports ? address_before_port(dst.unmapped()) : dst.unmapped().to_string();
+    }
+    return ports ? to + ":" + std::to_string(dst_port) : to;
 }
 
 std::string iso8601_utc_ms(std::chrono::system_clock::time_point t) {

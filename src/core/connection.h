@@ -85,8 +85,9 @@ struct Connection {
     std::string iface_in;
     std::string iface_out;
 
-    // "SPORT:SRC -> DST:DPORT" (DST is dst_host when known).
-    std::string to_string() const;
+    // Where it goes, as people read it: "example.com:443" (dst_host when known), "10.0.2.2:53",
+    // "[2001:db8::1]:53", and without a port for ICMP: "10.0.2.2".
+    std::string destination_text() const;
 };
 
 // Where a decision was taken: in user space for a queued packet, or by the kernel's verdict

@@ -78,9 +78,9 @@ void FlowReaper::reap(const InetSocket& s, std::vector<std::string>& errors) {
         // No entry (it timed out, or the flow never got one) is a normal answer.
         auto erased = ct_.erase(t);
         if (!erased)
-            errors.push_back("deleting the conntrack entry of " + t.src.to_string() + ":" +
-                             std::to_string(t.src_port) + " -> " + t.dst.to_string() + ":" +
-                             std::to_string(t.dst_port) + ": " + erased.error().message);
+            errors.push_back("deleting the conntrack entry of " + endpoint_text(t.src, t.src_port) +
+                             " -> " + endpoint_text(t.dst, t.dst_port) + ": " +
+                             erased.error().message);
     }
 }
 

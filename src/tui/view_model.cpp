@@ -62,14 +62,7 @@ std::string event_process(const DecisionEvent& e) {
 }
 
 std::string event_destination(const DecisionEvent& e) {
-    const Connection& c = e.connection;
-    std::string host = c.dst_host.value_or("");
-    if (host.empty()) {
-        host = c.dst.unmapped().to_string();
-        if (c.dst.unmapped().is_v6() && protocol_has_ports(c.protocol)) host = "[" + host + "]";
-    }
-    if (!protocol_has_ports(c.protocol)) return host;
-    return host + ":" + std::to_string(c.dst_port);
+    return e.connection.destination_text();
 }
 
 std::string event_rule(const DecisionEvent& e) {

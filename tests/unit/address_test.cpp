@@ -110,3 +110,10 @@ TEST_CASE("networks") {
     CHECK(ip("10.0.2.77").masked(24) == ip("10.0.2.0"));
     CHECK(ip("2001:db8::1:2:3:4").masked(64) == ip("2001:db8::"));
 }
+
+TEST_CASE("an endpoint is written with the IPv6 address in brackets") {
+    CHECK(endpoint_text(*IpAddress::parse("10.0.2.2"), 53) == "10.0.2.2:53");
+    CHECK(endpoint_text(*IpAddress::parse("fe80::1"), 53) == "[fe80::1]:53");
+    CHECK(address_before_port(*IpAddress::parse("2001:db8::1")) == "[2001:db8::1]");
+    CHECK(address_before_port(*IpAddress::parse("10.0.2.2")) == "10.0.2.2");
+}

@@ -6,22 +6,28 @@
 
 using namespace tsnitch;
 
-TEST_CASE("a connection formats as SPORT:SRC -> DST:DPORT, with the host name when known") {
+TEST_CASE(
+    "a connection's destination: the host name when known, IPv6 in brackets, no port for ICMP") {
     Connection c;
     c.protocol = Protocol::tcp;
-    c.src = *IpAddress::parse("10.0.2.15");
-    c.src_port = 54321;
     c.dst = *IpAddress::parse("140.82.121.4");
     c.dst_port = 443;
-    CHECK(c.to_string() == "54321:10.0.2.15 -> 140.82.121.4:443");
+    CHECK(c.destination_text() == "140.82.121.4:443");
     c.dst_host = "github.com";
-    CHECK(c.to_string() == "54321:10.0.2.15 -> github.com:443");
+    CHECK(c.destination_text() == "github.com:443");
+    c.dst_host = "";  // an empty name is no name
+    CHECK(c.destination_text() == "140.82.121.4:443");
     Connection v6;
-    v6.src = *IpAddress::parse("fe80::9fc2:ddcf:df22:aa50");
-    v6.src_port = 50416;
+    v6.protocol = Protocol::udp;
     v6.dst = *IpAddress::parse("fe80::1");
     v6.dst_port = 53;
-    CHECK(v6.to_string() == "50416:fe80::9fc2:ddcf:df22:aa50 -> fe80::1:53");
+    CHECK(v6.destination_text() == "[fe80::1]:53");  // not "fe80::1:53": that reads as an address
+    v6.dst = *IpAddress::parse("::ffff:10.0.2.2");
+    CHECK(v6.destination_text() == "10.0.2.2:53");
+    Connection ping;
+    ping.protocol = Protocol::icmp6;
+    ping.dst = *IpAddress::parse("2001:db8::1");
+    CHECK(ping.destination_text() == "2001:db8::1");
 }
 
 TEST_CASE("the event line has every field of DESIGN.md in order") {

@@ -46,18 +46,13 @@ Result<ProcessSockets> sockets_of_process(const std::string& proc_root, int pid,
 }
 
 namespace {
-// An IPv6 address followed by a port is written in brackets, as ss and URLs do.
-std::string address_text(const IpAddress& a) {
-    return a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
-}
-
 // Names come from DNS answers, which anyone can send: the line shows them escaped, and in ASCII
 // (DNS names are ASCII on the wire; a look-alike letter shows as \uXXXX).
 std::string host_text(const IpAddress& a, const HostNameLookup& names) {
     if (names) {
         if (auto n = names(a)) return printable_text(*n, /*utf8=*/false);
     }
-    return address_text(a);
+    return address_before_port(a);
 }
 
 // A bound UDP socket with no peer: ss's UNCONN and `*:*`, not the kernel's CLOSE and 0.0.0.0:0.
@@ -80,7 +75,7 @@ std::string socket_line(const SocketRow& row, const HostNameLookup& names) {
     std::string s = std::to_string(row.fd) + " -> socket[" + std::to_string(row.inode) + "] - ";
     if (row.inet) {
         const InetSocket& i = *row.inet;
-        s += std::to_string(i.src_port) + ":" + address_text(i.src) + " -> ";
+        s += std::to_string(i.src_port) + ":" + address_before_port(i.src) + " -> ";
         s += is_unconnected_datagram(i)
                  ? std::string("*:*")
                  : host_text(i.dst, names) + ":" + std::to_string(i.dst_port);

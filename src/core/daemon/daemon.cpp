@@ -27,10 +27,7 @@ std::string connection_text(const Connection& c) {
         who = c.process->comm.empty() ? c.process->path : c.process->comm;
         who += " (" + std::to_string(c.process->pid) + ")";
     }
-    std::string to = c.dst_host && !c.dst_host->empty() ? *c.dst_host : c.dst.to_string();
-    if (c.dst.family() == Family::v6 && !(c.dst_host && !c.dst_host->empty())) to = "[" + to + "]";
-    return who + " -> " + to + ":" + std::to_string(c.dst_port) + " " +
-           std::string(protocol_name(c.protocol));
+    return who + " -> " + c.destination_text() + " " + std::string(protocol_name(c.protocol));
 }
 
 // Decisions that nobody made: a person reviews them later and may make a rule from them.

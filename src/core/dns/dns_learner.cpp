@@ -12,11 +12,6 @@ namespace {
 
 constexpr uint16_t kDnsPort = 53;
 
-std::string endpoint(const IpAddress& a, uint16_t port) {
-    return a.is_v6() ? "[" + a.to_string() + "]:" + std::to_string(port)
-                     : a.to_string() + ":" + std::to_string(port);
-}
-
 }  // namespace
 
 DnsLearner::DnsLearner(DnsCache& cache, size_t max_tcp_streams)
@@ -35,11 +30,11 @@ Result<size_t> DnsLearner::learn(const PacketInfo& info) {
     if (info.protocol == Protocol::tcp) return learn_tcp(info);
     if (info.protocol != Protocol::udp) return size_t{0};
     if (info.fragment)
-        return make_error("DNS answer from " + endpoint(info.src, info.src_port) +
+        return make_error("DNS answer from " + endpoint_text(info.src, info.src_port) +
                           ": fragmented, only the first part seen");
     auto learnt = learn_message(info.payload);
     if (!learnt)
-        return make_error("DNS answer from " + endpoint(info.src, info.src_port) + ": " +
+        return make_error("DNS answer from " + endpoint_text(info.src, info.src_port) + ": " +
                           learnt.error().message);
     return learnt;
 }
@@ -78,8 +73,9 @@ Result<size_t> DnsLearner::learn_tcp(const PacketInfo& info) {
         if (n)
             learnt += *n;
         else if (!first_error)
-            first_error = make_error("DNS answer over TCP from " +
-                                     endpoint(info.src, info.src_port) + ": " + n.error().message);
+            first_error =
+                make_error("DNS answer over TCP from " + endpoint_text(info.src, info.src_port) +
+                           ": " + n.error().message);
     }
     if (first_error) return *first_error;
     return learnt;
