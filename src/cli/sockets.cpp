@@ -37,6 +37,17 @@ namespace {
 
 constexpr const char* kProcRoot = "/proc";
 
+std::string netns_path(int pid) {
+    return std::string(kProcRoot) + "/" + std::to_string(pid) + "/ns/net";
+}
+
+// A process's network namespace as its /proc link names it ("net:[4026531840]"), read once per
+// process; empty when it cannot be read (the process ended, or we may not look).
+std::string netns_of(int pid) {
+    auto id = read_link(netns_path(pid));
+    return id ? *id : std::string();
+}
+
 // The socket snapshot of each network namespace that the listed processes live in, made when a
 // process of that namespace first needs it.
 class DirectoryByNetns {
@@ -46,22 +57,20 @@ class DirectoryByNetns {
         if (auto id = read_link(std::string(kProcRoot) + "/self/ns/net")) own_id_ = *id;
     }
 
-    // False only when the process's network namespace is known to be another one.
-    bool in_own_netns(int pid) const {
-        auto id = read_link(std::string(kProcRoot) + "/" + std::to_string(pid) + "/ns/net");
-        return !id || own_id_.empty() || *id == own_id_;
+    // False only when the network namespace (netns_of) is known to be another one.
+    bool is_own(const std::string& netns) const {
+        return netns.empty() || own_id_.empty() || netns == own_id_;
     }
 
-    const SocketDirectory& for_pid(int pid) {
-        const std::string path = std::string(kProcRoot) + "/" + std::to_string(pid) + "/ns/net";
-        auto id = read_link(path);
-        if (!id || own_id_.empty() || *id == own_id_) return own_;
-        if (auto it = others_.find(*id); it != others_.end()) return it->second;
-        auto client = DiagClient::open_in(path);
+    // The sockets of the namespace `netns` that process `pid` lives in.
+    const SocketDirectory& for_process(int pid, const std::string& netns) {
+        if (is_own(netns)) return own_;
+        if (auto it = others_.find(netns); it != others_.end()) return it->second;
+        auto client = DiagClient::open_in(netns_path(pid));
         if (!client) return none_;  // not root: its sockets print as "other"
         auto snap = client->sockets_dump(ipv6_, true);
         if (!snap) return none_;
-        return others_.emplace(*id, SocketDirectory(std::move(*snap))).first->second;
+        return others_.emplace(netns, SocketDirectory(std::move(*snap))).first->second;
     }
 
   private:
@@ -81,10 +90,10 @@ class NamesByNetns {
         if (!forced_file_.empty()) forced_ = load(forced_file_, true);
     }
 
-    const NameTable& for_pid(int pid) {
+    // The names of the namespace `netns` (netns_of).
+    const NameTable& for_netns(const std::string& netns) {
         if (!forced_file_.empty()) return forced_;
-        auto link = read_link(std::string(kProcRoot) + "/" + std::to_string(pid) + "/ns/net");
-        auto inode = link ? netns_inode_from_link(*link) : std::nullopt;
+        auto inode = netns.empty() ? std::nullopt : netns_inode_from_link(netns);
         if (!inode) return none_;
         if (auto it = by_netns_.find(*inode); it != by_netns_.end()) return it->second;
         return by_netns_.emplace(*inode, load(names_file_path(control_socket_, *inode), false))
@@ -217,9 +226,15 @@ int sockets(int argc, char** argv) {
     }
     DirectoryByNetns dirs(std::move(*snapshot), ipv6);
 
-    std::vector<ProcessSockets> procs;
+    // Each listed process with its namespace, which says whose sockets and names it sees.
+    struct Listed {
+        ProcessSockets sockets;
+        std::string netns;
+    };
+    std::vector<Listed> procs;
     if (pid) {
-        auto p = sockets_of_process(kProcRoot, *pid, dirs.for_pid(*pid));
+        std::string netns = netns_of(*pid);
+        auto p = sockets_of_process(kProcRoot, *pid, dirs.for_process(*pid, netns));
         if (!p) {
             if (p.error().code == ENOENT)
                 print_error("sockets: no process with pid %d", *pid);
@@ -227,7 +242,7 @@ int sockets(int argc, char** argv) {
                 print_error("sockets: %s", p.error().message.c_str());
             return kExitFailure;
         }
-        procs.push_back(std::move(*p));
+        procs.push_back({std::move(*p), std::move(netns)});
     } else {
         auto pids = list_pids(kProcRoot);
         if (!pids) {
@@ -237,10 +252,11 @@ int sockets(int argc, char** argv) {
         std::sort(pids->begin(), pids->end());
         for (int n : *pids) {
             // As the TUI and monitor: this namespace's processes, unless --all.
-            if (!all_netns && !dirs.in_own_netns(n)) continue;
+            std::string netns = netns_of(n);
+            if (!all_netns && !dirs.is_own(netns)) continue;
             // Processes that end meanwhile or whose fds we may not read are left out.
-            auto p = sockets_of_process(kProcRoot, n, dirs.for_pid(n));
-            if (p && !p->sockets.empty()) procs.push_back(std::move(*p));
+            auto p = sockets_of_process(kProcRoot, n, dirs.for_process(n, netns));
+            if (p && !p->sockets.empty()) procs.push_back({std::move(*p), std::move(netns)});
         }
     }
 
@@ -248,10 +264,10 @@ int sockets(int argc, char** argv) {
     if (json) {
         out += "[";
         bool first = true;
-        for (const ProcessSockets& p : procs) {
+        for (const auto& [p, netns] : procs) {
+            const NameTable& table = names.for_netns(netns);
             for (const SocketRow& row : p.sockets) {
                 out += first ? "\n" : ",\n";
-                const NameTable& table = names.for_pid(p.pid);
                 out +=
                     socket_json(p, row, [&table](const IpAddress& a) { return table.lookup(a); });
                 first = false;
@@ -259,12 +275,12 @@ int sockets(int argc, char** argv) {
         }
         out += first ? "]\n" : "\n]\n";
     } else {
-        for (const ProcessSockets& p : procs) {
+        for (const auto& [p, netns] : procs) {
             if (!pid) {
                 out += std::to_string(p.pid) + " " + printable_text(p.comm) + " (" +
                        (p.exe.empty() ? std::string("-") : printable_text(p.exe)) + ")\n";
             }
-            const NameTable& table = names.for_pid(p.pid);
+            const NameTable& table = names.for_netns(netns);
             const HostNameLookup lookup = [&table](const IpAddress& a) { return table.lookup(a); };
             for (const SocketRow& row : p.sockets)
                 out += printable_text(socket_line(row, lookup)) + "\n";
