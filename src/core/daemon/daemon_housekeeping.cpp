@@ -24,37 +24,18 @@ bool add_to_epoll(int ep, int fd, uint64_t tag) {
     return ::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0;
 }
 
-// What each rule is (name -> action, operator, duration, on/off), to tell what a reload changed.
-std::map<std::string, std::string> rule_texts(const RuleStore& store) {
-    std::map<std::string, std::string> out;
-    for (const StoredRule& s : store.rules()) {
-        out[s.rule.name] = describe_rule(s.rule) + (s.rule.enabled ? "" : " (disabled)");
-    }
-    return out;
-}
-
 // "rule files changed on disk: added a; changed b; deleted c", or empty when the rules are the
 // same (the store also reloads after its own writes, which were said when made).
-std::string reload_text(const std::map<std::string, std::string>& before,
-                        const std::map<std::string, std::string>& after) {
-    std::string added, changed, deleted;
-    auto add = [](std::string& list, const std::string& name) {
-        list += (list.empty() ? "" : ", ") + name;
-    };
-    for (const auto& [name, text] : after) {
-        auto it = before.find(name);
-        if (it == before.end())
-            add(added, name);
-        else if (it->second != text)
-            add(changed, name);
-    }
-    for (const auto& [name, text] : before)
-        if (!after.count(name)) add(deleted, name);
+std::string reload_text(const RuleStore::Changes& c) {
     std::string out;
-    for (const auto& [what, list] : {std::pair<const char*, const std::string&>{"added ", added},
-                                     {"changed ", changed},
-                                     {"deleted ", deleted}}) {
-        if (!list.empty()) out += (out.empty() ? "" : "; ") + std::string(what) + list;
+    for (const auto& [what, names] :
+         {std::pair<const char*, const std::vector<std::string>&>{"added ", c.added},
+          {"changed ", c.changed},
+          {"deleted ", c.deleted}}) {
+        if (names.empty()) continue;
+        out += (out.empty() ? "" : "; ") + std::string(what);
+        for (size_t i = 0; i < names.size(); ++i)
+            out += (i ? ", " : "") + names[i];
     }
     return out.empty() ? out : "rule files changed on disk: " + out;
 }
@@ -156,11 +137,11 @@ void Daemon::housekeeping_loop() {
                     // Other files beside the rules directory wake the watch too; the engine's
                     // flow cache is only dropped when the rules really changed.
                     const uint64_t before = rules_.generation();
-                    const auto texts = rule_texts(rules_);
-                    for (const Error& e : rules_.process_events())
+                    RuleStore::Changes changes;
+                    for (const Error& e : rules_.process_events(&changes))
                         log(LogLevel::error, "rules: " + e.message);
                     if (rules_.generation() != before) {
-                        if (auto said = reload_text(texts, rule_texts(rules_)); !said.empty())
+                        if (auto said = reload_text(changes); !said.empty())
                             log(LogLevel::info, std::move(said));
                         rules_changed();
                     }

@@ -684,7 +684,15 @@ void RuleStore::reload_lists_locked(const std::string& dir, std::vector<Error>& 
     }
 }
 
-std::vector<Error> RuleStore::process_events() {
+namespace {
+
+std::string change_text(const Rule& r) {
+    return describe_rule(r) + (r.enabled ? "" : " (disabled)");
+}
+
+}  // namespace
+
+std::vector<Error> RuleStore::process_events(Changes* changes) {
     std::vector<Error> problems;
     bool any = false;
     {
@@ -726,6 +734,9 @@ std::vector<Error> RuleStore::process_events() {
                 }
             }
         }
+        if (!rescan && files.empty() && dirs.empty()) return problems;
+        // The entries are immutable and shared: the rules as they were, for telling what changed.
+        const std::map<std::string, std::shared_ptr<const Entry>> before = entries_;
         // A file changed in a directory that others may write to now: the whole directory is
         // checked again (and refused).
         if (!rescan && !files.empty() && !directory_trusted_locked()) rescan = true;
@@ -774,10 +785,19 @@ std::vector<Error> RuleStore::process_events() {
             auto p = reload_file_locked(f);
             problems.insert(problems.end(), p.begin(), p.end());
         }
-        any = rescan || !files.empty() || !dirs.empty();
-        if (any) {
-            watch_lists_locked();
-            rebuild_locked();
+        any = true;
+        watch_lists_locked();
+        rebuild_locked();
+        if (changes) {
+            for (const auto& [name, e] : entries_) {
+                const auto old = before.find(name);
+                if (old == before.end())
+                    changes->added.push_back(name);
+                else if (old->second != e && change_text(old->second->rule) != change_text(e->rule))
+                    changes->changed.push_back(name);
+            }
+            for (const auto& [name, e] : before)
+                if (!entries_.count(name)) changes->deleted.push_back(name);
         }
     }
     if (any) changed();

@@ -101,12 +101,20 @@ class RuleStore final : public RuleMatcher {
     // Drops the timed rules whose time is up (deleting their files); returns how many.
     size_t expire();
 
+    // What a reload changed, by rule name. A rule counts as changed when what describe_rule
+    // says of it, or its being on or off, changed: a file written again the same says nothing.
+    struct Changes {
+        std::vector<std::string> added, changed, deleted;
+        bool empty() const { return added.empty() && changed.empty() && deleted.empty(); }
+    };
+
     // Live reload: inotify on the rules directory and the list directories. The engine polls
     // watch_fd() for reading and calls process_events(), which applies what changed on disk and
-    // returns the problems of the files it read.
+    // returns the problems of the files it read (and, into *changes, what changed). A wake-up
+    // for no rule file (other files beside the directory) reads nothing and copies nothing.
     Status watch();
     int watch_fd() const;
-    std::vector<Error> process_events();
+    std::vector<Error> process_events(Changes* changes = nullptr);
 
     // Whether some rule reads process.env.*: only then must attribution read /proc/PID/environ.
     bool needs_env() const override;

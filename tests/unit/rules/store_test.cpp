@@ -40,10 +40,10 @@ std::optional<std::string> winner(RuleStore& s, const Connection& c) {
 const RuleDuration kAlways{RuleDuration::Kind::always, {}};
 
 // Waits for the store's inotify fd and applies what changed.
-std::vector<Error> wait_and_process(RuleStore& s) {
+std::vector<Error> wait_and_process(RuleStore& s, RuleStore::Changes* changes = nullptr) {
     pollfd p{s.watch_fd(), POLLIN, 0};
     REQUIRE(::poll(&p, 1, 5000) == 1);
-    return s.process_events();
+    return s.process_events(changes);
 }
 
 }  // namespace
@@ -445,6 +445,54 @@ TEST_CASE("matching goes on while another thread changes the rules") {
     matcher.join();
     CHECK(wrong == 0);
     CHECK(winner(s, conn()) == "allow-curl");
+}
+
+TEST_CASE("a reload says which rules it added, changed and deleted; the same file again, none") {
+    ScratchDir d;
+    RuleStoreOptions o = memory_only();
+    o.dir = d.path;
+    RuleStore s(o);
+    CHECK(s.load().empty());
+    REQUIRE(s.watch());
+    using Names = std::vector<std::string>;
+    const auto deny_curl =
+        rule("deny-curl", Action::deny, simple("process.path", "/usr/bin/curl"), kAlways);
+
+    RuleStore::Changes c;
+    d.write("deny-curl.json", rule_to_json(deny_curl));
+    CHECK(wait_and_process(s, &c).empty());
+    CHECK(c.added == Names{"deny-curl"});
+    CHECK(c.changed.empty());
+    CHECK(c.deleted.empty());
+
+    c = {};
+    d.write("deny-curl.json", rule_to_json(deny_curl));  // written again, the same
+    CHECK(wait_and_process(s, &c).empty());
+    CHECK(c.empty());
+
+    c = {};
+    auto off = deny_curl;
+    off.enabled = false;
+    d.write("deny-curl.json", rule_to_json(off));
+    d.write("allow-80.json",
+            rule_to_json(rule("allow-80", Action::allow, simple("dest.port", "80"), kAlways)));
+    // Both writes may come in one wake-up or two: what counts is what all of them said.
+    Names added, changed;
+    while (added.empty() || changed.empty()) {
+        CHECK(wait_and_process(s, &c).empty());
+        added.insert(added.end(), c.added.begin(), c.added.end());
+        changed.insert(changed.end(), c.changed.begin(), c.changed.end());
+        CHECK(c.deleted.empty());
+        c = {};
+    }
+    CHECK(added == Names{"allow-80"});
+    CHECK(changed == Names{"deny-curl"});  // disabled
+
+    std::filesystem::remove(d.file("allow-80.json"));
+    CHECK(wait_and_process(s, &c).empty());
+    CHECK(c.deleted == Names{"allow-80"});
+    CHECK(c.added.empty());
+    CHECK(c.changed.empty());
 }
 
 TEST_CASE("files beside the rules directory wake the watch but change no rule") {
