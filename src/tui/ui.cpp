@@ -245,7 +245,8 @@ void Ui::apply_snapshot(Snapshot& s, Clock::time_point now) {
 
 void Ui::apply_table(SocketTableUpdate& u) {
     model_.table_error = u.error;
-    if (!u.error.empty() && u.table.taken == std::chrono::system_clock::time_point{}) return;
+    if (!u.table) return;
+    if (!u.error.empty() && u.table->taken == std::chrono::system_clock::time_point{}) return;
     auto names =
         std::make_shared<std::vector<std::pair<IpAddress, std::string>>>(std::move(u.host_names));
     model_.host_names = [names](const IpAddress& a) -> std::optional<std::string> {
@@ -253,10 +254,9 @@ void Ui::apply_table(SocketTableUpdate& u) {
             if (addr == a) return name;
         return std::nullopt;
     };
-    auto snap = std::make_shared<const SocketTableSnapshot>(std::move(u.table));
-    model_.rates.update(snap->processes, snap->taken);
-    sockets_.table_arrived(*snap);
-    model_.table = std::move(snap);
+    model_.rates.update(u.table->processes, u.table->taken);
+    sockets_.table_arrived(*u.table);
+    model_.table = std::move(u.table);
 }
 
 void Ui::apply_event(DaemonEvent& event, Clock::time_point now) {

@@ -407,7 +407,7 @@ struct EventWriter {
     }
     void operator()(const SocketTableUpdate& u) {
         o.str("type", "sockets");
-        write_table(o.key("table"), u.table);
+        write_table(o.key("table"), u.table ? *u.table : SocketTableSnapshot{});
         write_list(o.key("host_names"), u.host_names,
                    [](std::string& s, const std::pair<IpAddress, std::string>& h) {
                        s += '[';
@@ -968,7 +968,7 @@ DaemonEvent read_event(ObjectReader& o, const std::string& type) {
     if (type == "review_removed") return ReviewRemoved{o.u64("id")};
     if (type == "sockets") {
         SocketTableUpdate u;
-        u.table = read_table(o.get("table"), "table");
+        u.table = std::make_shared<const SocketTableSnapshot>(read_table(o.get("table"), "table"));
         u.host_names = o.list<std::pair<IpAddress, std::string>>(
             "host_names", kMaxRecords, [](const JsonValue& hv, const std::string& hp) {
                 auto [ip, name] = read_string_pair(hv, hp, 64, kShortText);

@@ -166,11 +166,11 @@ void Daemon::publish_socket_table() {
     if (!snap && error.empty()) return;
     SocketTableUpdate update;
     update.error = error;
+    update.table = snap;
     if (snap) {
-        update.table = *snap;
         // Names of the opened process's peers: the lines that show a host.
-        if (names_ && update.table.focus) {
-            for (const SocketRow& row : update.table.focus->sockets) {
+        if (names_ && snap->focus) {
+            for (const SocketRow& row : snap->focus->sockets) {
                 if (!row.inet) continue;
                 const IpAddress& peer = row.inet->dst;
                 const bool known = std::any_of(update.host_names.begin(), update.host_names.end(),

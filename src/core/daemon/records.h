@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -124,9 +125,10 @@ struct ReviewAdded {
 struct ReviewRemoved {
     uint64_t id = 0;
 };
-// The socket table, for a front end that subscribed; host names of the addresses in it.
+// The socket table, for a front end that subscribed; host names of the addresses in it. The
+// table is shared by every front end it goes to (null: none, only an error).
 struct SocketTableUpdate {
-    SocketTableSnapshot table;
+    std::shared_ptr<const SocketTableSnapshot> table;
     std::vector<std::pair<IpAddress, std::string>> host_names;
     std::string error;  // why the refresh failed; empty when it did not
 };

@@ -131,8 +131,8 @@ InetSocket sample_inet() {
 }
 
 SocketTableUpdate sample_table() {
-    SocketTableUpdate u;
-    u.table.taken = at(1795896062000000000LL);
+    SocketTableSnapshot table;
+    table.taken = at(1795896062000000000LL);
     ProcessSummary ps;
     ps.pid = 4242;
     ps.uid = 1000;
@@ -146,9 +146,9 @@ SocketTableUpdate sample_table() {
     ps.unix_sockets = 5;
     ps.bytes_sent = 6;
     ps.bytes_received = 7;
-    u.table.processes = {ps};
-    u.table.sockets = 15;
-    u.table.focus_pid = 4242;
+    table.processes = {ps};
+    table.sockets = 15;
+    table.focus_pid = 4242;
     ProcessSockets focus;
     focus.pid = 4242;
     focus.comm = "curl";
@@ -165,10 +165,12 @@ SocketTableUpdate sample_table() {
     other_row.fd = 5;
     other_row.inode = 100;
     focus.sockets = {inet_row, unix_row, other_row};
-    u.table.focus = focus;
-    u.table.focus_fds = {{0, "/dev/pts/0"}, {1, "/dev/null"}};
-    u.table.focus_error = "";
-    u.table.cpu = 1500us;
+    table.focus = focus;
+    table.focus_fds = {{0, "/dev/pts/0"}, {1, "/dev/null"}};
+    table.focus_error = "";
+    table.cpu = 1500us;
+    SocketTableUpdate u;
+    u.table = std::make_shared<const SocketTableSnapshot>(std::move(table));
     u.host_names = {{*IpAddress::parse("10.0.0.2"), "example.com"}};
     u.error = "refresh failed once";
     return u;

@@ -338,8 +338,9 @@ TEST_CASE("the socket table comes only to front ends that asked, with the focus 
     REQUIRE(asked.has<SocketTableUpdate>());
     const SocketTableUpdate u = asked.all<SocketTableUpdate>()[0];
     REQUIRE(u.error.empty());
-    CHECK(u.table.focus_pid == ::getpid());
-    CHECK(u.table.focus.has_value());
+    REQUIRE(u.table);
+    CHECK(u.table->focus_pid == ::getpid());
+    CHECK(u.table->focus.has_value());
     // A decision after it reaches both; the table reached only the one that asked.
     f.packet(1, 1000, 443);
     REQUIRE(other.has<PromptOpened>());

@@ -235,16 +235,18 @@ TEST_CASE("an opened process's sockets go back to the processes, which kept thei
     REQUIRE(subs.size() == 1);
     CHECK(subs[0].on);
     CHECK_FALSE(subs[0].focus_pid);
-    SocketTableUpdate u;
-    u.table.taken = std::chrono::system_clock::time_point{} + 1s;
+    SocketTableSnapshot table;
+    table.taken = std::chrono::system_clock::time_point{} + 1s;
     for (int pid : {10, 20, 30}) {
         ProcessSummary p;
         p.pid = pid;
         p.comm = "p" + std::to_string(pid);
         p.exe = "/bin/p" + std::to_string(pid);
         p.udp = 1;
-        u.table.processes.push_back(p);
+        table.processes.push_back(p);
     }
+    SocketTableUpdate u;
+    u.table = std::make_shared<const SocketTableSnapshot>(std::move(table));
     f.ui.apply({u}, t0);
     f.keys({'s', key::down});  // by pid
     CHECK(f.ui.sockets().processes().selected(f.ui.model())->pid == 20);
