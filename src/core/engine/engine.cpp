@@ -137,6 +137,15 @@ void Engine::on_packet(const QueuedPacket& qp) {
         }
     }
     if (over_limit) {
+        // No process in memory, and none can be waited for: the rules still decide when their
+        // answer does not depend on the process (a rule on the port alone, say).
+        if (!early) {
+            if (names_) c.dst_host = names_->host_for(c.dst);
+            if (std::optional<RuleMatch> m = rules_.match_without_process(c)) {
+                decide_at_once(qp, key, std::move(c), Attribution{}, *m);
+                return;
+            }
+        }
         refuse_over_limit(qp, key, std::move(c));
         return;
     }
@@ -194,8 +203,9 @@ void Engine::refuse_over_limit(const QueuedPacket& qp, const FlowKey& key, Conne
     uint64_t total = 0;
     {
         std::lock_guard lock(mu_);
-        // Remembered like any decision: its retransmits are not decided (and logged) again.
-        flows_.remember(key, options_.default_action, std::chrono::steady_clock::now());
+        // Remembered for a moment only (EngineOptions::over_limit_memory).
+        flows_.remember_for(key, options_.default_action, std::chrono::steady_clock::now(),
+                            options_.over_limit_memory);
         count_locked(options_.default_action);
         total = ++stats_.over_limit;
     }
@@ -348,7 +358,8 @@ void Engine::attribute_and_decide(uint64_t id) {
     }
     if (open_prompts_.size() >= options_.max_open_prompts) {
         const uint64_t total = ++stats_.over_limit;
-        finish(lock, id, {options_.default_action, Reason::default_action, std::nullopt});
+        finish(lock, id,
+               {options_.default_action, Reason::default_action, std::nullopt, false, true});
         lock.unlock();
         relay_.over_limit(total);
         return;
@@ -377,7 +388,11 @@ void Engine::finish(std::unique_lock<std::mutex>& lock, uint64_t id, const Outco
     const auto now = std::chrono::steady_clock::now();
     for (const FlowKey& f : pd.flows) {
         pending_flows_.erase(f);
-        flows_.remember(f, outcome.action, now);
+        if (outcome.over_limit) {
+            flows_.remember_for(f, outcome.action, now, options_.over_limit_memory);
+        } else {
+            flows_.remember(f, outcome.action, now);
+        }
     }
     if (pd.prompting) open_prompts_.erase(pd.prompt_key);
     if (pd.deadline) deadlines_.erase({*pd.deadline, pd.id});

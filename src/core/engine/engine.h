@@ -53,6 +53,11 @@ struct EngineOptions {
     // counted in EngineStats::over_limit and told to EngineObserver::on_over_limit.
     size_t max_pending_packets = 4096;
     size_t max_open_prompts = 256;
+    // How long a flow refused beyond the bounds keeps that answer: its packets meanwhile (a
+    // burst, a duplicate from another CPU) get it without a new decision, and a retransmit after
+    // it (TCP's first comes after a second) is decided anew, so that a moment of overload does
+    // not refuse a connection for its whole life.
+    std::chrono::milliseconds over_limit_memory{500};
     std::string proc_root = "/proc";  // where process environments are read (process.env rules)
 };
 
@@ -154,6 +159,7 @@ class Engine {
         Reason reason;
         std::optional<std::string> rule;
         bool nolog = false;
+        bool over_limit = false;  // DefaultAction beyond a bound: remembered for a moment only
     };
 
     void decision_loop();

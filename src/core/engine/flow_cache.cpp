@@ -22,7 +22,7 @@ std::optional<Action> FlowCache::find(const FlowKey& k, Clock::time_point now) {
         s.entries.erase(it);
         return std::nullopt;
     }
-    it->second.expires = now + ttl_;
+    if (!it->second.fixed_life) it->second.expires = now + ttl_;
     return it->second.action;
 }
 
@@ -33,6 +33,14 @@ void FlowCache::remember(const FlowKey& k, Action a, Clock::time_point now) {
     s.entries[k] = {a, now + ttl_};
 }
 
+void FlowCache::remember_for(const FlowKey& k, Action a, Clock::time_point now,
+                             Clock::duration life) {
+    Shard& s = shard_of(k);
+    std::lock_guard lock(s.mu);
+    make_room_locked(s, k, now);
+    s.entries[k] = {a, now + life, true};
+}
+
 bool FlowCache::remember_new(const FlowKey& k, Action a, Clock::time_point now) {
     Shard& s = shard_of(k);
     std::lock_guard lock(s.mu);
@@ -40,7 +48,7 @@ bool FlowCache::remember_new(const FlowKey& k, Action a, Clock::time_point now) 
     auto [it, fresh] = s.entries.try_emplace(k, Entry{a, now + ttl_});
     if (fresh) return true;
     if (it->second.expires > now) return false;
-    it->second = {a, now + ttl_};  // an expired entry is no decision
+    it->second = {a, now + ttl_, false};  // an expired entry is no decision
     return true;
 }
 

@@ -29,6 +29,9 @@ class FlowCache {
     // The action remembered for `k` when it has not expired (its life is then extended).
     std::optional<Action> find(const FlowKey& k, Clock::time_point now);
     void remember(const FlowKey& k, Action a, Clock::time_point now);
+    // Remembers `k` for `life` only, however often it is found: a decision that held for a
+    // moment (DefaultAction under overload), which the flow's later retransmits must not inherit.
+    void remember_for(const FlowKey& k, Action a, Clock::time_point now, Clock::duration life);
     // Remembers `k` unless a live entry has it already (then false, and that entry stays): one
     // look-up for "decide it unless somebody did".
     bool remember_new(const FlowKey& k, Action a, Clock::time_point now);
@@ -44,6 +47,7 @@ class FlowCache {
     struct Entry {
         Action action;
         Clock::time_point expires;
+        bool fixed_life = false;  // remember_for: a use does not extend it
     };
     struct Shard {
         mutable std::mutex mu;

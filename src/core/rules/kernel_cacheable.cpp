@@ -28,23 +28,61 @@ bool operand_reads_host(Operand o, const CompiledOperator& op) {
             (op.list_kind() == ListKind::domains || op.list_kind() == ListKind::domains_regexp));
 }
 
-KeyReach key_reach(const CompiledOperator& op, MatchInput& in, bool* reads_host) {
+bool operand_reads_process(Operand o, const CompiledOperator& op) {
+    switch (o) {
+        case Operand::process_id:
+        case Operand::process_path:
+        case Operand::process_parent_path:
+        case Operand::process_command:
+        case Operand::process_env:
+        case Operand::process_hash_md5:
+        case Operand::process_hash_sha1:
+            return true;
+        case Operand::lists:
+            return op.list_kind() == ListKind::hash_md5;
+        default:
+            return false;
+    }
+}
+
+namespace {
+
+// `known(op)`: whether a simple operator's operand is given. A list is an AND: one given field
+// that fails rules it out, whatever the other fields say.
+template <typename Known>
+KeyReach reach(const CompiledOperator& op, MatchInput& in, const Known& known) {
     if (op.type() != OperatorType::list) {
-        if (!operand_is_kernel_key(op.operand(), op)) {
-            if (!reads_host || !operand_reads_host(op.operand(), op)) return KeyReach::needs_more;
-            *reads_host = true;
-        }
+        if (!known(op)) return KeyReach::needs_more;
         return op.match(in) ? KeyReach::decides : KeyReach::cannot_match;
     }
-    // A list is an AND: one key field that fails rules it out for the whole key, whatever the
-    // other fields say.
-    bool all_key = true;
+    bool all_known = true;
     for (const CompiledOperator& sub : op.subs()) {
-        const KeyReach r = key_reach(sub, in, reads_host);
+        const KeyReach r = reach(sub, in, known);
         if (r == KeyReach::cannot_match) return KeyReach::cannot_match;
-        if (r == KeyReach::needs_more) all_key = false;
+        if (r == KeyReach::needs_more) all_known = false;
     }
-    return all_key ? KeyReach::decides : KeyReach::needs_more;
+    return all_known ? KeyReach::decides : KeyReach::needs_more;
+}
+
+}  // namespace
+
+KeyReach key_reach(const CompiledOperator& op, MatchInput& in, bool* reads_host) {
+    return reach(op, in, [reads_host](const CompiledOperator& o) {
+        if (operand_is_kernel_key(o.operand(), o)) return true;
+        if (!reads_host || !operand_reads_host(o.operand(), o)) return false;
+        *reads_host = true;
+        return true;
+    });
+}
+
+KeyReach reach_without_process(const CompiledOperator& op, MatchInput& in) {
+    const bool has_uid = in.connection().uid.has_value();
+    return reach(op, in, [has_uid](const CompiledOperator& o) {
+        if (o.operand() == Operand::user_id) return has_uid;
+        // A user.name that compiling could not turn into a uid is read from the process.
+        if (o.operand() == Operand::user_name) return false;
+        return !operand_reads_process(o.operand(), o);
+    });
 }
 
 }  // namespace tsnitch

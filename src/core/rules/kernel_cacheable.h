@@ -1,8 +1,13 @@
-// Which decisions the kernel may repeat on its own (DESIGN.md §8a). The kernel's verdict cache
-// knows a flow only by its key: the executable, the user, the protocol, the destination address
-// and port. A decision may go there only when every enabled rule that could match a flow with
-// that key decides on those fields alone, so that any flow with the same key gets the same
-// answer from the rules as this one did.
+// Which decisions hold on part of what is known of a connection.
+//
+// The kernel's verdict cache (DESIGN.md §8a) knows a flow only by its key: the executable, the
+// user, the protocol, the destination address and port. A decision may go there only when every
+// enabled rule that could match a flow with that key decides on those fields alone, so that any
+// flow with the same key gets the same answer from the rules as this one did.
+//
+// A queue reader over its bound of held packets, with no process found in memory, cannot wait
+// for one: the rules still decide when every enabled rule that could match reads no field of the
+// process (DESIGN.md §8).
 #pragma once
 
 #include "core/rules/operator.h"
@@ -26,5 +31,12 @@ enum class KeyReach : uint8_t {
 // With `reads_host` given, operands that read the host name count as key fields (per address)
 // and set it to true when they were looked at; without it they need more than the key.
 KeyReach key_reach(const CompiledOperator& op, MatchInput& in, bool* reads_host = nullptr);
+
+// Whether an operand reads the process (its pid, paths, command line, environment, checksums).
+// user.id reads the connection's uid when the kernel gave one with the packet.
+bool operand_reads_process(Operand o, const CompiledOperator& op);
+// How one rule's operator relates to `in`'s connection when nothing is known of its process
+// (and its user only when the connection carries a uid).
+KeyReach reach_without_process(const CompiledOperator& op, MatchInput& in);
 
 }  // namespace tsnitch

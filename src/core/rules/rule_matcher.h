@@ -19,6 +19,12 @@ class RuleMatcher {
   public:
     virtual ~RuleMatcher() = default;
     virtual std::optional<RuleMatch> match(const Connection& c) = 0;
+    // The decision for `c`, whose process is not known, when the rules' answer cannot depend on
+    // it: no enabled rule that could match reads a field of the process. A queue reader over its
+    // bound asks this before it gives DefaultAction. None when that cannot be told.
+    virtual std::optional<RuleMatch> match_without_process(const Connection&) {
+        return std::nullopt;
+    }
     // Whether some rule reads process.env.*: only then does the engine read /proc/PID/environ.
     virtual bool needs_env() const { return false; }
     // Whether some rule reads the executable's checksum (process.hash.*, lists.hash.md5): hashing

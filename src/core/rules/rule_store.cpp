@@ -363,6 +363,25 @@ std::optional<RuleMatch> RuleStore::match(const Connection& c) {
     return RuleMatch{found->rule.action, found->rule.name, found->rule.nolog};
 }
 
+std::optional<RuleMatch> RuleStore::match_without_process(const Connection& c) {
+    const std::shared_ptr<const Snapshot> s = snapshot();
+    const TimePoint t = now();
+    MatchInput in(c, opt_.hasher.get());
+    // Every rule, not only the index's candidates: the index finds process.path rules by the
+    // process's path, which is not known here.
+    const Entry* found = nullptr;
+    for (const auto& e : s->rules) {
+        if (e->expires && *e->expires <= t) continue;
+        const KeyReach r = reach_without_process(e->op, in);
+        if (r == KeyReach::needs_more) return std::nullopt;
+        if (r == KeyReach::cannot_match) continue;
+        found = e.get();
+        if (e->rule.action != Action::allow || e->rule.precedence) break;
+    }
+    if (!found) return std::nullopt;
+    return RuleMatch{found->rule.action, found->rule.name, found->rule.nolog};
+}
+
 std::optional<RuleStore::KernelCacheable> RuleStore::match_for_kernel_cache(const Connection& c) {
     const std::shared_ptr<const Snapshot> s = snapshot();
     if (s->rules.empty()) return std::nullopt;

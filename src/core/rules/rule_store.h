@@ -64,6 +64,7 @@ class RuleStore final : public RuleMatcher {
     std::vector<Error> broken_files() const;
 
     std::optional<RuleMatch> match(const Connection& c) override;
+    std::optional<RuleMatch> match_without_process(const Connection& c) override;
 
     // The decision for `c` when the kernel's verdict cache may repeat it for every flow with the
     // same executable, user, protocol, destination address and port (core/rules/

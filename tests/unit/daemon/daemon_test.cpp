@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "../engine/engine_fakes.h"
@@ -262,6 +263,15 @@ TEST_CASE("too many open prompts: the rest get DefaultAction at once, counted an
         return !s.empty() && s.back().status.over_limit == 7 && s.back().status.prompts_open == 3;
     }));
     CHECK(c.all<PromptOpened>().size() == 3);
+    // Such a refusal holds for a moment only: a retransmit after it is decided anew (here still
+    // beyond the bound, so counted again), not answered from the flow cache.
+    std::this_thread::sleep_for(o.engine.over_limit_memory + 100ms);
+    f.packet(11, 1003, 9003);
+    REQUIRE(f.sink.wait(11) == Verdict::deny);
+    CHECK(c.wait_for([&] {
+        auto s = c.all<StatusChanged>();
+        return !s.empty() && s.back().status.over_limit == 8;
+    }));
 }
 
 TEST_CASE("stopping tells every front end and decides what is pending") {

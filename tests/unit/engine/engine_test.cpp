@@ -40,7 +40,13 @@ struct FakeRules : RuleMatcher {
     std::function<std::optional<RuleMatch>(const Connection&)> fn = [](const Connection&) {
         return std::optional<RuleMatch>();
     };
+    std::function<std::optional<RuleMatch>(const Connection&)> without = [](const Connection&) {
+        return std::optional<RuleMatch>();
+    };
     std::optional<RuleMatch> match(const Connection& c) override { return fn(c); }
+    std::optional<RuleMatch> match_without_process(const Connection& c) override {
+        return without(c);
+    }
 };
 
 struct FakeNames : HostNames {
@@ -600,6 +606,69 @@ TEST_CASE("beyond the held-packet bound a new flow gets DefaultAction at once, o
     f.engine->flush_observers();
     CHECK(f.rec.event_count() == 1);
     CHECK_FALSE(f.sink.has(1));  // the held ones still wait for their prompts
+    // A retransmit after the moment (EngineOptions::over_limit_memory) is decided anew: still
+    // over the bound here, so DefaultAction again, as a second decision.
+    std::this_thread::sleep_for(o.over_limit_memory + 100ms);
+    f.packet(5, tcp(1003, 445));
+    CHECK(f.sink.wait(5) == Verdict::reject);
+    CHECK(f.engine->stats().over_limit == 2);
+    f.engine->flush_observers();
+    CHECK(f.rec.event_count() == 2);
+}
+
+TEST_CASE("a flow refused beyond the bound gets through when its retransmit finds room") {
+    EngineOptions o;
+    o.interactive = true;
+    o.max_pending_packets = 1;
+    o.over_limit_memory = 100ms;
+    Fixture f(o);
+    f.rules.fn = [](const Connection& c) -> std::optional<RuleMatch> {
+        if (c.process && c.dst_port == 8080) return rule(Action::allow, "allow-curl-8080");
+        return std::nullopt;
+    };
+    f.packet(1, tcp(1001, 443));  // a prompt holds the one packet that may be held
+    REQUIRE(f.rec.wait_prompts(1));
+    f.packet(2, tcp(1002, 8080));  // a rule would allow it, once its process is known
+    CHECK(f.sink.wait(2) == Verdict::deny);
+    REQUIRE(f.engine->answer(f.rec.opened[0].id, Action::deny).ok());  // room again
+    std::this_thread::sleep_for(o.over_limit_memory + 100ms);
+    f.packet(3, tcp(1002, 8080));  // the SYN's retransmit
+    CHECK(f.sink.wait(3) == Verdict::allow);
+}
+
+TEST_CASE("beyond the held-packet bound a rule that needs no process still decides") {
+    // The flood's prompts hold every packet that may be held; a connection that a rule on its
+    // port allows is allowed all the same (it was denied, and its retransmits with it, for the
+    // flow's whole life), and only what the rules cannot tell without the process gets
+    // DefaultAction.
+    EngineOptions o;
+    o.interactive = true;
+    o.max_pending_packets = 2;
+    o.default_action = Action::deny;
+    Fixture f(o);
+    f.rules.without = [](const Connection& c) -> std::optional<RuleMatch> {
+        CHECK_FALSE(c.process);  // asked before any attribution
+        if (c.dst_port == 8080) return rule(Action::allow, "allow-8080");
+        return std::nullopt;
+    };
+    f.packet(1, tcp(1001, 443));
+    f.packet(2, tcp(1002, 444));
+    REQUIRE(f.rec.wait_prompts(2));
+    f.packet(3, tcp(5003, 8080));  // nothing more can be held; the rule needs no process
+    CHECK(f.sink.wait(3) == Verdict::allow);
+    f.packet(4, tcp(5003, 8080));  // its retransmit: from the flow cache
+    CHECK(f.sink.wait(4) == Verdict::allow);
+    f.packet(5, tcp(5004, 9090));  // no rule can tell: DefaultAction
+    CHECK(f.sink.wait(5) == Verdict::deny);
+    f.engine->flush_observers();
+    std::lock_guard l(f.rec.mu);
+    REQUIRE(f.rec.events.size() == 2);
+    CHECK(f.rec.events[0].action == Action::allow);
+    CHECK(f.rec.events[0].reason == Reason::rule);
+    CHECK(f.rec.events[0].rule == "allow-8080");
+    CHECK(f.rec.events[0].connection.dst_host == "peer.example");
+    CHECK(f.rec.events[1].reason == Reason::default_action);
+    CHECK(f.engine->stats().over_limit == 1);
 }
 
 TEST_CASE("a kernel-path decision is counted and told to the observers like a queued one") {

@@ -37,6 +37,18 @@ TEST_CASE("a decided flow is answered until it has been unused for the TTL") {
     CHECK(c.size() == 0);  // an expired entry found is dropped
 }
 
+TEST_CASE("a flow remembered for a moment is answered for that moment only, however often used") {
+    FlowCache c(60s, 1024);
+    const auto t0 = FlowCache::Clock::time_point{} + 1000s;
+    c.remember_for(key(1), Action::deny, t0, 500ms);
+    CHECK(c.find(key(1), t0 + 200ms) == Action::deny);
+    CHECK(c.find(key(1), t0 + 400ms) == Action::deny);  // the uses did not extend it
+    CHECK_FALSE(c.find(key(1), t0 + 501ms));
+    // A later decision of the flow is remembered as usual.
+    c.remember(key(1), Action::allow, t0 + 1s);
+    CHECK(c.find(key(1), t0 + 50s) == Action::allow);
+}
+
 TEST_CASE("remember_new keeps a live decision and replaces an expired one") {
     FlowCache c(60s, 1024);
     const auto t0 = FlowCache::Clock::time_point{} + 1000s;

@@ -167,3 +167,76 @@ TEST_CASE("disabled and expired rules do not count; timed rules give their expir
     REQUIRE(s.set_enabled("deny-cmd", true));
     CHECK_FALSE(s.match_for_kernel_cache(conn()));
 }
+
+namespace {
+
+// The connection as a queue reader over its bound has it: no process, the kernel's uid.
+Connection without_process(const char* dst = "93.184.216.34", uint16_t dport = 443) {
+    Connection c = conn(dst, dport);
+    c.process = nullptr;
+    return c;
+}
+
+KeyReach reach_bare(const RuleOperator& o, const Connection& c = without_process()) {
+    auto compiled = CompiledOperator::compile(o, test_context(), "operator");
+    REQUIRE(compiled);
+    MatchInput in(c, nullptr);
+    return reach_without_process(*compiled, in);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "without the process: what the packet and the kernel give decides, the process does not") {
+    CHECK(reach_bare(simple("dest.port", "443")) == KeyReach::decides);
+    CHECK(reach_bare(simple("dest.port", "80")) == KeyReach::cannot_match);
+    CHECK(reach_bare(simple("dest.host", "www.example.com")) == KeyReach::decides);
+    CHECK(reach_bare(simple("source.port", "54321")) == KeyReach::decides);
+    CHECK(reach_bare(simple("iface.out", "eth0")) == KeyReach::decides);
+    CHECK(reach_bare(simple("protocol", "tcp")) == KeyReach::decides);
+    CHECK(reach_bare(simple("user.id", "1000")) == KeyReach::decides);
+    CHECK(reach_bare(simple("user.name", "alice")) == KeyReach::decides);  // compiled to uid 1000
+    CHECK(reach_bare(simple("process.path", "/usr/bin/curl")) == KeyReach::needs_more);
+    CHECK(reach_bare(simple("process.command", "curl")) == KeyReach::needs_more);
+    CHECK(reach_bare(simple("process.id", "4242")) == KeyReach::needs_more);
+    CHECK(reach_bare(simple("process.parent.path", "/usr/bin/bash")) == KeyReach::needs_more);
+    CHECK(reach_bare(simple("process.env.HOME", "/root")) == KeyReach::needs_more);
+    // The uid comes with the packet; without it the user is the process's.
+    Connection no_uid = without_process();
+    no_uid.uid.reset();
+    CHECK(reach_bare(simple("user.id", "1000"), no_uid) == KeyReach::needs_more);
+    // An AND with a field that fails is ruled out whatever the process would say.
+    CHECK(reach_bare(all_of({simple("process.path", "/usr/bin/curl"),
+                             simple("dest.port", "80")})) == KeyReach::cannot_match);
+    CHECK(reach_bare(all_of({simple("process.path", "/usr/bin/curl"),
+                             simple("dest.port", "443")})) == KeyReach::needs_more);
+}
+
+TEST_CASE("without the process the rules decide only when no rule that could match reads it") {
+    auto s = store_of(
+        {rule("allow-8080", Action::allow, simple("dest.port", "8080")),
+         rule("deny-curl-443", Action::deny,
+              all_of({simple("process.path", "/usr/bin/curl"), simple("dest.port", "443")}))});
+    auto m = s->match_without_process(without_process("10.0.0.2", 8080));
+    REQUIRE(m);
+    CHECK(m->action == Action::allow);
+    CHECK(m->rule_name == "allow-8080");
+    // To 443 the deny could match, if the process is curl: no answer without it.
+    CHECK_FALSE(s->match_without_process(without_process("10.0.0.2", 443)));
+    // No rule matches: no answer (a prompt or DefaultAction decides).
+    CHECK_FALSE(s->match_without_process(without_process("10.0.0.2", 22)));
+
+    // A deny on the port wins whatever comes after it; an allow after a process rule that could
+    // match does not.
+    auto d =
+        store_of({rule("a-deny-8080", Action::deny, simple("dest.port", "8080")),
+                  rule("b-allow-curl", Action::allow, simple("process.path", "/usr/bin/curl"))});
+    REQUIRE(d->match_without_process(without_process("10.0.0.2", 8080)));
+    CHECK(d->match_without_process(without_process("10.0.0.2", 8080))->rule_name == "a-deny-8080");
+    auto p = store_of({rule("a-allow-8080", Action::allow, simple("dest.port", "8080")),
+                       rule("b-deny-curl", Action::deny, simple("process.path", "/usr/bin/curl"))});
+    CHECK_FALSE(p->match_without_process(without_process("10.0.0.2", 8080)));
+    // A disabled rule does not count.
+    REQUIRE(p->set_enabled("b-deny-curl", false));
+    CHECK(p->match_without_process(without_process("10.0.0.2", 8080))->rule_name == "a-allow-8080");
+}
