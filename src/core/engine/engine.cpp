@@ -182,11 +182,15 @@ bool Engine::joined_or_answered(const QueuedPacket& qp, const FlowKey& key,
             ++stats_.joined;
             return true;
         }
-        // A packet of a flow already waiting, beyond the bound: DefaultAction now (the flow's
-        // own decision comes later).
+        // A packet of a flow already waiting, beyond the bound (a retransmit): the flow's own
+        // decision comes later. DefaultAction for this packet, but a reject only drops it: a
+        // reset now would end the connection before its decision.
         ++stats_.over_limit;
         lock.unlock();
-        sink_.set_verdict(qp.queue, qp.id, verdict_of(options_.default_action), qp.mark);
+        const Verdict v = options_.default_action == Action::reject
+                              ? Verdict::deny
+                              : verdict_of(options_.default_action);
+        sink_.set_verdict(qp.queue, qp.id, v, qp.mark);
         return true;
     }
     if (auto a = flows_.find(key, now)) {

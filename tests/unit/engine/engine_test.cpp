@@ -616,6 +616,21 @@ TEST_CASE("beyond the held-packet bound a new flow gets DefaultAction at once, o
     CHECK(f.rec.event_count() == 2);
 }
 
+TEST_CASE(
+    "beyond the bound a retransmit of a waiting flow is dropped, never reset before its answer") {
+    EngineOptions o;
+    o.interactive = true;
+    o.max_pending_packets = 1;
+    o.default_action = Action::reject;
+    Fixture f(o);
+    f.packet(1, tcp(1001, 443));
+    REQUIRE(f.rec.wait_prompts(1));
+    f.packet(2, tcp(1001, 443));  // its SYN again; nothing more can be held
+    CHECK(f.sink.wait(2) == Verdict::deny);
+    REQUIRE(f.engine->answer(f.rec.opened[0].id, Action::allow).ok());
+    CHECK(f.sink.wait(1) == Verdict::allow);  // the connection lives to get its answer
+}
+
 TEST_CASE("a flow refused beyond the bound gets through when its retransmit finds room") {
     EngineOptions o;
     o.interactive = true;
