@@ -185,6 +185,20 @@ def main():
         check(r["result"] == "refused", f"a rule from `tsnitch rules add` applies: {r}")
         ns.run(ns.client, [tsnitch_binary(), "rules", "-r", t.rules_dir, "delete", "cli-block"])
 
+        # The cached allow's own file, edited to reject; then that file deleted.
+        check(wait_for(cached_allow, timeout=10), "the allow is cached again")
+        write_rule(t, rule("allow-py", "reject", PORT))
+        r = until(ns, "tcp", V4_PEER, PORT, "refused")
+        check(r["result"] == "refused", f"editing the allow rule's file to reject applies: {r}")
+        write_rule(t, rule("allow-py", "allow", PORT))
+        check(wait_for(cached_allow, timeout=10), "the allow is cached again")
+        os.unlink(os.path.join(t.rules_dir, "allow-py.json"))
+        r = until(ns, "tcp", V4_PEER, PORT, "refused")
+        check(r["result"] == "refused", f"deleting the allow rule's file takes effect: {r}")
+        r = attempts(ns, "tcp", V4_PEER, PORT, 2)
+        check(all(x["result"] == "refused" for x in r), f"DefaultAction once it is gone: {r}")
+        write_rule(t, rule("allow-py", "allow", PORT))
+
         check(wait_for(cached_allow, timeout=10), "the allow is cached again")
         ns.run(ns.client, [tsnitch_binary(), "rules", "-r", t.rules_dir, "disable", "allow-py"])
         r = until(ns, "tcp", V4_PEER, PORT, "refused")
