@@ -33,10 +33,10 @@ enum class KeyReach : uint8_t {
 KeyReach key_reach(const CompiledOperator& op, MatchInput& in, bool* reads_host = nullptr);
 
 // Whether an operand reads the process (its pid, paths, command line, environment, checksums).
-// user.id reads the connection's uid when the kernel gave one with the packet.
 bool operand_reads_process(Operand o, const CompiledOperator& op);
-// How one rule's operator relates to `in`'s connection when nothing is known of its process
-// (and its user only when the connection carries a uid).
+// How one rule's operator relates to `in`'s connection when nothing is known of its process:
+// user.id (and a user.name, which compiling turns into a uid) is known only when the kernel gave
+// a uid with the packet; a user.name that named nobody is not known at all.
 KeyReach reach_without_process(const CompiledOperator& op, MatchInput& in);
 
 }  // namespace tsnitch

@@ -713,7 +713,6 @@ std::string change_text(const Rule& r) {
 
 std::vector<Error> RuleStore::process_events(Changes* changes) {
     std::vector<Error> problems;
-    bool any = false;
     {
         std::lock_guard lock(mu_);
         if (!inotify_) return problems;
@@ -804,7 +803,6 @@ std::vector<Error> RuleStore::process_events(Changes* changes) {
             auto p = reload_file_locked(f);
             problems.insert(problems.end(), p.begin(), p.end());
         }
-        any = true;
         watch_lists_locked();
         rebuild_locked();
         if (changes) {
@@ -819,7 +817,7 @@ std::vector<Error> RuleStore::process_events(Changes* changes) {
                 if (!entries_.count(name)) changes->deleted.push_back(name);
         }
     }
-    if (any) changed();
+    changed();
     return problems;
 }
 
