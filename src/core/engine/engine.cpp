@@ -115,7 +115,7 @@ void Engine::on_packet(const QueuedPacket& qp) {
     c.dst = p.dst;
     c.dst_port = p.dst_port;
     c.uid = qp.uid;
-    const bool over_limit = held_packets_ >= options_.max_pending_packets;
+    const bool over_limit = over_limit_locked(key);
     lock.unlock();
     c.iface_in = interface_name(qp.ifindex_in);
     c.iface_out = interface_name(qp.ifindex_out);
@@ -167,9 +167,24 @@ void Engine::on_packet(const QueuedPacket& qp) {
         pd.attribution_us = early->micros;
     }
     pending_flows_[key] = id;
+    ++waiting_by_source_[source_of(key)];
     to_attribute_.push_back(id);
     lock.unlock();
     cv_.notify_one();
+}
+
+FlowKey Engine::source_of(const FlowKey& k) {
+    FlowKey s;
+    s.protocol = k.protocol;
+    s.src = k.src;
+    s.src_port = k.src_port;
+    return s;
+}
+
+bool Engine::over_limit_locked(const FlowKey& key) const {
+    if (held_packets_ < options_.max_pending_packets) return false;
+    if (held_packets_ >= options_.max_pending_packets + options_.fair_reserve_packets) return true;
+    return waiting_by_source_.contains(source_of(key));
 }
 
 bool Engine::joined_or_answered(const QueuedPacket& qp, const FlowKey& key,
@@ -392,6 +407,8 @@ void Engine::finish(std::unique_lock<std::mutex>& lock, uint64_t id, const Outco
     const auto now = std::chrono::steady_clock::now();
     for (const FlowKey& f : pd.flows) {
         pending_flows_.erase(f);
+        if (auto w = waiting_by_source_.find(source_of(f)); w != waiting_by_source_.end())
+            if (--w->second == 0) waiting_by_source_.erase(w);
         if (outcome.over_limit) {
             flows_.remember_for(f, outcome.action, now, options_.over_limit_memory);
         } else {

@@ -53,6 +53,10 @@ struct EngineOptions {
     // counted in EngineStats::over_limit and told to EngineObserver::on_over_limit.
     size_t max_pending_packets = 4096;
     size_t max_open_prompts = 256;
+    // Beyond max_pending_packets, a new flow from a socket (protocol, source address and port)
+    // that has no flow waiting is still held, up to this many packets more: one socket that
+    // sprays datagrams to thousands of ports cannot take every place from the others.
+    size_t fair_reserve_packets = 512;
     // How long a flow refused beyond the bounds keeps that answer: its packets meanwhile (a
     // burst, a duplicate from another CPU) get it without a new decision, and a retransmit after
     // it (TCP's first comes after a second) is decided anew, so that a moment of overload does
@@ -173,6 +177,10 @@ class Engine {
     bool joined_or_answered(const QueuedPacket& qp, const FlowKey& key,
                             std::chrono::steady_clock::time_point now,
                             std::unique_lock<std::mutex>& lock);
+    // Whether a new flow `key` finds no place to wait (the bound, and the reserve for sockets with
+    // no flow waiting); with mu_ held.
+    bool over_limit_locked(const FlowKey& key) const;
+    static FlowKey source_of(const FlowKey& k);
     // Fills in what attribution found and the host name.
     void complete(Connection& c, const Attribution& a);
     void decide_at_once(const QueuedPacket& qp, const FlowKey& key, Connection c,
@@ -203,6 +211,9 @@ class Engine {
     std::deque<uint64_t> to_attribute_;
     std::unordered_map<uint64_t, Pending> pending_;
     std::unordered_map<FlowKey, uint64_t, FlowKeyHash> pending_flows_;
+    // The waiting flows of each source socket (a FlowKey without destination): who may use the
+    // reserve beyond the bound (EngineOptions::fair_reserve_packets).
+    std::unordered_map<FlowKey, uint32_t, FlowKeyHash> waiting_by_source_;
     std::unordered_map<PromptKey, uint64_t, PromptKeyHash> open_prompts_;
     FlowCache flows_;  // its own locks: the readers look flows up without mu_
     // The open prompts' deadlines, soonest first: what the decision thread waits on.

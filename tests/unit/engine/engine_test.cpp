@@ -591,6 +591,7 @@ TEST_CASE("beyond the held-packet bound a new flow gets DefaultAction at once, o
     EngineOptions o;
     o.interactive = true;
     o.max_pending_packets = 2;
+    o.fair_reserve_packets = 0;  // the bound alone
     o.default_action = Action::reject;
     Fixture f(o);
     f.packet(1, tcp(1001, 443));
@@ -621,6 +622,7 @@ TEST_CASE(
     EngineOptions o;
     o.interactive = true;
     o.max_pending_packets = 1;
+    o.fair_reserve_packets = 0;  // the bound alone
     o.default_action = Action::reject;
     Fixture f(o);
     f.packet(1, tcp(1001, 443));
@@ -635,6 +637,7 @@ TEST_CASE("a flow refused beyond the bound gets through when its retransmit find
     EngineOptions o;
     o.interactive = true;
     o.max_pending_packets = 1;
+    o.fair_reserve_packets = 0;  // the bound alone
     o.over_limit_memory = 100ms;
     Fixture f(o);
     f.rules.fn = [](const Connection& c) -> std::optional<RuleMatch> {
@@ -659,6 +662,7 @@ TEST_CASE("beyond the held-packet bound a rule that needs no process still decid
     EngineOptions o;
     o.interactive = true;
     o.max_pending_packets = 2;
+    o.fair_reserve_packets = 0;  // the bound alone
     o.default_action = Action::deny;
     Fixture f(o);
     f.rules.without = [](const Connection& c) -> std::optional<RuleMatch> {
@@ -684,6 +688,32 @@ TEST_CASE("beyond the held-packet bound a rule that needs no process still decid
     CHECK(f.rec.events[0].connection.dst_host == "peer.example");
     CHECK(f.rec.events[1].reason == Reason::default_action);
     CHECK(f.engine->stats().over_limit == 1);
+}
+
+TEST_CASE("beyond the bound one spraying socket gets DefaultAction, another socket still waits") {
+    EngineOptions o;
+    o.interactive = true;
+    o.max_pending_packets = 2;
+    o.fair_reserve_packets = 2;
+    o.default_action = Action::deny;
+    Fixture f(o);
+    // One socket of curl's (source port 1500) to many ports, as a flood from one UDP socket.
+    for (uint16_t i = 0; i < 4; ++i)
+        f.packet(1 + i, udp(1500, uint16_t(9000 + i)));
+    // The first two were held; its next ones find the bound.
+    CHECK(f.sink.wait(3) == Verdict::deny);
+    CHECK(f.sink.wait(4) == Verdict::deny);
+    // Other sockets, with nothing waiting, take the reserve and wait for their own decision;
+    // once it is used up, DefaultAction for every new flow.
+    f.packet(10, tcp(1001, 443));
+    f.packet(11, tcp(1002, 443));
+    f.packet(12, tcp(1003, 443));
+    CHECK(f.sink.wait(12) == Verdict::deny);
+    CHECK_FALSE(f.sink.has(10));  // a refusal would have been answered by now (at once)
+    CHECK_FALSE(f.sink.has(11));
+    CHECK_FALSE(f.sink.has(1));
+    CHECK_FALSE(f.sink.has(2));
+    CHECK(f.engine->stats().over_limit == 3);
 }
 
 TEST_CASE("a kernel-path decision is counted and told to the observers like a queued one") {
