@@ -132,7 +132,8 @@ Result<KernelPathOptions> kernel_path_options_from_env(KernelPathOptions o) {
                 (max < UINT32_MAX ? " and at most " + std::to_string(max) : std::string()));
         return std::optional(n);
     };
-    // libbpf rounds a ring up to a power of two; 4 GiB and more the kernel refuses.
+    // A ring is kernel memory held for the whole run; libbpf rounds it up to a power of two,
+    // which beyond 2 GiB no longer fits the map's 32-bit size.
     auto ring = number("TSNITCH_KPATH_RING_BYTES", 1, 1u << 30);
     auto read_ms = number("TSNITCH_KPATH_READ_MS", 1);
     auto wake = number("TSNITCH_KPATH_WAKE_BYTES", 0);

@@ -140,7 +140,7 @@ void Engine::on_packet(const QueuedPacket& qp) {
         // No process in memory, and none can be waited for: the rules still decide when their
         // answer does not depend on the process (a rule on the port alone, say).
         if (!early) {
-            if (names_) c.dst_host = names_->host_for(c.dst);
+            complete(c, Attribution{});  // the host name
             if (std::optional<RuleMatch> m = rules_.match_without_process(c)) {
                 decide_at_once(qp, key, std::move(c), Attribution{}, *m);
                 return;
@@ -171,6 +171,16 @@ void Engine::on_packet(const QueuedPacket& qp) {
     to_attribute_.push_back(id);
     lock.unlock();
     cv_.notify_one();
+}
+
+void Engine::remember_flow(const FlowKey& key, Action a, bool over_limit,
+                           std::chrono::steady_clock::time_point now) {
+    // A refusal beyond a bound holds for a moment only (EngineOptions::over_limit_memory).
+    if (over_limit) {
+        flows_.remember_for(key, a, now, options_.over_limit_memory);
+    } else {
+        flows_.remember(key, a, now);
+    }
 }
 
 FlowKey Engine::source_of(const FlowKey& k) {
@@ -222,9 +232,7 @@ void Engine::refuse_over_limit(const QueuedPacket& qp, const FlowKey& key, Conne
     uint64_t total = 0;
     {
         std::lock_guard lock(mu_);
-        // Remembered for a moment only (EngineOptions::over_limit_memory).
-        flows_.remember_for(key, options_.default_action, std::chrono::steady_clock::now(),
-                            options_.over_limit_memory);
+        remember_flow(key, options_.default_action, true, std::chrono::steady_clock::now());
         count_locked(options_.default_action);
         total = ++stats_.over_limit;
     }
@@ -409,11 +417,7 @@ void Engine::finish(std::unique_lock<std::mutex>& lock, uint64_t id, const Outco
         pending_flows_.erase(f);
         if (auto w = waiting_by_source_.find(source_of(f)); w != waiting_by_source_.end())
             if (--w->second == 0) waiting_by_source_.erase(w);
-        if (outcome.over_limit) {
-            flows_.remember_for(f, outcome.action, now, options_.over_limit_memory);
-        } else {
-            flows_.remember(f, outcome.action, now);
-        }
+        remember_flow(f, outcome.action, outcome.over_limit, now);
     }
     if (pd.prompting) open_prompts_.erase(pd.prompt_key);
     if (pd.deadline) deadlines_.erase({*pd.deadline, pd.id});

@@ -180,6 +180,9 @@ class Engine {
     // Whether a new flow `key` finds no place to wait (the bound, and the reserve for sockets with
     // no flow waiting); with mu_ held.
     bool over_limit_locked(const FlowKey& key) const;
+    // Files a decided flow in the flow cache; `over_limit`: DefaultAction beyond a bound.
+    void remember_flow(const FlowKey& key, Action a, bool over_limit,
+                       std::chrono::steady_clock::time_point now);
     static FlowKey source_of(const FlowKey& k);
     // Fills in what attribution found and the host name.
     void complete(Connection& c, const Attribution& a);

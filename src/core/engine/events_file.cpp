@@ -156,7 +156,8 @@ void EventsFile::write_loop() {
         room_cv_.notify_all();
         if (dropped)
             report_("events file " + path_ + ": " + std::to_string(dropped) +
-                    " events dropped (the writer fell behind)");
+                    " events dropped (a write was stuck for over " +
+                    std::to_string(kStuckAfter.count()) + " s)");
         const uint64_t lost = write_batch(batch);
         lock.lock();
         writing_since_.reset();

@@ -72,7 +72,7 @@ class EventsFile final : public EngineObserver {
     std::condition_variable room_cv_;  // the writer took the waiting lines
     std::optional<std::chrono::steady_clock::time_point> writing_since_;  // in a write since
     std::deque<std::string> lines_;
-    size_t dropped_ = 0;   // backlog full, not yet reported
+    size_t dropped_ = 0;   // backlog full while a write was stuck, not yet reported
     uint64_t handed_ = 0;  // lines taken by the writer or dropped
     uint64_t done_ = 0;    // of those, written or lost
     uint64_t lost_total_ = 0;

@@ -37,6 +37,7 @@ bool operand_reads_process(Operand o, const CompiledOperator& op) {
         case Operand::process_env:
         case Operand::process_hash_md5:
         case Operand::process_hash_sha1:
+        case Operand::user_name:  // one that compiling could not turn into a uid: p->user
             return true;
         case Operand::lists:
             return op.list_kind() == ListKind::hash_md5;
@@ -79,8 +80,6 @@ KeyReach reach_without_process(const CompiledOperator& op, MatchInput& in) {
     const bool has_uid = in.connection().uid.has_value();
     return reach(op, in, [has_uid](const CompiledOperator& o) {
         if (o.operand() == Operand::user_id) return has_uid;
-        // A user.name that compiling could not turn into a uid is read from the process.
-        if (o.operand() == Operand::user_name) return false;
         return !operand_reads_process(o.operand(), o);
     });
 }

@@ -32,7 +32,8 @@ enum class KeyReach : uint8_t {
 // and set it to true when they were looked at; without it they need more than the key.
 KeyReach key_reach(const CompiledOperator& op, MatchInput& in, bool* reads_host = nullptr);
 
-// Whether an operand reads the process (its pid, paths, command line, environment, checksums).
+// Whether an operand reads the process (its pid, paths, command line, environment, checksums,
+// and the user name of a user.name that compiling could not turn into a uid).
 bool operand_reads_process(Operand o, const CompiledOperator& op);
 // How one rule's operator relates to `in`'s connection when nothing is known of its process:
 // user.id (and a user.name, which compiling turns into a uid) is known only when the kernel gave

@@ -363,21 +363,32 @@ std::optional<RuleMatch> RuleStore::match(const Connection& c) {
     return RuleMatch{found->rule.action, found->rule.name, found->rule.nolog};
 }
 
+template <typename Reach, typename Matched>
+const RuleStore::Entry* RuleStore::decided_by_reach(const Snapshot& s, const Reach& reach,
+                                                    const Matched& matched) const {
+    const TimePoint t = now();
+    const Entry* found = nullptr;
+    for (const auto& e : s.rules) {
+        if (e->expires && *e->expires <= t) continue;
+        const KeyReach r = reach(e->op);
+        if (r == KeyReach::needs_more) return nullptr;
+        if (r == KeyReach::cannot_match) continue;
+        found = e.get();
+        matched(*e);
+        // It matches whatever the fields not known say, so nothing after it changes the outcome.
+        if (e->rule.action != Action::allow || e->rule.precedence) break;
+    }
+    return found;
+}
+
 std::optional<RuleMatch> RuleStore::match_without_process(const Connection& c) {
     const std::shared_ptr<const Snapshot> s = snapshot();
-    const TimePoint t = now();
     MatchInput in(c, opt_.hasher.get());
     // Every rule, not only the index's candidates: the index finds process.path rules by the
     // process's path, which is not known here.
-    const Entry* found = nullptr;
-    for (const auto& e : s->rules) {
-        if (e->expires && *e->expires <= t) continue;
-        const KeyReach r = reach_without_process(e->op, in);
-        if (r == KeyReach::needs_more) return std::nullopt;
-        if (r == KeyReach::cannot_match) continue;
-        found = e.get();
-        if (e->rule.action != Action::allow || e->rule.precedence) break;
-    }
+    const Entry* found = decided_by_reach(
+        *s, [&](const CompiledOperator& op) { return reach_without_process(op, in); },
+        [](const Entry&) {});
     if (!found) return std::nullopt;
     return RuleMatch{found->rule.action, found->rule.name, found->rule.nolog};
 }
@@ -385,23 +396,16 @@ std::optional<RuleMatch> RuleStore::match_without_process(const Connection& c) {
 std::optional<RuleStore::KernelCacheable> RuleStore::match_for_kernel_cache(const Connection& c) {
     const std::shared_ptr<const Snapshot> s = snapshot();
     if (s->rules.empty()) return std::nullopt;
-    const TimePoint t = now();
     MatchInput in(c, opt_.hasher.get());
     // Every rule, not only the index's candidates: one that does not match this connection may
     // still match another with the same key (then the decision is no function of the key).
-    const Entry* found = nullptr;
     std::optional<TimePoint> expires;
     bool reads_host = false;
-    for (const auto& e : s->rules) {
-        if (e->expires && *e->expires <= t) continue;
-        const KeyReach r = key_reach(e->op, in, &reads_host);
-        if (r == KeyReach::needs_more) return std::nullopt;
-        if (r == KeyReach::cannot_match) continue;
-        found = e.get();
-        if (e->expires && (!expires || *e->expires < *expires)) expires = e->expires;
-        // It matches every flow with this key, so nothing after it can change the outcome.
-        if (e->rule.action != Action::allow || e->rule.precedence) break;
-    }
+    const Entry* found = decided_by_reach(
+        *s, [&](const CompiledOperator& op) { return key_reach(op, in, &reads_host); },
+        [&](const Entry& e) {
+            if (e.expires && (!expires || *e.expires < *expires)) expires = e.expires;
+        });
     if (!found) return std::nullopt;
     return KernelCacheable{
         {found->rule.action, found->rule.name, found->rule.nolog}, expires, reads_host};

@@ -132,6 +132,13 @@ class RuleStore final : public RuleMatcher {
   private:
     struct Entry;
     std::shared_ptr<const Snapshot> snapshot() const;  // the rules in force now
+    // The rule that decides as match() would (name order; a deny, a reject or an allow with
+    // precedence at once, else the last allow), walking every enabled, unexpired rule with
+    // `reach` (a KeyReach of its operator); `matched` is told of each rule that matches. None when
+    // a rule that could match needs more than `reach` knows, or when none matches.
+    template <typename Reach, typename Matched>
+    const Entry* decided_by_reach(const Snapshot& s, const Reach& reach,
+                                  const Matched& matched) const;
     std::chrono::system_clock::time_point now() const;
     Result<std::shared_ptr<const Entry>> compile_entry(Rule r, std::string file);
     std::vector<Error> reload_file_locked(const std::string& path);

@@ -91,6 +91,8 @@ with NetnsPair() as ns:
     write_atomically(os.path.join(rules, "allow-atomic.json"),
                      json.dumps(rule("allow-atomic", "allow", ATOMIC), indent=2))
     check(becomes(ns, ATOMIC, "ok") == "ok", "a rule file renamed into the directory applies")
+    check(wait_for(lambda: "tsnitch: rule files changed on disk: added allow-atomic" in err.text(),
+                   timeout=5), f"the reload names the rule it added: {err.text()!r}")
 
     # Written in two halves with a pause: while half of it is there, nothing reads it.
     slow_path = os.path.join(rules, "allow-slow.json")

@@ -117,6 +117,8 @@ def main():
             check(code == 2 and f"{knob} '{value}': expected a whole number" in err,
                   f"{knob}={value}: exit {code}, {err.strip()!r}")
             check("TSNITCH-OUT" not in ns.ruleset(), "and installs nothing")
+            if value == "4294967295":
+                check("and at most 1073741824" in err, f"the bound is named: {err.strip()!r}")
 
 
 main()

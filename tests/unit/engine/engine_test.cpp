@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -114,6 +115,18 @@ struct Fixture {
 
 RuleMatch rule(Action a, std::string name) {
     return {a, std::move(name), false};
+}
+
+// Prompting, with at most `max_pending` held packets and no reserve beyond them (the bound
+// alone) unless `reserve` says.
+EngineOptions bounded(size_t max_pending, Action default_action = Action::deny,
+                      size_t reserve = 0) {
+    EngineOptions o;
+    o.interactive = true;
+    o.max_pending_packets = max_pending;
+    o.fair_reserve_packets = reserve;
+    o.default_action = default_action;
+    return o;
 }
 
 }  // namespace
@@ -518,7 +531,8 @@ TEST_CASE("the events file: a writer that is behind is waited for, a stuck one l
     // Standard output a pipe that nobody reads: the writer's write never returns. After a
     // second the lines beyond the backlog are lost and counted instead of waiting for ever (if
     // they waited, the child would never report, and the test would time out). In a child,
-    // whose writer thread stays blocked when it exits.
+    // whose writer thread stays blocked when it exits. Once the pipe is read, the writer goes on
+    // and reports the loss.
     int result[2];
     REQUIRE(pipe(result) == 0);
     const pid_t child = fork();
@@ -534,7 +548,17 @@ TEST_CASE("the events file: a writer that is behind is waited for, a stuck one l
         DecisionEvent e;
         for (int i = 0; i < 200; ++i)
             (*ev)->on_decision(e, false);
-        const std::string report = std::to_string((*ev)->lost()) + "\n";
+        const uint64_t lost = (*ev)->lost();
+        std::thread([fd = out[0]] {
+            char sink[4096];
+            while (read(fd, sink, sizeof sink) > 0) {
+            }
+        }).detach();
+        (*ev)->drain();
+        const bool reported = std::any_of(said.begin(), said.end(), [](const std::string& m) {
+            return m.find("events dropped (a write was stuck for over 1 s)") != std::string::npos;
+        });
+        const std::string report = std::to_string(lost) + " " + (reported ? "1" : "0") + "\n";
         (void)!write(result[1], report.data(), report.size());
         _exit(0);
     }
@@ -546,9 +570,11 @@ TEST_CASE("the events file: a writer that is behind is waited for, a stuck one l
     waitpid(child, &status, 0);
     REQUIRE(n > 0);
     unsigned long lost = 0;
-    REQUIRE(std::sscanf(buf, "%lu", &lost) == 1);
+    int reported = 0;
+    REQUIRE(std::sscanf(buf, "%lu %d", &lost, &reported) == 2);
     CHECK(lost > 0);  // the 4096-byte pipe holds some ten lines; 4 wait; the rest are lost
     CHECK(lost < 200);
+    CHECK(reported == 1);
 }
 
 TEST_CASE("a prompt's deadline is kept while many new flows wait for a slow attribution") {
@@ -588,11 +614,7 @@ TEST_CASE("a prompt's deadline is kept while many new flows wait for a slow attr
 }
 
 TEST_CASE("beyond the held-packet bound a new flow gets DefaultAction at once, once") {
-    EngineOptions o;
-    o.interactive = true;
-    o.max_pending_packets = 2;
-    o.fair_reserve_packets = 0;  // the bound alone
-    o.default_action = Action::reject;
+    EngineOptions o = bounded(2, Action::reject);
     Fixture f(o);
     f.packet(1, tcp(1001, 443));
     f.packet(2, tcp(1002, 444));
@@ -619,11 +641,7 @@ TEST_CASE("beyond the held-packet bound a new flow gets DefaultAction at once, o
 
 TEST_CASE(
     "beyond the bound a retransmit of a waiting flow is dropped, never reset before its answer") {
-    EngineOptions o;
-    o.interactive = true;
-    o.max_pending_packets = 1;
-    o.fair_reserve_packets = 0;  // the bound alone
-    o.default_action = Action::reject;
+    EngineOptions o = bounded(1, Action::reject);
     Fixture f(o);
     f.packet(1, tcp(1001, 443));
     REQUIRE(f.rec.wait_prompts(1));
@@ -634,10 +652,7 @@ TEST_CASE(
 }
 
 TEST_CASE("a flow refused beyond the bound gets through when its retransmit finds room") {
-    EngineOptions o;
-    o.interactive = true;
-    o.max_pending_packets = 1;
-    o.fair_reserve_packets = 0;  // the bound alone
+    EngineOptions o = bounded(1);
     o.over_limit_memory = 100ms;
     Fixture f(o);
     f.rules.fn = [](const Connection& c) -> std::optional<RuleMatch> {
@@ -659,11 +674,7 @@ TEST_CASE("beyond the held-packet bound a rule that needs no process still decid
     // port allows is allowed all the same (it was denied, and its retransmits with it, for the
     // flow's whole life), and only what the rules cannot tell without the process gets
     // DefaultAction.
-    EngineOptions o;
-    o.interactive = true;
-    o.max_pending_packets = 2;
-    o.fair_reserve_packets = 0;  // the bound alone
-    o.default_action = Action::deny;
+    EngineOptions o = bounded(2, Action::deny);
     Fixture f(o);
     f.rules.without = [](const Connection& c) -> std::optional<RuleMatch> {
         CHECK_FALSE(c.process);  // asked before any attribution
@@ -691,11 +702,7 @@ TEST_CASE("beyond the held-packet bound a rule that needs no process still decid
 }
 
 TEST_CASE("beyond the bound one spraying socket gets DefaultAction, another socket still waits") {
-    EngineOptions o;
-    o.interactive = true;
-    o.max_pending_packets = 2;
-    o.fair_reserve_packets = 2;
-    o.default_action = Action::deny;
+    EngineOptions o = bounded(2, Action::deny, 2);
     Fixture f(o);
     // One socket of curl's (source port 1500) to many ports, as a flood from one UDP socket.
     for (uint16_t i = 0; i < 4; ++i)

@@ -32,6 +32,13 @@ RuleStoreOptions memory_only(FakeClock* clock = nullptr) {
     return o;
 }
 
+// The store's options with its rules directory in `d`.
+RuleStoreOptions in_dir(const ScratchDir& d, FakeClock* clock = nullptr) {
+    RuleStoreOptions o = memory_only(clock);
+    o.dir = d.path;
+    return o;
+}
+
 std::optional<std::string> winner(RuleStore& s, const Connection& c) {
     auto m = s.match(c);
     return m ? std::optional(m->rule_name) : std::nullopt;
@@ -106,8 +113,7 @@ TEST_CASE("disabled rules do not apply; nolog is passed on") {
 
 TEST_CASE("a once rule is never stored") {
     ScratchDir d;
-    RuleStoreOptions o = memory_only();
-    o.dir = d.path;
+    RuleStoreOptions o = in_dir(d);
     RuleStore s(o);
     auto name = s.add(rule("once", Action::allow, simple("true", ""), {}));
     REQUIRE(name);
@@ -144,8 +150,7 @@ TEST_CASE("timed rules expire on time, also while nothing is matched") {
 
 TEST_CASE("until restart lives in memory; always is written atomically with mode 0600") {
     ScratchDir d;
-    RuleStoreOptions o = memory_only();
-    o.dir = d.path;
+    RuleStoreOptions o = in_dir(d);
     {
         RuleStore s(o);
         REQUIRE(s.add(rule("mem", Action::allow, simple("dest.port", "22"))));
@@ -177,8 +182,7 @@ TEST_CASE("until restart lives in memory; always is written atomically with mode
 
 TEST_CASE("a taken name gets a suffix") {
     ScratchDir d;
-    RuleStoreOptions o = memory_only();
-    o.dir = d.path;
+    RuleStoreOptions o = in_dir(d);
     RuleStore s(o);
     CHECK(*s.add(rule("allow-curl", Action::allow, simple("dest.port", "1"), kAlways)) ==
           "allow-curl");
@@ -192,8 +196,7 @@ TEST_CASE("a taken name gets a suffix") {
 
 TEST_CASE("delete, disable and change reach the files") {
     ScratchDir d;
-    RuleStoreOptions o = memory_only();
-    o.dir = d.path;
+    RuleStoreOptions o = in_dir(d);
     RuleStore s(o);
     REQUIRE(s.add(rule("deny-ssh", Action::deny, simple("dest.port", "22"), kAlways)));
     REQUIRE(s.set_enabled("deny-ssh", false));
@@ -219,8 +222,7 @@ TEST_CASE("a timed rule file expires from the time it was created") {
                   {RuleDuration::Kind::timed, 3600s});
     r.created = rfc3339_utc(clock.t - 1800s);
     d.write("allow-1h.json", rule_to_json(r));
-    RuleStoreOptions o = memory_only(&clock);
-    o.dir = d.path;
+    RuleStoreOptions o = in_dir(d, &clock);
     RuleStore s(o);
     CHECK(s.load().empty());
     CHECK(winner(s, conn()) == "allow-1h");
@@ -233,8 +235,7 @@ TEST_CASE("a timed rule file expires from the time it was created") {
 
 TEST_CASE("files changed on disk apply without a restart") {
     ScratchDir d;
-    RuleStoreOptions o = memory_only();
-    o.dir = d.path;
+    RuleStoreOptions o = in_dir(d);
     RuleStore s(o);
     CHECK(s.load().empty());
     REQUIRE(s.watch());
@@ -302,8 +303,7 @@ TEST_CASE("a rules directory removed and made again is watched again") {
 
 TEST_CASE("a rule file renamed within the directory keeps applying") {
     ScratchDir d;
-    RuleStoreOptions o = memory_only();
-    o.dir = d.path;
+    RuleStoreOptions o = in_dir(d);
     RuleStore s(o);
     REQUIRE(s.watch());
     REQUIRE(write_file_atomically(
@@ -320,8 +320,7 @@ TEST_CASE("a rule file renamed within the directory keeps applying") {
 
 TEST_CASE("a half-written rule file is never read") {
     ScratchDir d;
-    RuleStoreOptions o = memory_only();
-    o.dir = d.path;
+    RuleStoreOptions o = in_dir(d);
     RuleStore s(o);
     REQUIRE(s.watch());
     // An editor or a copy still writing: the file is open, half of the text is there.
@@ -353,8 +352,7 @@ TEST_CASE("a changed list directory is read again") {
     ScratchDir d;
     ScratchDir lists;
     lists.write("hosts", "0.0.0.0 ads.example.net\n");
-    RuleStoreOptions o = memory_only();
-    o.dir = d.path;
+    RuleStoreOptions o = in_dir(d);
     RuleStore s(o);
     REQUIRE(s.watch());
     REQUIRE(s.add(rule("block-ads", Action::reject,
@@ -449,8 +447,7 @@ TEST_CASE("matching goes on while another thread changes the rules") {
 
 TEST_CASE("a reload says which rules it added, changed and deleted; the same file again, none") {
     ScratchDir d;
-    RuleStoreOptions o = memory_only();
-    o.dir = d.path;
+    RuleStoreOptions o = in_dir(d);
     RuleStore s(o);
     CHECK(s.load().empty());
     REQUIRE(s.watch());
@@ -526,8 +523,7 @@ bool any_says(const std::vector<Error>& problems, const std::string& part) {
 
 TEST_CASE("a broken rule file is reported and counted; the other rules still apply") {
     ScratchDir d;
-    RuleStoreOptions o = memory_only();
-    o.dir = d.path;
+    RuleStoreOptions o = in_dir(d);
     d.write("a-broken.json", "{\"name\": \"x\", \"action\": ");
     d.write("deny-all.json", deny_all_json());
     RuleStore s(o);
@@ -548,8 +544,7 @@ TEST_CASE("a broken rule file is reported and counted; the other rules still app
 
 TEST_CASE("rule files and directories others can write to are refused, naming owner and mode") {
     ScratchDir d;
-    RuleStoreOptions o = memory_only();
-    o.dir = d.path;
+    RuleStoreOptions o = in_dir(d);
     d.write("allow-all.json",
             rule_to_json(rule("allow-all", Action::allow, simple("true", ""), kAlways)));
     REQUIRE(::chmod(d.file("allow-all.json").c_str(), 0666) == 0);
