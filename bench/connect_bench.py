@@ -15,10 +15,13 @@ Configurations (rows; the list ROWS below, one entry each, so a new one is one m
   opensnitch   OpenSnitch, when installed (skipped otherwise)
 
     sudo python3 bench/connect_bench.py [BUILD_DIR] [--count N] [--rounds R] [--rows a,b,..]
-                                        [--median]
+                                        [--median] [--bpf-stats]
 
 p50/p99 are over every connect of every round; a rate is the best round's (--median: the median
-round's).
+round's). --bpf-stats turns on kernel.bpf_stats_enabled for the sequential runs (it costs two
+clock reads per program run) and prints, per tsnitch row, each of its BPF programs' runs per
+connect and time per run: where the kernel-side cost of a connection goes (raw_tp/sys_enter counts
+every syscall of the machine in that time, the client's and tsnitch's own too).
 
 Runs inside its own namespace pair (tests/integration/netns.py); nothing touches the machine's own
 network namespace. Rounds interleave the rows, so that drift of the machine hits all of them.
@@ -172,6 +175,43 @@ class Firewall:
         return err
 
 
+def bpf_programs():
+    """{(id, name): (run_cnt, run_time_ns)} of every loaded BPF program named tsnitch_*/tsn_*."""
+    out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True,
+                         check=True).stdout
+    return {(p["id"], p.get("name", "")): (p.get("run_cnt", 0), p.get("run_time_ns", 0))
+            for p in json.loads(out) if p.get("name", "").startswith(("tsnitch_", "tsn_"))}
+
+
+class BpfStats:
+    """Turns kernel.bpf_stats_enabled on for a block and adds what tsnitch's programs ran in it
+    to `into` ({name: [runs, ns]})."""
+    KNOB = "/proc/sys/kernel/bpf_stats_enabled"
+
+    def __init__(self, enabled, into):
+        self.enabled, self.into = enabled, into
+
+    def __enter__(self):
+        if self.enabled:
+            self.old = open(self.KNOB).read().strip()
+            with open(self.KNOB, "w") as f:
+                f.write("1")
+            self.before = bpf_programs()
+        return self
+
+    def __exit__(self, *exc):
+        if not self.enabled:
+            return
+        after = bpf_programs()
+        with open(self.KNOB, "w") as f:
+            f.write(self.old)
+        for key, (cnt, ns) in after.items():
+            c0, n0 = self.before.get(key, (0, 0))
+            total = self.into.setdefault(key[1], [0, 0])
+            total[0] += cnt - c0
+            total[1] += ns - n0
+
+
 def built(build, *programs):
     """The absolute paths of `programs` (relative to the build directory); exits when one is not
     built."""
@@ -189,6 +229,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--rows", default="")
     ap.add_argument("--median", action="store_true")
+    ap.add_argument("--bpf-stats", action="store_true")
     a = ap.parse_args()
     require_root()
     tsnitch, client, floor = built(a.build, "src/tsnitch", "bench/connect_client",
@@ -235,7 +276,8 @@ def main():
             keep = a.rows.split(",")
             rows = [r for r in rows if r["name"] in keep or r["name"] == "none"]
 
-        results = {r["name"]: {"seq": [], "rate": [], "par": [], "rss": []} for r in rows}
+        results = {r["name"]: {"seq": [], "rate": [], "par": [], "rss": [], "bpf": {}}
+                   for r in rows}
         with NetnsPair(ipv6=False) as ns:
             peers = start_peers(ns)
             run_clients(ns, client, 500)  # warm-up
@@ -248,7 +290,8 @@ def main():
                         fw.start()
                         run_clients(ns, client, 200)  # warm-up: caches, attribution index
                     r = results[row["name"]]
-                    seq = run_clients(ns, client, a.count)
+                    with BpfStats(a.bpf_stats and fw is not None, r["bpf"]):
+                        seq = run_clients(ns, client, a.count)
                     r["seq"].extend(seq.samples)
                     r["rate"].append(seq.rate)
                     r["par"].append(run_clients(ns, client, a.count // PARALLEL, PARALLEL).rate)
@@ -289,6 +332,16 @@ def main():
             print(f"  {row['name']}: {len(decided)} decisions ({allowed} allowed by the rule, "
                   f"{kernel} by the kernel path); "
                   f"attribution p50 {pct(attr, 50)} us p99 {pct(attr, 99)} us")
+        for row in rows:
+            bpf, connects = results[row["name"]]["bpf"], len(results[row["name"]]["seq"])
+            if not bpf or not connects:
+                continue
+            total = sum(ns for _, ns in bpf.values()) / connects / 1000
+            print(f"  {row['name']}: BPF {total:.2f} us per connect (bpf_stats)")
+            for name, (cnt, ns) in sorted(bpf.items(), key=lambda kv: -kv[1][1]):
+                if cnt:
+                    print(f"    {name:24s} {cnt / connects:8.2f} runs/connect "
+                          f"{ns / cnt:8.0f} ns/run {ns / connects / 1000:6.2f} us/connect")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
