@@ -18,8 +18,9 @@ Configurations (rows; the list ROWS below, one entry each, so a new one is one m
                                         [--median] [--bpf-stats]
 
 p50/p99 are over every connect of every round; a rate is the best round's (--median: the median
-round's). --bpf-stats turns on kernel.bpf_stats_enabled for the sequential runs (it costs two
-clock reads per program run) and prints, per tsnitch row, each of its BPF programs' runs per
+round's). --bpf-stats turns the kernel's BPF run statistics on for the sequential runs
+(BPF_ENABLE_STATS: off again when the bench ends, however it ends; it costs two clock reads per
+program run) and prints, per tsnitch row, each of its BPF programs' runs per
 connect and time per run: where the kernel-side cost of a connection goes (raw_tp/sys_enter counts
 every syscall of the machine in that time, the client's and tsnitch's own too).
 
@@ -27,6 +28,7 @@ Runs inside its own namespace pair (tests/integration/netns.py); nothing touches
 network namespace. Rounds interleave the rows, so that drift of the machine hits all of them.
 """
 import argparse
+import ctypes
 import json
 import os
 import shutil
@@ -183,19 +185,29 @@ def bpf_programs():
             for p in json.loads(out) if p.get("name", "").startswith(("tsnitch_", "tsn_"))}
 
 
+def enable_bpf_stats():
+    """An fd that keeps the kernel's BPF run statistics on while it is open (bpf(2)
+    BPF_ENABLE_STATS, x86-64): counted with every other holder and with the
+    kernel.bpf_stats_enabled sysctl, and dropped by the kernel when this process dies, so the
+    machine is never left with the statistics on."""
+    attr = ctypes.c_uint32(0)  # BPF_STATS_RUN_TIME
+    fd = ctypes.CDLL(None, use_errno=True).syscall(321, 32, ctypes.byref(attr),
+                                                   ctypes.sizeof(attr))
+    if fd < 0:
+        sys.exit(f"--bpf-stats: bpf(BPF_ENABLE_STATS): {os.strerror(ctypes.get_errno())}")
+    return fd
+
+
 class BpfStats:
-    """Turns kernel.bpf_stats_enabled on for a block and adds what tsnitch's programs ran in it
-    to `into` ({name: [runs, ns]})."""
-    KNOB = "/proc/sys/kernel/bpf_stats_enabled"
+    """Keeps the BPF run statistics on for a block and adds what tsnitch's programs ran in it to
+    `into` ({name: [runs, ns]})."""
 
     def __init__(self, enabled, into):
         self.enabled, self.into = enabled, into
 
     def __enter__(self):
         if self.enabled:
-            self.old = open(self.KNOB).read().strip()
-            with open(self.KNOB, "w") as f:
-                f.write("1")
+            self.fd = enable_bpf_stats()
             self.before = bpf_programs()
         return self
 
@@ -203,8 +215,7 @@ class BpfStats:
         if not self.enabled:
             return
         after = bpf_programs()
-        with open(self.KNOB, "w") as f:
-            f.write(self.old)
+        os.close(self.fd)
         for key, (cnt, ns) in after.items():
             c0, n0 = self.before.get(key, (0, 0))
             total = self.into.setdefault(key[1], [0, 0])
