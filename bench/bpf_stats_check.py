@@ -1,6 +1,13 @@
-"""Test of `connect_bench.py --bpf-stats` (meson test bench-bpf-stats, root): on the kernel-path
-row, each connect creates one socket, so tsnitch_sock_create must run once per connect, and the
-connect hooks (attribution and verdict) once each; no assertion on time."""
+"""Test of connect_bench.py's measuring tools (meson test bench-bpf-stats, root), on short runs;
+no assertion on time or speed:
+  --bpf-stats  on the kernel-path row each connect creates one socket, so tsnitch_sock_create
+               runs once per connect, and the connect hooks (attribution and verdict) once each;
+  kernel-floor nfq_floor --kernel-floor's always-match program runs for each connect's SYN (so
+               every connect left the chain there), and its pin and mount are gone afterwards;
+  --ablate     the "-tsnitch_sockops" row runs tsnitch without its sockops program, the other
+               rows with it;
+  CPU us/c     tsnitch writes an event per connect: its CPU time per connect is above 0."""
+import glob
 import os
 import re
 import subprocess
@@ -12,14 +19,30 @@ if os.geteuid() != 0:
     sys.exit(77)
 build = sys.argv[1]
 out = subprocess.run([sys.executable, os.path.join(HERE, "connect_bench.py"), build, "--rows",
-                      "rule-exe", "--rounds", "1", "--count", "400", "--bpf-stats"],
-                     capture_output=True, text=True, timeout=240)
+                      "rule-exe,kernel-floor", "--rounds", "1", "--count", "400", "--bpf-stats",
+                      "--ablate", "tsnitch_sockops"],
+                     capture_output=True, text=True, timeout=280)
 print(out.stdout, out.stderr)
 assert out.returncode == 0, out.returncode
-runs = {m[0]: float(m[1]) for m in re.findall(r"^\s+(\w+)\s+([\d.]+) runs/connect", out.stdout,
-                                              re.M)}
+
+
+def section(row):
+    """{program: runs per connect} of one row's --bpf-stats lines."""
+    m = re.search(rf"^  {re.escape(row)}: BPF [\d.]+ us per connect.*\n((?:    .*\n)*)",
+                  out.stdout, re.M)
+    assert m, (row, out.stdout)
+    return {p: float(r) for p, r in re.findall(r"^\s+(\w+)\s+([\d.]+) runs/connect", m[1], re.M)}
+
+
+exe, floor, ablated = section("rule-exe"), section("kernel-floor"), section("-tsnitch_sockops")
 for program in ("tsnitch_sock_create", "tsnitch_connect4", "tsn_verdict_connect4"):
     # Other processes of the machine may open a socket in the same time: a little above 1.
-    assert 1.0 <= runs.get(program, 0) < 1.1, (program, runs)
-assert re.search(r"rule-exe: BPF [\d.]+ us per connect", out.stdout), out.stdout
+    assert 1.0 <= exe.get(program, 0) < 1.1, (program, exe)
+assert 1.0 <= floor.get("tsn_floor_pass", 0) < 1.1, floor
+assert exe.get("tsnitch_sockops", 0) >= 1.0, exe
+assert ablated.get("tsnitch_sockops", 0) == 0, ablated
+assert ablated.get("tsn_verdict_connect4", 0) >= 1.0, ablated
+assert not glob.glob("/run/tsnitch-floor-*"), glob.glob("/run/tsnitch-floor-*")
+cpu = re.search(r"^  rule-exe +(?:\S+ +){9}(\S+)$", out.stdout, re.M)
+assert cpu and float(cpu[1]) > 0, out.stdout
 print("bench-bpf-stats: ok")

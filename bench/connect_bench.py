@@ -1,12 +1,17 @@
 """New-connection cost of tsnitch, every configuration in ONE invocation, as ratios to the
 no-firewall run of the same invocation (the machine is shared and noisy). Sequential TCP connects
 from the client namespace to a peer that accepts and closes; per configuration: p50 and p99
-connect time, the sequential rate, the rate of 4 parallel clients, and tsnitch's RSS.
+connect time, the sequential rate, the rate of 4 parallel clients, the firewall's RSS and its own
+CPU time (every thread's run time) per sequential connect ("CPU us/c"; kernel work done in the
+client's context or in softirq is not in it).
 
 Configurations (rows; the list ROWS below, one entry each, so a new one is one more entry):
   none         no firewall
   nfq-floor    bench/nfq_floor: tsnitch's rules and queues (one per CPU, pinned readers), every
                packet accepted at once; what NFQUEUE itself costs here
+  kernel-floor bench/nfq_floor --kernel-floor: the same rules with an always-matching xt_bpf
+               program as the kernel path's pass: every new flow leaves before the queue, no
+               cgroup program, no user space; the floor of the kernel path (netfilter, conntrack)
   rule-exe     tsnitch, an allow rule on the client's executable (process.path); no front end
   attached-2   rule-exe with 2 front ends attached over the control socket: one reads every
                event, the other never reads (a stalled terminal); must not slow the firewall
@@ -15,7 +20,7 @@ Configurations (rows; the list ROWS below, one entry each, so a new one is one m
   opensnitch   OpenSnitch, when installed (skipped otherwise)
 
     sudo python3 bench/connect_bench.py [BUILD_DIR] [--count N] [--rounds R] [--rows a,b,..]
-                                        [--median] [--bpf-stats]
+                                        [--median] [--bpf-stats] [--ablate PROG,..]
 
 p50/p99 are over every connect of every round; a rate is the best round's (--median: the median
 round's). --bpf-stats turns the kernel's BPF run statistics on for the sequential runs
@@ -23,6 +28,10 @@ round's). --bpf-stats turns the kernel's BPF run statistics on for the sequentia
 program run) and prints, per tsnitch row, each of its BPF programs' runs per
 connect and time per run: where the kernel-side cost of a connection goes (raw_tp/sys_enter counts
 every syscall of the machine in that time, the client's and tsnitch's own too).
+--ablate adds, per named BPF program (e.g. tsnitch_sockops), a row "-NAME": rule-exe with that
+program's link detached once tsnitch runs (bpftool link detach; cgroup programs only: a raw
+tracepoint's link cannot be detached). What a program costs, without the statistics' own cost;
+such a row's attribution is incomplete, so only its speed means anything.
 
 Runs inside its own namespace pair (tests/integration/netns.py); nothing touches the machine's own
 network namespace. Rounds interleave the rows, so that drift of the machine hits all of them.
@@ -38,6 +47,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
@@ -108,18 +118,53 @@ def pct(samples, p):
     return s[min(len(s) - 1, int(len(s) * p / 100))]
 
 
-def rss_kib(pid, field="VmRSS"):
-    """VmRSS (or another /proc/PID/status field in KiB: RssAnon, RssFile, RssShmem) of the
-    tsnitch process (the child of `ip netns exec`, or pid itself)."""
-    for cand in [pid] + [int(c) for c in open(f"/proc/{pid}/task/{pid}/children").read().split()]:
+NAMES = ("tsnitch", "opensnitch", "nfq_floor")
+
+
+def firewall_pid(pid):
+    """The firewall process: pid itself or the child `ip netns exec` started."""
+    try:
+        children = open(f"/proc/{pid}/task/{pid}/children").read().split()
+    except (FileNotFoundError, ProcessLookupError):
+        children = []
+    for cand in [pid] + [int(c) for c in children]:
         try:
-            with open(f"/proc/{cand}/status") as f:
-                st = dict(line.split(":", 1) for line in f if ":" in line)
-            if "tsnitch" in st.get("Name", "") or "opensnitch" in st.get("Name", ""):
-                return int(st[field].split()[0])
+            with open(f"/proc/{cand}/comm") as f:
+                if f.read().strip().startswith(NAMES):
+                    return cand
         except (FileNotFoundError, ProcessLookupError):
             pass
     return None
+
+
+def rss_kib(pid, field="VmRSS"):
+    """VmRSS (or another /proc/PID/status field in KiB: RssAnon, RssFile, RssShmem) of the
+    firewall process (the child of `ip netns exec`, or pid itself)."""
+    cand = firewall_pid(pid)
+    try:
+        with open(f"/proc/{cand}/status") as f:
+            st = dict(line.split(":", 1) for line in f if ":" in line)
+        return int(st[field].split()[0])
+    except (FileNotFoundError, ProcessLookupError, TypeError, KeyError):
+        return None
+
+
+def cpu_seconds(pid):
+    """CPU time of the firewall process, every thread, in seconds (the schedulers' run times in
+    /proc/PID/task/*/schedstat, ns; 0 when it is gone). A thread that ended before the call is
+    not counted: the firewalls here keep theirs for their life."""
+    cand = firewall_pid(pid)
+    total = 0
+    try:
+        for tid in os.listdir(f"/proc/{cand}/task"):
+            try:
+                with open(f"/proc/{cand}/task/{tid}/schedstat") as f:
+                    total += int(f.read().split()[0])
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+    except (FileNotFoundError, ProcessLookupError, TypeError):
+        return 0.0
+    return total / 1e9
 
 
 def attach_clients(path, n):
@@ -166,6 +211,13 @@ class Firewall:
     def rss(self, field="VmRSS"):
         return rss_kib(self.p.pid, field)
 
+    def settled_cpu(self):
+        """Its CPU seconds once the work of the connects so far is done: after the kernel
+        path's batch reads (every 100 ms) and the events file's writes. Taken on both ends of a
+        run, the window holds that run's events, not the warm-up's."""
+        time.sleep(0.3)
+        return cpu_seconds(self.p.pid)
+
     def stop(self):
         """Stops it; returns what it wrote to stderr (tsnitch's summary of decisions)."""
         self.p.terminate()
@@ -183,6 +235,38 @@ def bpf_programs():
                          check=True).stdout
     return {(p["id"], p.get("name", "")): (p.get("run_cnt", 0), p.get("run_time_ns", 0))
             for p in json.loads(out) if p.get("name", "").startswith(("tsnitch_", "tsn_"))}
+
+
+def held_links(pid):
+    """{link id: prog id} of the BPF links that process `pid` holds (its fds' fdinfo)."""
+    links = {}
+    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                info = dict(line.split(":", 1) for line in f if ":" in line)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if "link_id" in info and "prog_id" in info:
+            links[int(info["link_id"])] = int(info["prog_id"])
+    return links
+
+
+def detach_programs(names, pid):
+    """Detaches the links that the firewall process `pid` holds of its BPF programs with these
+    names (bpftool link detach; never another instance's): an ablation, what a row costs
+    without them. Exits when one has no link or cannot be detached."""
+    progs = {p["id"]: p.get("name", "") for p in json.loads(subprocess.run(
+        ["bpftool", "-j", "prog", "show"], capture_output=True, text=True, check=True).stdout)}
+    links = held_links(pid)
+    for name in names:
+        ids = [link for link, prog in links.items() if progs.get(prog) == name]
+        if not ids:
+            sys.exit(f"--ablate: process {pid} holds no link of a program named {name}")
+        for i in ids:
+            r = subprocess.run(["bpftool", "link", "detach", "id", str(i)], capture_output=True,
+                               text=True)
+            if r.returncode != 0:
+                sys.exit(f"--ablate: detaching {name} (link {i}): {r.stderr.strip()}")
 
 
 def enable_bpf_stats():
@@ -241,6 +325,7 @@ def main():
     ap.add_argument("--rows", default="")
     ap.add_argument("--median", action="store_true")
     ap.add_argument("--bpf-stats", action="store_true")
+    ap.add_argument("--ablate", default="")
     a = ap.parse_args()
     require_root()
     tsnitch, client, floor = built(a.build, "src/tsnitch", "bench/connect_client",
@@ -274,10 +359,15 @@ def main():
 
         rows = [{"name": "none", "argv": None},
                 {"name": "nfq-floor", "argv": [floor]},
+                {"name": "kernel-floor", "argv": [floor, "--kernel-floor"]},
                 tsnitch_row("rule-exe", exe_rule, "ebpf"),
                 tsnitch_row("attached-2", exe_rule, "ebpf", attach=2),
                 tsnitch_row("queue-path", command_rule, "ebpf"),
                 tsnitch_row("diag", exe_rule, "diag")]
+        for prog in filter(None, a.ablate.split(",")):
+            row = tsnitch_row(f"-{prog}", exe_rule, "ebpf")
+            row["detach"] = [prog]
+            rows.append(row)
         if shutil.which("opensnitchd"):
             rows.append({"name": "opensnitch", "argv": [shutil.which("opensnitchd")],
                          "marker": "opensnitch"})
@@ -285,9 +375,11 @@ def main():
             print("opensnitch: not installed, row skipped")
         if a.rows:
             keep = a.rows.split(",")
-            rows = [r for r in rows if r["name"] in keep or r["name"] == "none"]
+            rows = [r for r in rows if r["name"] in keep or r["name"] == "none" or
+                    r.get("detach")]
 
-        results = {r["name"]: {"seq": [], "rate": [], "par": [], "rss": [], "bpf": {}}
+        results = {r["name"]: {"seq": [], "rate": [], "par": [], "rss": [], "bpf": {},
+                               "cpu": 0.0}
                    for r in rows}
         with NetnsPair(ipv6=False) as ns:
             peers = start_peers(ns)
@@ -299,15 +391,19 @@ def main():
                         fw = Firewall(ns, row["argv"], row.get("marker", "TSNITCH-OUT"),
                                       row.get("control"), row.get("attach", 0))
                         fw.start()
+                        if row.get("detach"):
+                            detach_programs(row["detach"], firewall_pid(fw.p.pid))
                         run_clients(ns, client, 200)  # warm-up: caches, attribution index
                     r = results[row["name"]]
+                    cpu0 = fw.settled_cpu() if fw else 0.0
                     with BpfStats(a.bpf_stats and fw is not None, r["bpf"]):
                         seq = run_clients(ns, client, a.count)
+                    r["cpu"] += fw.settled_cpu() - cpu0 if fw else 0.0
                     r["seq"].extend(seq.samples)
                     r["rate"].append(seq.rate)
                     r["par"].append(run_clients(ns, client, a.count // PARALLEL, PARALLEL).rate)
                     if fw:
-                        if row["name"] != "nfq-floor":
+                        if not row["name"].endswith("-floor"):
                             r["rss"].append(fw.rss())
                         fw.stop()
             for p in peers:
@@ -321,7 +417,8 @@ def main():
         agg = statistics.median if a.median else max
         b50, brate, bpar = pct(base["seq"], 50), agg(base["rate"]), agg(base["par"])
         print(f"  {'row':11s} {'p50 us':>8s} {'+p50':>6s} {'p99 us':>8s} {'+p99':>7s} "
-              f"{'conn/s':>8s} {'ratio':>6s} {'4x conn/s':>9s} {'ratio':>6s} {'RSS MiB':>8s}")
+              f"{'conn/s':>8s} {'ratio':>6s} {'4x conn/s':>9s} {'ratio':>6s} {'RSS MiB':>8s} "
+              f"{'CPU us/c':>8s}")
         b99 = pct(base["seq"], 99)
         for row in rows:
             r = results[row["name"]]
@@ -330,7 +427,8 @@ def main():
             rss = [x for x in r["rss"] if x]
             print(f"  {row['name']:11s} {p50:8.1f} {p50 - b50:+6.1f} {p99:8.1f} {p99 - b99:+7.1f} "
                   f"{rate:8.0f} {rate / brate:6.2f} {par:9.0f} {par / bpar:6.2f} "
-                  f"{(max(rss) / 1024 if rss else 0):8.1f}")
+                  f"{(max(rss) / 1024 if rss else 0):8.1f} "
+                  f"{r['cpu'] * 1e6 / max(1, len(r['seq'])):8.1f}")
         for row in rows:
             if not row.get("events"):
                 continue
