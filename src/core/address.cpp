@@ -163,11 +163,20 @@ bool IpAddress::in_network(const IpAddress& network, unsigned prefix) const {
 }
 
 std::string IpAddress::to_string() const {
-    char buf[INET6_ADDRSTRLEN + 16];
     if (is_v4()) {
-        inet_ntop(AF_INET, b_.data(), buf, sizeof buf);
-        return buf;
+        // By hand: glibc's inet_ntop formats each byte with sprintf, once per event line.
+        char buf[16];
+        char* at = buf;
+        for (size_t i = 0; i < 4; ++i) {
+            if (i) *at++ = '.';
+            const unsigned v = b_[i];
+            if (v >= 100) *at++ = static_cast<char>('0' + v / 100);
+            if (v >= 10) *at++ = static_cast<char>('0' + v / 10 % 10);
+            *at++ = static_cast<char>('0' + v % 10);
+        }
+        return std::string(buf, at);
     }
+    char buf[INET6_ADDRSTRLEN + 16];
     // glibc's inet_ntop follows RFC 5952 (lower case, longest run of two or more zero groups,
     // first on a tie, ::ffff:a.b.c.d for mapped addresses).
     inet_ntop(AF_INET6, b_.data(), buf, sizeof buf);

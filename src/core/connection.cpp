@@ -1,7 +1,7 @@
 #include "core/connection.h"
 
 #include <charconv>
-#include <ctime>
+#include <cstdint>
 
 #include "core/json.h"
 
@@ -135,18 +135,55 @@ std::string Connection::destination_text() const {
     return ports ? to + ":" + std::to_string(dst_port) : to;
 }
 
+namespace {
+
+// The proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's days_from_civil,
+// inverted): integer arithmetic only, where gmtime_r takes the time zone lock and strftime and
+// snprintf parse formats, once per event line.
+struct CivilDate {
+    int64_t year;
+    unsigned month, day;
+};
+
+CivilDate civil_from_days(int64_t z) {
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const auto doe = static_cast<unsigned>(z - era * 146097);                    // [0, 146096]
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  // [0, 399]
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                // [0, 365]
+    const unsigned mp = (5 * doy + 2) / 153;                                     // [0, 11]
+    const unsigned day = doy - (153 * mp + 2) / 5 + 1;
+    const unsigned month = mp < 10 ? mp + 3 : mp - 9;
+    return {static_cast<int64_t>(yoe) + era * 400 + (month <= 2), month, day};
+}
+
+void put_digits(char* at, unsigned value, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+        at[i] = static_cast<char>('0' + value % 10);
+        value /= 10;
+    }
+}
+
+}  // namespace
+
 std::string iso8601_utc_ms(std::chrono::system_clock::time_point t) {
     using namespace std::chrono;
-    const auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
-    const time_t secs = static_cast<time_t>(ms / 1000);
-    tm utc{};
-    gmtime_r(&secs, &utc);
-    char buf[40];
-    const size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
-    std::string s(buf, n);
-    char frac[8];
-    std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>(ms % 1000));
-    return s + frac;
+    const int64_t ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
+    // Floor division: a time before 1970 is the day before at a positive time of day.
+    const int64_t days = (ms >= 0 ? ms : ms - 86399999) / 86400000;
+    const auto of_day = static_cast<unsigned>(ms - days * 86400000);
+    const CivilDate d = civil_from_days(days);
+    // A system_clock time (nanoseconds in 64 bits) lies in 1677-2262: always four digits.
+    //               0123456789012345678901234
+    std::string s = "0000-00-00T00:00:00.000Z";
+    put_digits(&s[0], static_cast<unsigned>(d.year), 4);
+    put_digits(&s[5], d.month, 2);
+    put_digits(&s[8], d.day, 2);
+    put_digits(&s[11], of_day / 3600000, 2);
+    put_digits(&s[14], of_day / 60000 % 60, 2);
+    put_digits(&s[17], of_day / 1000 % 60, 2);
+    put_digits(&s[20], of_day % 1000, 3);
+    return s;
 }
 
 std::string_view decision_path_name(DecisionPath p) {

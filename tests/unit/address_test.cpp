@@ -1,4 +1,7 @@
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
+
+#include <cstdint>
 
 #include "core/address.h"
 
@@ -23,6 +26,20 @@ TEST_CASE("IPv4 addresses round-trip through text and bytes") {
     }
     CHECK(ip("10.0.2.2").v4_host_order() == 0x0a000202u);
     CHECK(IpAddress::v4(0x0a000202u) == ip("10.0.2.2"));
+}
+
+TEST_CASE("every IPv4 byte value prints as inet_ntop prints it, in every position") {
+    for (unsigned v = 0; v < 256; ++v) {
+        for (int pos = 0; pos < 4; ++pos) {
+            uint8_t b[4] = {1, 20, 254, 0};
+            b[pos] = static_cast<uint8_t>(v);
+            char want[INET_ADDRSTRLEN];
+            REQUIRE(inet_ntop(AF_INET, b, want, sizeof want) != nullptr);
+            const uint32_t host =
+                (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
+            CHECK(IpAddress::v4(host).to_string() == want);
+        }
+    }
 }
 
 TEST_CASE("IPv6 addresses print in RFC 5952 form") {

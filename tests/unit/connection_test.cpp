@@ -1,5 +1,11 @@
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <string>
+
 #include "core/connection.h"
 #include "core/duration.h"
 #include "core/json.h"
@@ -71,6 +77,39 @@ TEST_CASE("the event line has every field of DESIGN.md in order") {
         std::string::npos);
     CHECK(j.find(R"("dst_host":"example.test")") != std::string::npos);
     CHECK(j.find(R"("method":"ebpf","attribution_us":7,"path":"kernel"})") != std::string::npos);
+}
+
+TEST_CASE("event times are the C library's UTC time, to the millisecond, for every kind of date") {
+    using namespace std::chrono;
+    const auto libc = [](int64_t ms) {
+        const int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+        const time_t t = static_cast<time_t>(secs);
+        tm utc{};
+        REQUIRE(gmtime_r(&t, &utc) != nullptr);
+        char buf[64];
+        const size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
+        char frac[8];
+        std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>(ms - secs * 1000));
+        return std::string(buf, n) + frac;
+    };
+    const auto at = [](int64_t ms) { return system_clock::time_point(milliseconds(ms)); };
+    // Epoch, leap days (2000 is a leap year, 2100 is not), year and month ends, before 1970,
+    // and the ends of what a system_clock time (nanoseconds in 64 bits) can hold.
+    const int64_t day = 86400000;
+    for (int64_t ms :
+         {int64_t{0}, int64_t{999}, int64_t{1795896062345}, 951782400000 + 1, 951868799999,
+          4107542400000, 4107628800000 - 1, 1798761599999, int64_t{-1}, -day, -day - 1,
+          -2208988800000, int64_t{9223372036854}, int64_t{-9223372036854}})
+        CHECK(iso8601_utc_ms(at(ms)) == libc(ms));
+    uint64_t x = 0x9e3779b97f4a7c15ull;  // a fixed pseudo-random walk over 1677 to 2262
+    for (int i = 0; i < 20000; ++i) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        const int64_t ms = static_cast<int64_t>(x % 18446744073708ull) - 9223372036854;
+        REQUIRE(iso8601_utc_ms(at(ms)) == libc(ms));
+    }
+    CHECK(iso8601_utc_ms(at(1795896062345)) == "2026-11-28T20:01:02.345Z");
 }
 
 TEST_CASE("hostile strings cannot break a JSON line") {

@@ -113,7 +113,11 @@ bool EventsFile::write_whole(std::string_view text, int& error) {
 // Writes a batch in one system call when it fits; otherwise line by line, so that what fits is
 // kept. Returns the lines lost.
 uint64_t EventsFile::write_batch(const std::deque<std::string>& batch) {
+    size_t size = 0;
+    for (const std::string& l : batch)
+        size += l.size();
     std::string all;
+    all.reserve(size);
     for (const std::string& l : batch)
         all += l;
     int error = 0;
