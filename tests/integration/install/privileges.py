@@ -79,7 +79,8 @@ with NetnsPair() as ns:
     check(wait_for(lambda: err.text().count("re-added") > before, timeout=15, interval=0.1),
           f"the flush is noticed and the rules re-added: {err.text()}")
     check(wait_for(lambda: queue_rule(ns), timeout=15, interval=0.1), "the flushed chain is repaired")
-    check(wait_for(lambda: attempt(ns, "tcp", V4_PEER, OTHER, timeout=1.0) == "refused", timeout=10),
+    # No rule: the reject comes after PromptTimeout (1 s); the client waits longer than that.
+    check(wait_for(lambda: attempt(ns, "tcp", V4_PEER, OTHER, timeout=3.0) == "refused", timeout=10),
           "after the repair a connection no rule allows is refused again")
     check("Operation not permitted" not in err.text(), f"nothing was refused to tsnitch: {err.text()}")
 
