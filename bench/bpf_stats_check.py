@@ -4,8 +4,8 @@ no assertion on time or speed:
                runs once per connect, and the connect hooks (attribution and verdict) once each;
   kernel-floor nfq_floor --kernel-floor's always-match program runs for each connect's SYN (so
                every connect left the chain there), and its pin and mount are gone afterwards;
-  --ablate     the "-tsnitch_sockops" row runs tsnitch without its sockops program, the other
-               rows with it;
+  --ablate     the "-tsnitch_sock_release" row runs tsnitch without its sock_release program,
+               the other rows with it;
   CPU us/c     tsnitch writes an event per connect: its CPU time per connect is above 0."""
 import glob
 import os
@@ -20,7 +20,7 @@ if os.geteuid() != 0:
 build = sys.argv[1]
 out = subprocess.run([sys.executable, os.path.join(HERE, "connect_bench.py"), build, "--rows",
                       "rule-exe,kernel-floor", "--rounds", "1", "--count", "400", "--bpf-stats",
-                      "--ablate", "tsnitch_sockops"],
+                      "--ablate", "tsnitch_sock_release"],
                      capture_output=True, text=True, timeout=280)
 print(out.stdout, out.stderr)
 assert out.returncode == 0, out.returncode
@@ -34,13 +34,13 @@ def section(row):
     return {p: float(r) for p, r in re.findall(r"^\s+(\w+)\s+([\d.]+) runs/connect", m[1], re.M)}
 
 
-exe, floor, ablated = section("rule-exe"), section("kernel-floor"), section("-tsnitch_sockops")
+exe, floor, ablated = section("rule-exe"), section("kernel-floor"), section("-tsnitch_sock_release")
 for program in ("tsnitch_sock_create", "tsnitch_connect4", "tsn_verdict_connect4"):
     # Other processes of the machine may open a socket in the same time: a little above 1.
     assert 1.0 <= exe.get(program, 0) < 1.1, (program, exe)
 assert 1.0 <= floor.get("tsn_floor_pass", 0) < 1.1, floor
-assert exe.get("tsnitch_sockops", 0) >= 1.0, exe
-assert ablated.get("tsnitch_sockops", 0) == 0, ablated
+assert exe.get("tsnitch_sock_release", 0) >= 1.0, exe
+assert ablated.get("tsnitch_sock_release", 0) == 0, ablated
 assert ablated.get("tsn_verdict_connect4", 0) >= 1.0, ablated
 assert not glob.glob("/run/tsnitch-floor-*"), glob.glob("/run/tsnitch-floor-*")
 cpu = re.search(r"^  rule-exe +(?:\S+ +){9}(\S+)$", out.stdout, re.M)

@@ -28,7 +28,7 @@ round's). --bpf-stats turns the kernel's BPF run statistics on for the sequentia
 program run) and prints, per tsnitch row, each of its BPF programs' runs per
 connect and time per run: where the kernel-side cost of a connection goes (raw_tp/sys_enter counts
 every syscall of the machine in that time, the client's and tsnitch's own too).
---ablate adds, per named BPF program (e.g. tsnitch_sockops), a row "-NAME": rule-exe with that
+--ablate adds, per named BPF program (e.g. tsnitch_sock_release), a row "-NAME": rule-exe with that
 program's link detached once tsnitch runs (bpftool link detach; cgroup programs only: a raw
 tracepoint's link cannot be detached). What a program costs, without the statistics' own cost;
 such a row's attribution is incomplete, so only its speed means anything.

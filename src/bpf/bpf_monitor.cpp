@@ -214,6 +214,24 @@ Result<std::unique_ptr<BpfMonitor>> BpfMonitor::create(ProcessModel& processes,
     return m;
 }
 
+int BpfMonitor::flows_map_fd() const {
+    return bpf_map__fd(skel_->maps.tsn_flows);
+}
+
+int BpfMonitor::socks_map_fd() const {
+    return bpf_map__fd(skel_->maps.tsn_socks);
+}
+
+void BpfMonitor::detach_sockops() {
+    if (skel_->links.tsnitch_sockops == nullptr) return;
+    bpf_link__destroy(skel_->links.tsnitch_sockops);
+    skel_->links.tsnitch_sockops = nullptr;  // the skeleton's destroy skips it
+}
+
+bool BpfMonitor::sockops_attached() const {
+    return skel_->links.tsnitch_sockops != nullptr;
+}
+
 std::optional<SocketOwner> BpfMonitor::owner_of_flow(const tsn_flow_key& key) const {
     tsn_owner o{};
     if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.tsn_flows), &key, &o) != 0) {

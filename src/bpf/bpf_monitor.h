@@ -118,6 +118,15 @@ class BpfMonitor {
     size_t sweep(std::chrono::nanoseconds grace);
 
     uint64_t netns_cookie() const { return netns_cookie_; }  // of the namespace we run in
+
+    // The maps that hold TCP flow keys (tsn_flows) and the sockets' owners (tsn_socks), for the
+    // kernel path's xt_bpf program to share: it files each SYN's key there (KernelVerdicts).
+    int flows_map_fd() const;
+    int socks_map_fd() const;
+    // Detaches the sockops program, which files the TCP keys otherwise; once the kernel path's
+    // rules run its program on every SYN. The other programs stay.
+    void detach_sockops();
+    bool sockops_attached() const;
     const std::string& cgroup_root() const { return cgroup_->where(); }
 
   private:

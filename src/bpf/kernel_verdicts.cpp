@@ -114,6 +114,13 @@ struct Attachment {
     const char* title;
 };
 
+// Without an attribution module to share them with, its maps in this object stay unused: one
+// entry each instead of the preallocated thousands.
+void shrink_attribution_maps(tsnitch_verdict* s) {
+    bpf_map__set_max_entries(s->maps.tsn_flows, 1);
+    bpf_map__set_max_entries(s->maps.tsn_socks, 1);
+}
+
 }  // namespace
 
 Result<KernelPathOptions> kernel_path_options_from_env(KernelPathOptions o) {
@@ -203,6 +210,15 @@ Result<std::unique_ptr<KernelVerdicts>> KernelVerdicts::create(RuleStore& rules,
         bpf_map__set_max_entries(k->skel_->maps.tsn_decisions, options.ring_bytes) != 0)
         return make_error("TSNITCH_KPATH_RING_BYTES " + std::to_string(options.ring_bytes) +
                           ": not a usable ring buffer size");
+    if (options.flows_map_fd >= 0 && options.socks_map_fd >= 0) {
+        if (int err = bpf_map__reuse_fd(k->skel_->maps.tsn_flows, options.flows_map_fd); err != 0)
+            return make_error("sharing the attribution's flow map: " + errno_text(err), -err);
+        if (int err = bpf_map__reuse_fd(k->skel_->maps.tsn_socks, options.socks_map_fd); err != 0)
+            return make_error("sharing the attribution's socket map: " + errno_text(err), -err);
+        k->tcp_keys_ = true;
+    } else {
+        shrink_attribution_maps(k->skel_);
+    }
     if (int err = tsnitch_verdict__load(k->skel_); err != 0)
         return make_error("loading the kernel path's eBPF programs: " + errno_text(err), -err);
     k->wake_bytes_ =
@@ -299,6 +315,7 @@ void KernelVerdicts::write_config(bool enabled) {
     c.epoch = epoch_.load();
     c.enabled = enabled ? 1 : 0;
     c.wake_bytes = wake_bytes_;
+    c.tcp_keys = tcp_keys_ ? 1 : 0;
     const uint32_t zero = 0;
     bpf_map_update_elem(bpf_map__fd(skel_->maps.tsn_kconfig), &zero, &c, BPF_ANY);
 }
@@ -518,6 +535,7 @@ KernelPathStats KernelVerdicts::stats() const {
 Status probe_kernel_path() {
     tsnitch_verdict* s = tsnitch_verdict__open();
     if (s == nullptr) return make_error("opening the eBPF object: " + errno_text(errno), errno);
+    shrink_attribution_maps(s);
     const int err = tsnitch_verdict__load(s);
     tsnitch_verdict__destroy(s);
     if (err != 0) return make_error("loading its programs: " + errno_text(err), -err);

@@ -54,6 +54,10 @@ struct KernelPathOptions {
     std::optional<uint32_t> wake_bytes;
     std::chrono::milliseconds read_interval{100};
     bool disable = false;
+    // The attribution module's tsn_flows and tsn_socks (BpfMonitor::tcp_key_maps), shared so
+    // that the xt_bpf program files every SYN's flow key there; -1: no module runs.
+    int flows_map_fd = -1;
+    int socks_map_fd = -1;
 };
 
 // Options with the environment's test knobs applied; an error names a knob that is not a number.
@@ -95,6 +99,9 @@ class KernelVerdicts final : public EngineObserver {
     const std::string& pass_pin() const { return pass_pin_; }
     // The pins live in a bpf file system mounted for this instance (unmounted at exit).
     bool owns_mount() const { return own_mount_; }
+    // True when the xt_bpf program files the TCP flow keys in the attribution module's maps:
+    // its sockops program may go once the rules that run this one are installed.
+    bool files_tcp_keys() const { return tcp_keys_; }
     const std::string& drop_pin() const { return drop_pin_; }
 
     // Turns the kernel path on and starts reading its records; each becomes
@@ -132,6 +139,7 @@ class KernelVerdicts final : public EngineObserver {
     UniqueFd cgroup_;
     uint64_t netns_ = 0;
     uint32_t wake_bytes_ = 0;  // tsn_kconfig.wake_bytes
+    bool tcp_keys_ = false;    // tsn_kconfig.tcp_keys
     std::string pin_dir_;
     bool own_mount_ = false;  // pin_dir_ is a bpffs mounted for this instance
     std::string pass_pin_, drop_pin_;

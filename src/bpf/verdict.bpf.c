@@ -13,6 +13,10 @@
 //     writes the decision's record to the ring buffer (no wake-up; user space reads in batches);
 //     when no record can be reserved, the packet does not match and takes the queue: nothing is
 //     decided unlogged.
+//   tsn_pass also files the flow key of every outgoing SYN in the attribution module's maps
+//     (tsn_kconfig.tcp_keys; user space shares them, tsnitch.bpf.c fills them otherwise): one run
+//     per connection where the sockops program ran on nine callbacks of every TCP socket of the
+//     machine, so the attribution module leaves sockops out while the kernel path runs.
 #include <linux/bpf.h>
 
 #include <bpf/bpf_endian.h>
@@ -60,6 +64,23 @@ struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
     __uint(max_entries, TSN_RING_BYTES);  // user space may shrink it before loading (a test knob)
 } tsn_decisions SEC(".maps");
+
+// The attribution module's maps (tsnitch.bpf.c; the same definitions): user space hands their
+// descriptors in before loading (bpf_map__reuse_fd), or shrinks them to one unused entry when
+// no attribution module runs (tcp_keys is then 0).
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, TSN_MAX_FLOWS);
+    __type(key, struct tsn_flow_key);
+    __type(value, struct tsn_owner);
+} tsn_flows SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, TSN_MAX_SOCKETS);
+    __type(key, __u64);
+    __type(value, struct tsn_sock);
+} tsn_socks SEC(".maps");
 
 // Scratch space for building a skip entry (too large for the 512-byte stack with the rest).
 struct {
@@ -304,15 +325,41 @@ static __always_inline void note_flow(const struct tsn_skip* s, const struct pac
     bpf_map_update_elem(&tsn_flow_exes, &fk, &e, BPF_ANY);
 }
 
+// The TCP flow key of a SYN, under the owner connect4/6 recorded for its socket a moment earlier
+// (the SYN leaves inside connect()), as sockops TCP_CONNECT_CB files it in tsnitch.bpf.c. A
+// socket the attribution module does not know (it predates tsnitch and connected without
+// connect(): TCP Fast Open) gets no key: the current task of a retransmitted SYN is whoever
+// the timer interrupted, never an owner.
+static __always_inline void file_tcp_key(__u64 cookie, const struct packet_flow* f) {
+    struct tsn_sock* s = bpf_map_lookup_elem(&tsn_socks, &cookie);
+    if (!s) return;
+    struct tsn_flow_key k = {};
+    k.netns = s->netns;
+    k.protocol = IPPROTO_TCP;
+    k.family = f->family;
+    k.sport = f->sport;
+    k.dport = f->dport;
+    __builtin_memcpy(k.saddr, f->saddr, 16);
+    __builtin_memcpy(k.daddr, f->daddr, 16);
+    bpf_map_update_elem(&tsn_flows, &k, &s->owner, BPF_ANY);
+    s->key = k;
+    s->has_key = 1;
+}
+
 // 1 (the xt_bpf match holds) when the packet's socket has a current `want` decision for its
 // destination and that decision is (or was already) logged.
 static __always_inline int packet_decided(struct __sk_buff* skb, __u8 want) {
     struct tsn_kconfig* cfg = config();
-    if (!cfg || !cfg->enabled) return 0;
+    if (!cfg) return 0;
     const __u64 cookie = bpf_get_socket_cookie(skb);
     if (cookie == 0) return 0;
     struct packet_flow f = {};
     if (!parse_packet(skb, &f)) return 0;
+    // Only tsn_pass (both programs see the packet); the rule runs them for SYNs only. Also
+    // while the decisions are off (before start, after stop): attribution needs the key.
+    if (want == TSN_ACT_ALLOW && cfg->tcp_keys && f.protocol == IPPROTO_TCP)
+        file_tcp_key(cookie, &f);
+    if (!cfg->enabled) return 0;
     struct tsn_skip_key sk = {};
     sk.cookie = cookie;
     sk.protocol = f.protocol;

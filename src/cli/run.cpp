@@ -354,10 +354,14 @@ int run_engine(const Config& config, bool headless) {
     AttributionLadder& ladder = *attribution.ladder;
     const Method method = attribution.ebpf ? Method::ebpf : ladder.method();
 
-    const auto kernel_options = bpf::kernel_path_options_from_env();
+    auto kernel_options = bpf::kernel_path_options_from_env();
     if (!kernel_options) {
         print_error("%s", kernel_options.error().message.c_str());
         return kExitUsage;
+    }
+    if (attribution.monitor) {
+        kernel_options->flows_map_fd = attribution.monitor->flows_map_fd();
+        kernel_options->socks_map_fd = attribution.monitor->socks_map_fd();
     }
     nfq::QueueSetOptions qo;
     qo.first = config.queue_num;
@@ -480,6 +484,10 @@ int run_engine(const Config& config, bool headless) {
         return kExitFailure;
     }
     if (kernel_path) kernel_path->start(daemon.engine());
+    // Every SYN now passes the kernel path's xt_bpf program, which files its flow key: sockops
+    // would only do it again, on nine callbacks of every TCP socket of the machine.
+    if (kernel_path && kernel_path->files_tcp_keys() && attribution.monitor)
+        attribution.monitor->detach_sockops();
     log.attach(&daemon, !headless);  // from here on the terminal may belong to the TUI
     if (!headless) report_rule_problems();
     log.info("intercepting: NFQUEUE " + (*queues)->numbers() + " (one reader per CPU), " +

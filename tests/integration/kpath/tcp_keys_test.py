@@ -1,0 +1,120 @@
+"""TCP flow keys for attribution (issue 15, DESIGN.md §7, §8a). While the kernel path runs, its
+xt_bpf program files each SYN's flow key in the attribution module's maps, and tsnitch holds no
+sockops program (which ran on nine callbacks of every TCP socket of the machine); without the
+kernel path (TSNITCH_KPATH_DISABLE=1) sockops does it. Either way, each TCP connection's key
+(source address and port, destination) in tsn_flows names the connecting process: the first
+connection of a program (queued) and a later one (decided by the kernel path when it runs), IPv4
+and IPv6; and the events name the same pid and executable.
+"""
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "engine"))
+from kpath_env import TestCgroup, attempts, kpath_tsnitch, require_kernel_path  # noqa: E402
+from netns import require_root, wait_for  # noqa: E402
+from tsnitch_run import NetnsPair, PYTHON, V4_PEER, V6_PEER, check, rule, start_peer  # noqa: E402
+
+require_root()
+require_kernel_path()
+
+PORT = 8611
+SOCK_OPS = 3  # BPF_CGROUP_SOCK_OPS, a cgroup link's attach_type in its fdinfo
+
+
+def tsnitch_pid(t):
+    """tsnitch itself: the process `ip netns exec` became, or its child."""
+    pid = t.proc.pid
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        for cand in [pid] + [int(c) for c in f.read().split()]:
+            with open(f"/proc/{cand}/comm") as c:
+                if c.read().strip() == "tsnitch":
+                    return cand
+    raise AssertionError(f"no tsnitch process under {pid}")
+
+
+def fdinfos(pid):
+    """Each open fd's fdinfo of process `pid`, as {field: value}."""
+    infos = []
+    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                infos.append(dict(line.split(":", 1) for line in f if ":" in line))
+        except FileNotFoundError:
+            pass
+    return infos
+
+
+def holds_sockops(pid):
+    return any(i.get("link_type", "").strip() == "cgroup" and
+               int(i.get("attach_type", "-1")) == SOCK_OPS for i in fdinfos(pid))
+
+
+def tcp_keys(pid):
+    """{(family, sport, dport): owner tgid} of the TCP entries of every tsn_flows map `pid`
+    holds (bpftool: the key and value as BTF names them)."""
+    keys = {}
+    for mid in {int(i["map_id"]) for i in fdinfos(pid) if "map_id" in i}:
+        show = json.loads(subprocess.run(["bpftool", "-j", "map", "show", "id", str(mid)],
+                                         capture_output=True, text=True, check=True).stdout)
+        if show.get("name") != "tsn_flows":
+            continue
+        dump = json.loads(subprocess.run(["bpftool", "-j", "map", "dump", "id", str(mid)],
+                                         capture_output=True, text=True, check=True).stdout)
+        for entry in dump:
+            k, v = entry["formatted"]["key"], entry["formatted"]["value"]
+            if k["protocol"] == 6:
+                keys[(k["family"], k["sport"], k["dport"])] = v["tgid"]
+    return keys
+
+
+def connections(ns, t, kernel_path):
+    """Three connections (IPv4 twice, IPv6): each one's key names its client, and so do the
+    events; the second IPv4 one is decided by the kernel path when it runs."""
+    done = [attempts(ns, "tcp", V4_PEER, PORT)[0], attempts(ns, "tcp", V4_PEER, PORT)[0],
+            attempts(ns, "tcp", V6_PEER, PORT)[0]]
+    check(all(r["result"] == "ok" for r in done), f"every connection allowed: {done}")
+    pid = tsnitch_pid(t)
+    keys = tcp_keys(pid)
+    for r, family in zip(done, (2, 2, 10)):
+        check(keys.get((family, r["sport"], PORT)) == r["pid"],
+              f"the flow key of {r} names its client (family {family}): "
+              f"{ {k: v for k, v in keys.items() if k[1] == r['sport']} }")
+    want = {(r["pid"], r["sport"]) for r in done}
+
+    def theirs():
+        found = [e for e in t.events() if (e["pid"], e["src_port"]) in want]
+        return found if len(found) >= len(want) else None
+    ev = wait_for(theirs, timeout=10, interval=0.05) or []
+    check(len(ev) == 3 and all(e["process_path"] == PYTHON and e["action"] == "allow"
+                               for e in ev),
+          "each connection is an event of its client: " +
+          str([(e["pid"], e["src_port"], e["process_path"], e["path"]) for e in ev]))
+    paths = [next(e["path"] for e in ev if (e["pid"], e["src_port"]) == (r["pid"], r["sport"]))
+             for r in done]
+    check(paths[1] == ("kernel" if kernel_path else "queue"),
+          f"the second IPv4 connection's path: {paths}")
+
+
+def main():
+    cgroup = TestCgroup()
+    with NetnsPair() as ns:
+        start_peer(ns, tcp=[PORT])
+        t = kpath_tsnitch(ns, cgroup, rules=[rule("allow-py", "allow", PORT, "tcp")]).start()
+        pid = tsnitch_pid(t)
+        check(wait_for(lambda: not holds_sockops(pid), timeout=10, interval=0.05),
+              "with the kernel path, tsnitch holds no sockops program")
+        connections(ns, t, kernel_path=True)
+        t.stop()
+
+        t = kpath_tsnitch(ns, cgroup, rules=[rule("allow-py", "allow", PORT, "tcp")],
+                          env_extra={"TSNITCH_KPATH_DISABLE": "1"}).start()
+        check(holds_sockops(tsnitch_pid(t)), "without the kernel path, sockops files the keys")
+        connections(ns, t, kernel_path=False)
+        t.stop()
+    print("kpath-tcp-keys: ok")
+
+
+if __name__ == "__main__":
+    main()
