@@ -26,6 +26,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "attribution_maps.bpf.h"
 #include "exe_identity.bpf.h"
 #include "tsnitch_bpf.h"
 
@@ -167,20 +168,6 @@ struct pt_regs {
     unsigned long r10;
     unsigned long r8;
 } __attribute__((preserve_access_index));
-
-struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(max_entries, TSN_MAX_FLOWS);
-    __type(key, struct tsn_flow_key);
-    __type(value, struct tsn_owner);
-} tsn_flows SEC(".maps");
-
-struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(max_entries, TSN_MAX_SOCKETS);
-    __type(key, __u64);
-    __type(value, struct tsn_sock);
-} tsn_socks SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);

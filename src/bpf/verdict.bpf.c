@@ -22,6 +22,10 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+// tsn_flows and tsn_socks: user space hands the attribution module's descriptors in before
+// loading (bpf_map__reuse_fd), or shrinks them to one unused entry when no attribution module
+// runs (tcp_keys is then 0).
+#include "attribution_maps.bpf.h"
 #include "tsnitch_bpf.h"
 #include "verdict_bpf.h"
 // After the headers above: it uses struct tsn_exe_id.
@@ -64,23 +68,6 @@ struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
     __uint(max_entries, TSN_RING_BYTES);  // user space may shrink it before loading (a test knob)
 } tsn_decisions SEC(".maps");
-
-// The attribution module's maps (tsnitch.bpf.c; the same definitions): user space hands their
-// descriptors in before loading (bpf_map__reuse_fd), or shrinks them to one unused entry when
-// no attribution module runs (tcp_keys is then 0).
-struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(max_entries, TSN_MAX_FLOWS);
-    __type(key, struct tsn_flow_key);
-    __type(value, struct tsn_owner);
-} tsn_flows SEC(".maps");
-
-struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(max_entries, TSN_MAX_SOCKETS);
-    __type(key, __u64);
-    __type(value, struct tsn_sock);
-} tsn_socks SEC(".maps");
 
 // Scratch space for building a skip entry (too large for the 512-byte stack with the rest).
 struct {
