@@ -166,7 +166,7 @@ void put_digits(char* at, unsigned value, int width) {
 
 }  // namespace
 
-std::string iso8601_utc_ms(std::chrono::system_clock::time_point t) {
+void append_iso8601_utc_ms(std::string& out, std::chrono::system_clock::time_point t) {
     using namespace std::chrono;
     const int64_t ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
     // Floor division: a time before 1970 is the day before at a positive time of day.
@@ -174,8 +174,8 @@ std::string iso8601_utc_ms(std::chrono::system_clock::time_point t) {
     const auto of_day = static_cast<unsigned>(ms - days * 86400000);
     const CivilDate d = civil_from_days(days);
     // A system_clock time (nanoseconds in 64 bits) lies in 1677-2262: always four digits.
-    //               0123456789012345678901234
-    std::string s = "0000-00-00T00:00:00.000Z";
+    //          0123456789012345678901234
+    char s[] = "0000-00-00T00:00:00.000Z";
     put_digits(&s[0], static_cast<unsigned>(d.year), 4);
     put_digits(&s[5], d.month, 2);
     put_digits(&s[8], d.day, 2);
@@ -183,6 +183,12 @@ std::string iso8601_utc_ms(std::chrono::system_clock::time_point t) {
     put_digits(&s[14], of_day / 60000 % 60, 2);
     put_digits(&s[17], of_day / 1000 % 60, 2);
     put_digits(&s[20], of_day % 1000, 3);
+    out.append(s, sizeof s - 1);
+}
+
+std::string iso8601_utc_ms(std::chrono::system_clock::time_point t) {
+    std::string s;
+    append_iso8601_utc_ms(s, t);
     return s;
 }
 
@@ -219,7 +225,10 @@ std::string event_json(const DecisionEvent& e) {
         const auto end = std::to_chars(buf, buf + sizeof buf, *value).ptr;
         j.append(buf, end);
     };
-    text("time", iso8601_utc_ms(e.time));
+    field("time");
+    j += '"';
+    append_iso8601_utc_ms(j, e.time);  // digits and separators only: nothing to escape
+    j += '"';
     text("action", action_name(e.action));
     text("reason", reason_name(e.reason));
     text_or_null("rule", e.rule);

@@ -109,5 +109,7 @@ struct DecisionEvent {
 
 std::string event_json(const DecisionEvent& e);
 std::string iso8601_utc_ms(std::chrono::system_clock::time_point t);  // 2026-11-28T20:01:02.345Z
+// The same, appended to `out` (no string of its own: the event line writes it for every event).
+void append_iso8601_utc_ms(std::string& out, std::chrono::system_clock::time_point t);
 
 }  // namespace tsnitch
