@@ -6,7 +6,8 @@ no assertion on time or speed:
                every connect left the chain there), and its pin and mount are gone afterwards;
   --ablate     the "-tsnitch_sock_release" row runs tsnitch without its sock_release program,
                the other rows with it;
-  CPU us/c     tsnitch writes an event per connect: its CPU time per connect is above 0."""
+  CPU us/c     tsnitch writes an event per connect: its CPU time per connect is above 0;
+  no-events    runs as a tsnitch row (its RSS is measured) with no events file to summarise."""
 import glob
 import os
 import re
@@ -19,7 +20,7 @@ if os.geteuid() != 0:
     sys.exit(77)
 build = sys.argv[1]
 out = subprocess.run([sys.executable, os.path.join(HERE, "connect_bench.py"), build, "--rows",
-                      "rule-exe,kernel-floor", "--rounds", "1", "--count", "400", "--bpf-stats",
+                      "rule-exe,kernel-floor,no-events", "--rounds", "1", "--count", "400", "--bpf-stats",
                       "--ablate", "tsnitch_sock_release"],
                      capture_output=True, text=True, timeout=280)
 print(out.stdout, out.stderr)
@@ -45,4 +46,7 @@ assert ablated.get("tsn_verdict_connect4", 0) >= 1.0, ablated
 assert not glob.glob("/run/tsnitch-floor-*"), glob.glob("/run/tsnitch-floor-*")
 cpu = re.search(r"^  rule-exe +(?:\S+ +){9}(\S+)$", out.stdout, re.M)
 assert cpu and float(cpu[1]) > 0, out.stdout
+quiet = re.search(r"^  no-events +(?:\S+ +){8}(\S+) +\S+$", out.stdout, re.M)
+assert quiet and float(quiet[1]) > 0, out.stdout
+assert "no-events: " not in out.stdout.split("CPU us/c", 1)[1].split("BPF", 1)[0], out.stdout
 print("bench-bpf-stats: ok")

@@ -15,6 +15,7 @@ Configurations (rows; the list ROWS below, one entry each, so a new one is one m
   rule-exe     tsnitch, an allow rule on the client's executable (process.path); no front end
   attached-2   rule-exe with 2 front ends attached over the control socket: one reads every
                event, the other never reads (a stalled terminal); must not slow the firewall
+  no-events    rule-exe without an events file: what writing the event lines costs
   queue-path   tsnitch, an allow rule the kernel cannot take (a regexp on process.command)
   diag         tsnitch --method diag, the process.path rule
   opensnitch   OpenSnitch, when installed (skipped otherwise)
@@ -51,7 +52,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
-from netns import NetnsPair, V4_PEER, require_root, wait_for  # noqa: E402
+from netns import (NetnsPair, V4_PEER, fdinfos, process_named, require_root,  # noqa: E402
+                   wait_for)
 
 PORT = 8400
 PARALLEL = 4
@@ -123,18 +125,7 @@ NAMES = ("tsnitch", "opensnitch", "nfq_floor")
 
 def firewall_pid(pid):
     """The firewall process: pid itself or the child `ip netns exec` started."""
-    try:
-        children = open(f"/proc/{pid}/task/{pid}/children").read().split()
-    except (FileNotFoundError, ProcessLookupError):
-        children = []
-    for cand in [pid] + [int(c) for c in children]:
-        try:
-            with open(f"/proc/{cand}/comm") as f:
-                if f.read().strip().startswith(NAMES):
-                    return cand
-        except (FileNotFoundError, ProcessLookupError):
-            pass
-    return None
+    return process_named(pid, NAMES)
 
 
 def rss_kib(pid, field="VmRSS"):
@@ -239,16 +230,8 @@ def bpf_programs():
 
 def held_links(pid):
     """{link id: prog id} of the BPF links that process `pid` holds (its fds' fdinfo)."""
-    links = {}
-    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
-        try:
-            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
-                info = dict(line.split(":", 1) for line in f if ":" in line)
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if "link_id" in info and "prog_id" in info:
-            links[int(info["link_id"])] = int(info["prog_id"])
-    return links
+    return {int(i["link_id"]): int(i["prog_id"]) for i in fdinfos(pid)
+            if "link_id" in i and "prog_id" in i}
 
 
 def detach_programs(names, pid):
@@ -346,22 +329,23 @@ def main():
         command_rule = rules_dir("rules-command", {"type": "regexp", "operand": "process.command",
                                                    "sensitive": False, "data": "connect_client "})
 
-        def tsnitch_row(name, rules, method, attach=0):
+        def tsnitch_row(name, rules, method, attach=0, events=True):
             config = os.path.join(work, f"config-{name}.json")
             control = os.path.join(work, f"{name}.sock")
             with open(config, "w") as f:
                 json.dump({"DefaultAction": "deny", "ProcMonitorMethod": method,
                            "Control": {"Socket": control}}, f)
-            events = os.path.join(work, f"events-{name}.jsonl")
-            return {"name": name, "events": events, "control": control, "attach": attach,
-                    "argv": [tsnitch, "run", "--headless", "-c", config, "-r", rules,
-                             "--events", events]}
+            path = os.path.join(work, f"events-{name}.jsonl") if events else None
+            return {"name": name, "events": path, "control": control, "attach": attach,
+                    "argv": [tsnitch, "run", "--headless", "-c", config, "-r", rules] +
+                            (["--events", path] if path else [])}
 
         rows = [{"name": "none", "argv": None},
                 {"name": "nfq-floor", "argv": [floor]},
                 {"name": "kernel-floor", "argv": [floor, "--kernel-floor"]},
                 tsnitch_row("rule-exe", exe_rule, "ebpf"),
                 tsnitch_row("attached-2", exe_rule, "ebpf", attach=2),
+                tsnitch_row("no-events", exe_rule, "ebpf", events=False),
                 tsnitch_row("queue-path", command_rule, "ebpf"),
                 tsnitch_row("diag", exe_rule, "diag")]
         for prog in filter(None, a.ablate.split(",")):

@@ -228,10 +228,6 @@ void BpfMonitor::detach_sockops() {
     skel_->links.tsnitch_sockops = nullptr;  // the skeleton's destroy skips it
 }
 
-bool BpfMonitor::sockops_attached() const {
-    return skel_->links.tsnitch_sockops != nullptr;
-}
-
 std::optional<SocketOwner> BpfMonitor::owner_of_flow(const tsn_flow_key& key) const {
     tsn_owner o{};
     if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.tsn_flows), &key, &o) != 0) {

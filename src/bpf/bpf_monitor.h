@@ -126,7 +126,6 @@ class BpfMonitor {
     // Detaches the sockops program, which files the TCP keys otherwise; once the kernel path's
     // rules run its program on every SYN. The other programs stay.
     void detach_sockops();
-    bool sockops_attached() const;
     const std::string& cgroup_root() const { return cgroup_->where(); }
 
   private:

@@ -54,8 +54,9 @@ struct KernelPathOptions {
     std::optional<uint32_t> wake_bytes;
     std::chrono::milliseconds read_interval{100};
     bool disable = false;
-    // The attribution module's tsn_flows and tsn_socks (BpfMonitor::tcp_key_maps), shared so
-    // that the xt_bpf program files every SYN's flow key there; -1: no module runs.
+    // The attribution module's tsn_flows and tsn_socks (BpfMonitor::flows_map_fd and
+    // socks_map_fd), shared so that the xt_bpf program files every SYN's flow key there; -1: no
+    // module runs.
     int flows_map_fd = -1;
     int socks_map_fd = -1;
 };

@@ -253,12 +253,6 @@ static __always_inline void key_v6(struct tsn_flow_key* k, const __u32 src[4], c
     }
 }
 
-static __always_inline void store_flow(struct tsn_flow_key* k, struct tsn_sock* s) {
-    bpf_map_update_elem(&tsn_flows, k, &s->owner, BPF_ANY);
-    s->key = *k;
-    s->has_key = 1;
-}
-
 // The UDP flow towards the address in a connect/sendmsg ctx, from the socket's bound source
 // (address and port zero when not bound yet).
 static __always_inline void udp_key_to(struct bpf_sock_addr* ctx, struct bpf_sock* sk, __u64 netns,

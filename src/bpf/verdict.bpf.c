@@ -328,9 +328,7 @@ static __always_inline void file_tcp_key(__u64 cookie, const struct packet_flow*
     k.dport = f->dport;
     __builtin_memcpy(k.saddr, f->saddr, 16);
     __builtin_memcpy(k.daddr, f->daddr, 16);
-    bpf_map_update_elem(&tsn_flows, &k, &s->owner, BPF_ANY);
-    s->key = k;
-    s->has_key = 1;
+    store_flow(&k, s);
 }
 
 // 1 (the xt_bpf match holds) when the packet's socket has a current `want` decision for its

@@ -154,3 +154,35 @@ def wait_for(predicate, timeout=5.0, interval=0.02):
         if value or time.monotonic() >= deadline:
             return value
         time.sleep(interval)
+
+
+def process_named(pid, names):
+    """pid itself, or the child `ip netns exec` started for it, whose comm starts with one of
+    `names` (a tuple); None when neither does or the process is gone."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = [int(c) for c in f.read().split()]
+    except (FileNotFoundError, ProcessLookupError):
+        children = []
+    for cand in [pid] + children:
+        try:
+            with open(f"/proc/{cand}/comm") as f:
+                if f.read().strip().startswith(names):
+                    return cand
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return None
+
+
+def fdinfos(pid):
+    """Each open fd's /proc/PID/fdinfo of process `pid`, as {field: value, stripped}: a BPF link
+    shows link_type, link_id, prog_id and attach_type there, a BPF map its map_id."""
+    infos = []
+    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                infos.append({k: v.strip() for k, v in (line.split(":", 1) for line in f
+                                                        if ":" in line)})
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return infos

@@ -13,7 +13,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "engine"))
 from kpath_env import TestCgroup, attempts, kpath_tsnitch, require_kernel_path  # noqa: E402
-from netns import require_root, wait_for  # noqa: E402
+from netns import fdinfos, process_named, require_root, wait_for  # noqa: E402
 from tsnitch_run import NetnsPair, PYTHON, V4_PEER, V6_PEER, check, rule, start_peer  # noqa: E402
 
 require_root()
@@ -25,29 +25,14 @@ SOCK_OPS = 3  # BPF_CGROUP_SOCK_OPS, a cgroup link's attach_type in its fdinfo
 
 def tsnitch_pid(t):
     """tsnitch itself: the process `ip netns exec` became, or its child."""
-    pid = t.proc.pid
-    with open(f"/proc/{pid}/task/{pid}/children") as f:
-        for cand in [pid] + [int(c) for c in f.read().split()]:
-            with open(f"/proc/{cand}/comm") as c:
-                if c.read().strip() == "tsnitch":
-                    return cand
-    raise AssertionError(f"no tsnitch process under {pid}")
-
-
-def fdinfos(pid):
-    """Each open fd's fdinfo of process `pid`, as {field: value}."""
-    infos = []
-    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
-        try:
-            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
-                infos.append(dict(line.split(":", 1) for line in f if ":" in line))
-        except FileNotFoundError:
-            pass
-    return infos
+    pid = process_named(t.proc.pid, ("tsnitch",))
+    if pid is None:
+        raise AssertionError(f"no tsnitch process under {t.proc.pid}")
+    return pid
 
 
 def holds_sockops(pid):
-    return any(i.get("link_type", "").strip() == "cgroup" and
+    return any(i.get("link_type") == "cgroup" and
                int(i.get("attach_type", "-1")) == SOCK_OPS for i in fdinfos(pid))
 
 
