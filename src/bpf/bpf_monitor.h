@@ -120,7 +120,8 @@ class BpfMonitor {
     uint64_t netns_cookie() const { return netns_cookie_; }  // of the namespace we run in
 
     // The maps that hold TCP flow keys (tsn_flows) and the sockets' owners (tsn_socks), for the
-    // kernel path's xt_bpf program to share: it files each SYN's key there (KernelVerdicts).
+    // kernel path's xt_bpf program to share: it files there the key of each SYN that takes the
+    // queue (KernelVerdicts).
     int flows_map_fd() const;
     int socks_map_fd() const;
     // Detaches the sockops program, which files the TCP keys otherwise; once the kernel path's

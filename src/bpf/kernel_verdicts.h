@@ -55,7 +55,7 @@ struct KernelPathOptions {
     std::chrono::milliseconds read_interval{100};
     bool disable = false;
     // The attribution module's tsn_flows and tsn_socks (BpfMonitor::flows_map_fd and
-    // socks_map_fd), shared so that the xt_bpf program files every SYN's flow key there; -1: no
+    // socks_map_fd), shared so that the xt_bpf program files the flow keys of SYNs there; -1: no
     // module runs.
     int flows_map_fd = -1;
     int socks_map_fd = -1;

@@ -8,8 +8,9 @@
 // Where each flow key comes from:
 //   TCP            sockops TCP_CONNECT_CB (both ports and addresses are known there); the owner
 //                  was recorded by connect4/6 a moment earlier in the same syscall. While the
-//                  kernel path runs, its xt_bpf program files the key from each SYN instead
-//                  (verdict.bpf.c, in these maps) and user space detaches sockops.
+//                  kernel path runs, its xt_bpf program files the key from each SYN that goes
+//                  on to the queue instead (verdict.bpf.c, in these maps; one the kernel path
+//                  passes needs none) and user space detaches sockops.
 //   UDP sendto     sendmsg4/6 (destination in the ctx, source port bound by then).
 //   connected UDP  connect4/6 records the owner and, when the source port is already bound, the
 //                  key; every send() on it then passes raw_tp/sys_enter, which names the sending

@@ -13,10 +13,11 @@
 //     writes the decision's record to the ring buffer (no wake-up; user space reads in batches);
 //     when no record can be reserved, the packet does not match and takes the queue: nothing is
 //     decided unlogged.
-//   tsn_pass also files the flow key of every outgoing SYN in the attribution module's maps
-//     (tsn_kconfig.tcp_keys; user space shares them, tsnitch.bpf.c fills them otherwise): one run
-//     per connection where the sockops program ran on nine callbacks of every TCP socket of the
-//     machine, so the attribution module leaves sockops out while the kernel path runs.
+//   tsn_pass also files the flow key of every outgoing SYN it does not pass in the attribution
+//     module's maps (tsn_kconfig.tcp_keys; user space shares them, tsnitch.bpf.c fills them
+//     otherwise): one run per connection where the sockops program ran on nine callbacks of
+//     every TCP socket of the machine, so the attribution module leaves sockops out while the
+//     kernel path runs.
 #include <linux/bpf.h>
 
 #include <bpf/bpf_endian.h>
@@ -333,29 +334,19 @@ static __always_inline void file_tcp_key(__u64 cookie, const struct packet_flow*
 
 // 1 (the xt_bpf match holds) when the packet's socket has a current `want` decision for its
 // destination and that decision is (or was already) logged.
-static __always_inline int packet_decided(struct __sk_buff* skb, __u8 want) {
-    struct tsn_kconfig* cfg = config();
-    if (!cfg) return 0;
-    const __u64 cookie = bpf_get_socket_cookie(skb);
-    if (cookie == 0) return 0;
-    struct packet_flow f = {};
-    if (!parse_packet(skb, &f)) return 0;
-    // Only tsn_pass (both programs see the packet); the rule runs them for SYNs only. Also
-    // while the decisions are off (before start, after stop): attribution needs the key.
-    if (want == TSN_ACT_ALLOW && cfg->tcp_keys && f.protocol == IPPROTO_TCP)
-        file_tcp_key(cookie, &f);
-    if (!cfg->enabled) return 0;
+static __always_inline int kernel_decides(const struct tsn_kconfig* cfg, __u64 cookie,
+                                          const struct packet_flow* f, __u8 want) {
     struct tsn_skip_key sk = {};
     sk.cookie = cookie;
-    sk.protocol = f.protocol;
-    sk.family = f.family;
-    sk.dport = f.dport;
-    __builtin_memcpy(sk.daddr, f.daddr, 16);
+    sk.protocol = f->protocol;
+    sk.family = f->family;
+    sk.dport = f->dport;
+    __builtin_memcpy(sk.daddr, f->daddr, 16);
     struct tsn_skip* s = bpf_map_lookup_elem(&tsn_skips, &sk);
     if (!s) return 0;
     if (s->action == TSN_ACT_NOTE) {
         // Only one of the two programs notes it (both see the packet).
-        if (want == TSN_ACT_ALLOW) note_flow(s, &f, cfg->netns);
+        if (want == TSN_ACT_ALLOW) note_flow(s, f, cfg->netns);
         return 0;
     }
     if (s->action != want || s->epoch != cfg->epoch) return 0;
@@ -367,15 +358,33 @@ static __always_inline int packet_decided(struct __sk_buff* skb, __u8 want) {
         // The queue decides this flow, and only the queue: later packets of this entry must not
         // be logged as a second, kernel-path decision.
         s->action = TSN_ACT_NOTE;
-        note_flow(s, &f, cfg->netns);
+        note_flow(s, f, cfg->netns);
         return 0;
     }
     __builtin_memcpy(r, &s->record, sizeof(*r));
     r->time_ns = bpf_ktime_get_boot_ns();
-    r->sport = f.sport;
-    __builtin_memcpy(r->saddr, f.saddr, 16);
+    r->sport = f->sport;
+    __builtin_memcpy(r->saddr, f->saddr, 16);
     submit_record(r, cfg);
     return 1;
+}
+
+static __always_inline int packet_decided(struct __sk_buff* skb, __u8 want) {
+    struct tsn_kconfig* cfg = config();
+    if (!cfg) return 0;
+    const __u64 cookie = bpf_get_socket_cookie(skb);
+    if (cookie == 0) return 0;
+    struct packet_flow f = {};
+    if (!parse_packet(skb, &f)) return 0;
+    const int decided = cfg->enabled && kernel_decides(cfg, cookie, &f, want);
+    // The TCP key of every SYN that tsn_pass does not pass (also while the decisions are off,
+    // before start and after stop): the queue attributes the flow by it. One the kernel path
+    // passes needs none, its record names the process; a retransmit that takes the queue later
+    // (a new epoch) files it then, from the socket's owner. Only tsn_pass files (both programs
+    // see the packet); the rule runs them for SYNs only.
+    if (!decided && want == TSN_ACT_ALLOW && cfg->tcp_keys && f.protocol == IPPROTO_TCP)
+        file_tcp_key(cookie, &f);
+    return decided;
 }
 
 SEC("socket")

@@ -26,7 +26,7 @@ struct tsn_kconfig {
     __u32 epoch;       // verdicts of another epoch are stale (any rule change bumps it)
     __u32 enabled;     // 0: the programs only pass through
     __u32 wake_bytes;  // records waiting in the ring that wake its reader early; 0: never
-    __u32 tcp_keys;    // 1: tsn_pass files every SYN's flow key for attribution (not sockops)
+    __u32 tcp_keys;    // 1: tsn_pass files the flow key of each SYN it does not pass (not sockops)
 };
 
 // A decision user space made, for every new flow of this executable and user to this place.

@@ -484,8 +484,9 @@ int run_engine(const Config& config, bool headless) {
         return kExitFailure;
     }
     if (kernel_path) kernel_path->start(daemon.engine());
-    // Every SYN now passes the kernel path's xt_bpf program, which files its flow key: sockops
-    // would only do it again, on nine callbacks of every TCP socket of the machine.
+    // Every SYN now passes the kernel path's xt_bpf program, which files the flow key of each one
+    // that goes on to the queue: sockops would only do it again, on nine callbacks of every TCP
+    // socket of the machine.
     if (kernel_path && kernel_path->files_tcp_keys() && attribution.monitor)
         attribution.monitor->detach_sockops();
     log.attach(&daemon, !headless);  // from here on the terminal may belong to the TUI
