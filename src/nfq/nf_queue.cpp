@@ -94,7 +94,7 @@ int NfQueue::fd() const {
     return mnl_socket_get_fd(nl_);
 }
 
-Status NfQueue::receive(const std::function<void(const QueuedPacket&)>& on_packet) {
+Status NfQueue::receive(const std::function<void(const QueuedPacket&)>& on_packet, bool wait) {
     const int fd = mnl_socket_get_fd(nl_);
     mmsghdr msgs[kBatch] = {};
     iovec iov[kBatch];
@@ -108,11 +108,16 @@ Status NfQueue::receive(const std::function<void(const QueuedPacket&)>& on_packe
         tagged.queue = queue_num_;
         on_packet(tagged);
     };
+    // MSG_WAITFORONE: blocks for the first datagram only, then takes what else is there.
+    int flags = wait ? MSG_WAITFORONE : MSG_DONTWAIT;
     for (;;) {
-        const int n = recvmmsg(fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
+        const int n = recvmmsg(fd, msgs, kBatch, flags, nullptr);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) return Ok{};
-            if (errno == EINTR) continue;
+            if (errno == EINTR) {
+                if (wait) return Ok{};  // the caller looks whether it should stop
+                continue;
+            }
             if (errno == ENOBUFS) {
                 ++enobufs_;
                 continue;
@@ -120,6 +125,7 @@ Status NfQueue::receive(const std::function<void(const QueuedPacket&)>& on_packe
             return make_error(
                 "reading NFQUEUE " + std::to_string(queue_num_) + ": " + errno_text(errno), errno);
         }
+        flags = MSG_DONTWAIT;
         for (int i = 0; i < n; ++i) {
             const DatagramSummary d = for_each_queued_packet(
                 {reinterpret_cast<const uint8_t*>(bufs_[i].data()), msgs[i].msg_len},
@@ -129,6 +135,17 @@ Status NfQueue::receive(const std::function<void(const QueuedPacket&)>& on_packe
         }
         if (static_cast<size_t>(n) < kBatch) return Ok{};
     }
+}
+
+void NfQueue::wake() {
+    // A configuration message without attributes changes nothing; NLM_F_ACK makes the kernel
+    // answer it (an error message, with error 0 or not), and that answer is what wakes the
+    // reader. Should the socket's buffer be full, the answer is lost, but then the reader is not
+    // blocked: it reads until the buffer is empty and looks again whether to stop.
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    nlmsghdr* nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, queue_num_);
+    nlh->nlmsg_flags |= NLM_F_ACK;
+    (void)mnl_socket_sendto(nl_, nlh, nlh->nlmsg_len);
 }
 
 void NfQueue::set_verdict(uint16_t /*queue*/, uint32_t id, Verdict v, uint32_t mark) {

@@ -1,6 +1,6 @@
 // One NFQUEUE queue over libnetfilter_queue's libmnl API: bound on open, unbound on destruction.
-// Its reader calls receive() when fd() is readable; verdicts may be sent from any thread
-// at any later time (each is one sendto on the same netlink socket, which the kernel requires).
+// Its reader blocks in receive(); verdicts may be sent from any thread at any later time (each is
+// one sendto on the same netlink socket, which the kernel requires).
 #pragma once
 
 #include <atomic>
@@ -39,8 +39,13 @@ class NfQueue final : public VerdictSink {
     NfQueue& operator=(const NfQueue&) = delete;
 
     int fd() const;
-    // Reads every datagram that is ready without blocking and calls on_packet for each packet.
-    Status receive(const std::function<void(const QueuedPacket&)>& on_packet);
+    // Reads every datagram that is ready and calls on_packet for each packet. With `wait`, first
+    // blocks until one is (or wake() is called): one system call per wake-up of the reader, where
+    // epoll_wait and then a read took two.
+    Status receive(const std::function<void(const QueuedPacket&)>& on_packet, bool wait = false);
+    // Makes a receive() that blocks on another thread return: asks the kernel for an
+    // acknowledgement on this socket, which receive() reads and skips.
+    void wake();
     // This queue's packets only: `queue` is this queue's number.
     void set_verdict(uint16_t queue, uint32_t id, Verdict v, uint32_t mark) override;
     uint16_t queue_num() const { return queue_num_; }

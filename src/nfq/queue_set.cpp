@@ -2,7 +2,6 @@
 
 #include <pthread.h>
 #include <sched.h>
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -43,10 +42,8 @@ Result<std::unique_ptr<QueueSet>> QueueSet::open(const QueueSetOptions& o) {
         if (!q) return q.error();
         set->queues_.push_back(std::move(*q));
     }
-    set->stop_ = UniqueFd(eventfd(0, EFD_CLOEXEC));
     set->failed_ = UniqueFd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!set->stop_ || !set->failed_)
-        return make_error(std::string("eventfd: ") + std::strerror(errno), errno);
+    if (!set->failed_) return make_error(std::string("eventfd: ") + std::strerror(errno), errno);
     return set;
 }
 
@@ -61,6 +58,7 @@ std::string QueueSet::numbers() const {
 
 void QueueSet::start(std::function<void(const QueuedPacket&)> on_packet) {
     on_packet_ = std::move(on_packet);
+    stopping_.store(false, std::memory_order_release);
     for (size_t i = 0; i < queues_.size(); ++i)
         readers_.emplace_back([this, i] { read_loop(i); });
 }
@@ -83,24 +81,9 @@ void QueueSet::read_loop(size_t index) {
         }
         wake(failed_.get());
     };
-    UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
-    if (!ep) return fail(std::string("epoll: ") + std::strerror(errno));
-    for (int fd : {q.fd(), stop_.get()}) {
-        epoll_event ev{};
-        ev.events = EPOLLIN;
-        ev.data.fd = fd;
-        if (epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd, &ev) < 0)
-            return fail(std::string("epoll_ctl: ") + std::strerror(errno));
-    }
-    for (;;) {
-        epoll_event ev[2];
-        const int n = epoll_wait(ep.get(), ev, 2, -1);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return fail(std::string("epoll_wait: ") + std::strerror(errno));
-        for (int i = 0; i < n; ++i) {
-            if (ev[i].data.fd == stop_.get()) return;
-            if (auto s = q.receive(on_packet_); !s) return fail(s.error().message);
-        }
+    // stop() sets stopping_ first and then wakes each reader's blocking receive().
+    while (!stopping_.load(std::memory_order_acquire)) {
+        if (auto s = q.receive(on_packet_, /*wait=*/true); !s) return fail(s.error().message);
     }
 }
 
@@ -111,7 +94,9 @@ std::string QueueSet::error() const {
 
 void QueueSet::stop() {
     if (readers_.empty()) return;
-    wake(stop_.get());
+    stopping_.store(true, std::memory_order_release);
+    for (auto& q : queues_)
+        q->wake();
     for (std::thread& t : readers_)
         t.join();
     readers_.clear();

@@ -8,6 +8,7 @@
 // queue from any thread (the kernel accepts a verdict only on the socket bound to that queue).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -73,8 +74,8 @@ class QueueSet final : public VerdictSink {
     std::vector<std::unique_ptr<NfQueue>> queues_;
     std::vector<std::thread> readers_;
     std::function<void(const QueuedPacket&)> on_packet_;
-    UniqueFd stop_;    // eventfd: the readers end
-    UniqueFd failed_;  // eventfd: a reader failed
+    std::atomic<bool> stopping_{false};  // the readers end
+    UniqueFd failed_;                    // eventfd: a reader failed
     mutable std::mutex error_mu_;
     std::string error_;
 };
