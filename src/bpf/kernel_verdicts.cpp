@@ -394,7 +394,15 @@ void KernelVerdicts::on_decision(const DecisionEvent& e, bool /*nolog*/) {
     // when it is the process (and user) the rules decided for.
     const tsn_flow_key fk = make_flow_key(netns_, c.protocol, c.src, c.src_port, c.dst, c.dst_port);
     tsn_flow_exe fe{};
-    const bool noted = bpf_map_lookup_elem(bpf_map__fd(skel_->maps.tsn_flow_exes), &fk, &fe) == 0;
+    bool noted = bpf_map_lookup_elem(bpf_map__fd(skel_->maps.tsn_flow_exes), &fk, &fe) == 0;
+    if (!noted && tcp_keys_ && c.protocol == Protocol::tcp) {
+        // A TCP flow's identity is in its key's owner (verdict.bpf.c, note_flow).
+        tsn_owner o{};
+        noted = bpf_map_lookup_elem(bpf_map__fd(skel_->maps.tsn_flows), &fk, &o) == 0;
+        fe.exe = o.exe;
+        fe.uid = o.uid;
+        fe.tgid = o.tgid;
+    }
     if (!noted || fe.exe.ino == 0 || static_cast<int>(fe.tgid) != c.process->pid ||
         (c.uid && *c.uid != fe.uid)) {
         ++stats_.no_identity;

@@ -296,10 +296,14 @@ static __always_inline int parse_packet(struct __sk_buff* skb, struct packet_flo
 }
 
 // Leaves the executable behind a queued flow where user space finds it by the packet's tuple.
-static __always_inline void note_flow(const struct tsn_skip* s, const struct packet_flow* f,
-                                      __u64 netns) {
+// A TCP flow whose key tsn_pass files (tcp_keys) has it there already, in the owner connect4/6
+// recorded in the same connect() as this entry: user space reads it from tsn_flows, and the
+// flow costs no second map update.
+static __always_inline void note_flow(const struct tsn_kconfig* cfg, const struct tsn_skip* s,
+                                      const struct packet_flow* f) {
+    if (cfg->tcp_keys && f->protocol == IPPROTO_TCP) return;
     struct tsn_flow_key fk = {};
-    fk.netns = netns;
+    fk.netns = cfg->netns;
     fk.protocol = f->protocol;
     fk.family = f->family;
     fk.sport = f->sport;
@@ -346,7 +350,7 @@ static __always_inline int kernel_decides(const struct tsn_kconfig* cfg, __u64 c
     if (!s) return 0;
     if (s->action == TSN_ACT_NOTE) {
         // Only one of the two programs notes it (both see the packet).
-        if (want == TSN_ACT_ALLOW) note_flow(s, f, cfg->netns);
+        if (want == TSN_ACT_ALLOW) note_flow(cfg, s, f);
         return 0;
     }
     if (s->action != want || s->epoch != cfg->epoch) return 0;
@@ -358,7 +362,7 @@ static __always_inline int kernel_decides(const struct tsn_kconfig* cfg, __u64 c
         // The queue decides this flow, and only the queue: later packets of this entry must not
         // be logged as a second, kernel-path decision.
         s->action = TSN_ACT_NOTE;
-        note_flow(s, f, cfg->netns);
+        note_flow(cfg, s, f);
         return 0;
     }
     __builtin_memcpy(r, &s->record, sizeof(*r));

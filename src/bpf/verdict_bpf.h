@@ -14,7 +14,8 @@
 #define TSN_RING_BYTES (1024 * 1024)  // some 8,700 records
 
 // Actions as the kernel path stores them. TSN_ACT_NOTE is no decision: the socket's first packet
-// is to record the executable that sent it (tsn_flow_exes) and then go to the queue.
+// is to record the executable that sent it (tsn_flow_exes, or for TCP with tcp_keys the flow's
+// owner in tsn_flows) and then go to the queue.
 #define TSN_ACT_ALLOW 0
 #define TSN_ACT_DENY 1
 #define TSN_ACT_REJECT 2
