@@ -38,17 +38,23 @@ struct task_struct___tsn_exe {
 } __attribute__((preserve_access_index));
 
 // Fills *id with the executable of the current task; all zero for a task without one (kernel
-// threads, a process past exit_mm).
+// threads, a process past exit_mm). Plain loads through the task's BTF pointer (the verifier
+// makes each a fault-safe load), not a probe-read helper call per field: this runs in every
+// socket's creation and connect.
 static __always_inline void tsn_current_exe_id(struct tsn_exe_id* id) {
-    struct task_struct___tsn_exe* task = (struct task_struct___tsn_exe*)bpf_get_current_task();
-    struct inode___tsn_exe* inode = BPF_CORE_READ(task, mm, exe_file, f_inode);
+    struct task_struct___tsn_exe* task = (struct task_struct___tsn_exe*)bpf_get_current_task_btf();
     id->ino = 0;
     id->dev = 0;
     id->generation = 0;
+    struct mm_struct___tsn_exe* mm = task->mm;
+    if (!mm) return;
+    struct file___tsn_exe* file = mm->exe_file;
+    if (!file) return;
+    struct inode___tsn_exe* inode = file->f_inode;
     if (!inode) return;
-    id->ino = BPF_CORE_READ(inode, i_ino);
-    id->dev = BPF_CORE_READ(inode, i_sb, s_dev);
-    id->generation = BPF_CORE_READ(inode, i_generation);
+    id->ino = inode->i_ino;
+    id->dev = inode->i_sb->s_dev;
+    id->generation = inode->i_generation;
 }
 
 #endif
