@@ -61,6 +61,11 @@ struct tsn_owner {
     struct tsn_image_key image;  // exec_ns 0: the process's image was not recorded
 };
 
+// Room in a socket's entry for the kernel path's decision about its connected destination
+// (verdict_bpf.h: struct tsn_skip, which verdict.bpf.c checks fits), so that connect4/6 writes it
+// in place instead of a map update of its own (an LRU update costs some 550 ns here).
+#define TSN_SOCK_VERDICT_WORDS 17
+
 // Per-socket state, keyed by the socket cookie.
 struct tsn_sock {
     struct tsn_owner owner;
@@ -70,6 +75,9 @@ struct tsn_sock {
     __u8 pending;   // connected UDP whose source port was not bound yet at connect()
     __u8 protocol;  // IPPROTO_*
     __u8 pad[5];
+    // The kernel path's struct tsn_skip for the destination connect() gave it; all zero when there
+    // is none (its record.cookie is then not the socket's).
+    __u64 verdict[TSN_SOCK_VERDICT_WORDS];
 };
 
 // A process (tgid) and the image it runs now.

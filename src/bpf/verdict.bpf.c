@@ -70,6 +70,9 @@ struct {
     __uint(max_entries, TSN_RING_BYTES);  // user space may shrink it before loading (a test knob)
 } tsn_decisions SEC(".maps");
 
+_Static_assert(sizeof(struct tsn_skip) <= sizeof(((struct tsn_sock*)0)->verdict),
+               "a socket entry has room for its skip entry");
+
 // Scratch space for building a skip entry (too large for the 512-byte stack with the rest).
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -180,8 +183,17 @@ static __always_inline int on_new_flow(struct bpf_sock_addr* ctx, int v6, int pe
             old->record.rule_id == v.rule_id)
             return v.action == TSN_ACT_REJECT ? 0 : 1;
     }
-    __u32 zero = 0;
-    struct tsn_skip* s = bpf_map_lookup_elem(&tsn_skip_scratch, &zero);
+    // A connected socket's decision goes into its own entry in the attribution module's tsn_socks
+    // when it has one (written in place, no map update); a datagram's, or one without an entry
+    // (no attribution module, a socket it does not know), into tsn_skips.
+    struct tsn_sock* owned = per_datagram ? 0 : bpf_map_lookup_elem(&tsn_socks, &cookie);
+    struct tsn_skip* s = 0;
+    if (owned) {
+        s = (struct tsn_skip*)owned->verdict;
+    } else {
+        __u32 zero = 0;
+        s = bpf_map_lookup_elem(&tsn_skip_scratch, &zero);
+    }
     if (!s) return 1;
     __builtin_memset(s, 0, sizeof(*s));
     fill_record(&s->record, cookie, &k);
@@ -222,12 +234,12 @@ static __always_inline int on_new_flow(struct bpf_sock_addr* ctx, int v6, int pe
                 submit_record(r, cfg);
                 s->action = TSN_ACT_REJECT;
                 s->logged = 1;
-                bpf_map_update_elem(&tsn_skips, &sk, s, BPF_ANY);
+                if (!owned) bpf_map_update_elem(&tsn_skips, &sk, s, BPF_ANY);
                 return 0;
             }
         }
     }
-    bpf_map_update_elem(&tsn_skips, &sk, s, BPF_ANY);
+    if (!owned) bpf_map_update_elem(&tsn_skips, &sk, s, BPF_ANY);
     return 1;
 }
 
@@ -322,8 +334,7 @@ static __always_inline void note_flow(const struct tsn_kconfig* cfg, const struc
 // socket the attribution module does not know (it predates tsnitch and connected without
 // connect(): TCP Fast Open) gets no key: the current task of a retransmitted SYN is whoever
 // the timer interrupted, never an owner.
-static __always_inline void file_tcp_key(__u64 cookie, const struct packet_flow* f) {
-    struct tsn_sock* s = bpf_map_lookup_elem(&tsn_socks, &cookie);
+static __always_inline void file_tcp_key(struct tsn_sock* s, const struct packet_flow* f) {
     if (!s) return;
     struct tsn_flow_key k = {};
     k.netns = s->netns;
@@ -336,17 +347,36 @@ static __always_inline void file_tcp_key(__u64 cookie, const struct packet_flow*
     store_flow(&k, s);
 }
 
+// The skip entry connect4/6 wrote into the socket's own entry, when it is for this packet's
+// destination (a UDP socket connected elsewhere since has another).
+static __always_inline struct tsn_skip* skip_for(struct tsn_sock* sock, __u64 cookie,
+                                                 const struct packet_flow* f) {
+    struct tsn_skip* s = (struct tsn_skip*)sock->verdict;
+    if (s->record.cookie != cookie || s->record.protocol != f->protocol ||
+        s->record.family != f->family || s->record.dport != f->dport)
+        return 0;
+    __u32 a[4], b[4];
+    __builtin_memcpy(a, s->record.daddr, 16);
+    __builtin_memcpy(b, f->daddr, 16);
+    if (a[0] != b[0] || a[1] != b[1] || a[2] != b[2] || a[3] != b[3]) return 0;
+    return s;
+}
+
 // 1 (the xt_bpf match holds) when the packet's socket has a current `want` decision for its
 // destination and that decision is (or was already) logged.
 static __always_inline int kernel_decides(const struct tsn_kconfig* cfg, __u64 cookie,
-                                          const struct packet_flow* f, __u8 want) {
-    struct tsn_skip_key sk = {};
-    sk.cookie = cookie;
-    sk.protocol = f->protocol;
-    sk.family = f->family;
-    sk.dport = f->dport;
-    __builtin_memcpy(sk.daddr, f->daddr, 16);
-    struct tsn_skip* s = bpf_map_lookup_elem(&tsn_skips, &sk);
+                                          struct tsn_sock* sock, const struct packet_flow* f,
+                                          __u8 want) {
+    struct tsn_skip* s = sock ? skip_for(sock, cookie, f) : 0;
+    if (!s) {
+        struct tsn_skip_key sk = {};
+        sk.cookie = cookie;
+        sk.protocol = f->protocol;
+        sk.family = f->family;
+        sk.dport = f->dport;
+        __builtin_memcpy(sk.daddr, f->daddr, 16);
+        s = bpf_map_lookup_elem(&tsn_skips, &sk);
+    }
     if (!s) return 0;
     if (s->action == TSN_ACT_NOTE) {
         // Only one of the two programs notes it (both see the packet).
@@ -380,14 +410,17 @@ static __always_inline int packet_decided(struct __sk_buff* skb, __u8 want) {
     if (cookie == 0) return 0;
     struct packet_flow f = {};
     if (!parse_packet(skb, &f)) return 0;
-    const int decided = cfg->enabled && kernel_decides(cfg, cookie, &f, want);
+    // The socket's entry: where connect4/6 left the decision for its destination, and the owner
+    // a TCP key is filed under.
+    struct tsn_sock* sock = bpf_map_lookup_elem(&tsn_socks, &cookie);
+    const int decided = cfg->enabled && kernel_decides(cfg, cookie, sock, &f, want);
     // The TCP key of every SYN that tsn_pass does not pass (also while the decisions are off,
     // before start and after stop): the queue attributes the flow by it. One the kernel path
     // passes needs none, its record names the process; a retransmit that takes the queue later
     // (a new epoch) files it then, from the socket's owner. Only tsn_pass files (both programs
     // see the packet); the rule runs them for SYNs only.
     if (!decided && want == TSN_ACT_ALLOW && cfg->tcp_keys && f.protocol == IPPROTO_TCP)
-        file_tcp_key(cookie, &f);
+        file_tcp_key(sock, &f);
     return decided;
 }
 
