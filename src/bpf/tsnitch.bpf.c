@@ -420,6 +420,9 @@ int tsnitch_sockops(struct bpf_sock_ops* ctx) {
 // because its packets may still wait in the queue for a verdict after the process has exited.
 SEC("cgroup/sock_release")
 int tsnitch_sock_release(struct bpf_sock* ctx) {
+    // Every socket of the machine ends here: one of another namespace is none of ours, and
+    // asking for its cookie would make the kernel give it one.
+    if (other_netns(bpf_get_netns_cookie(ctx))) return 1;
     __u64 cookie = bpf_get_socket_cookie(ctx);
     struct tsn_sock* s = bpf_map_lookup_elem(&tsn_socks, &cookie);
     if (!s) return 1;
