@@ -195,6 +195,8 @@ Result<std::unique_ptr<BpfMonitor>> BpfMonitor::create(ProcessModel& processes,
     }
     // Only this namespace's sockets; paths are host paths when they end at our root.
     m->skel_->rodata->tsn_netns_cookie = m->netns_cookie_;
+    if (options.ignore_own_sends)
+        m->skel_->rodata->tsn_self_tgid = static_cast<uint32_t>(::getpid());
     if (auto root = kernel_inode(processes.proc_root() + "/self/root/")) {
         m->skel_->rodata->tsn_root_dev = root->first;
     }

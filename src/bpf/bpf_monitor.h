@@ -34,6 +34,9 @@ struct BpfOptions {
     // TSNITCH_BPF_FORCE_FAIL=1 does the same.
     bool force_fail = false;
     bool seed = true;  // store the sockets that exist already (sock_diag + the /proc index)
+    // The firewall's own sends (a verdict per queued packet, its event lines) are not looked at
+    // by raw_tp/sys_enter: its connected UDP and ICMP sends are then found by their cookie only.
+    bool ignore_own_sends = false;
 };
 
 // What seeding found. An empty machine (no sockets) is a normal result, and a failure here

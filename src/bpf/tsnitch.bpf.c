@@ -47,6 +47,9 @@
 // path from one inside another mount namespace.
 const volatile __u64 tsn_netns_cookie = 0;
 const volatile __u32 tsn_root_dev = 0;
+// tsnitch's own process: its sends (a verdict per queued packet, event lines, control messages)
+// are nothing it attributes, so raw_tp/sys_enter leaves them at once (0: none).
+const volatile __u32 tsn_self_tgid = 0;
 
 // Only the fields we read; CO-RE relocates them against the running kernel's BTF.
 struct qstr {
@@ -534,6 +537,7 @@ int tsnitch_sys_enter(struct bpf_raw_tracepoint_args* ctx) {
     if (nr != TSN_NR_SENDTO && nr != TSN_NR_SENDMSG && nr != TSN_NR_SENDMMSG &&
         nr != TSN_NR_WRITE && nr != TSN_NR_WRITEV)
         return 0;
+    if (tsn_self_tgid != 0 && (bpf_get_current_pid_tgid() >> 32) == tsn_self_tgid) return 0;
     struct pt_regs* regs = (struct pt_regs*)ctx->args[0];
     struct sock* sk = sock_of_fd((long)(int)BPF_CORE_READ(regs, di));
     if (!sk) return 0;

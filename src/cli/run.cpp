@@ -348,8 +348,10 @@ int run_engine(const Config& config, bool headless) {
     ProcessModel::Options po;
     po.diag = config.proc_monitor_method != Method::proc;
     ProcessModel processes(po);
+    bpf::BpfOptions bpf_options;
+    bpf_options.ignore_own_sends = true;
     bpf::AttributionStack attribution =
-        bpf::make_attribution_stack(config.proc_monitor_method, processes);
+        bpf::make_attribution_stack(config.proc_monitor_method, processes, bpf_options);
     if (!attribution.notice.empty()) log.info("attribution: " + attribution.notice);
     AttributionLadder& ladder = *attribution.ladder;
     const Method method = attribution.ebpf ? Method::ebpf : ladder.method();
