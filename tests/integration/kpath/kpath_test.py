@@ -48,6 +48,18 @@ def wait_events(t, results, timeout=10):
     return found or events_for(t, results)
 
 
+def unmatched(t, results, found):
+    """For a failure's message: the attempts without an event, and the other events of their
+    processes (an event that names another port, say)."""
+    seen = {(e["pid"], e["src_port"]) for e in found}
+    missing = [r for r in results if (r["pid"], r["sport"]) not in seen]
+    if not missing:
+        return ""
+    pids = {r["pid"] for r in missing}
+    others = [e for e in t.events() if e["pid"] in pids and (e["pid"], e["src_port"]) not in seen]
+    return f"; no event for {missing}; their processes' other events: {others[:4]}"
+
+
 def cmd_rule(name, action, port, marker):
     r = rule(name, action, port)
     r["operator"]["list"].append({"type": "regexp", "operand": "process.command",
@@ -97,7 +109,8 @@ def main():
         check(after == before, f"none of the {len(done)} cached flows was queued "
                                f"(queue ids {before} -> {after})")
         ev = wait_events(t, done)
-        check(len(ev) == len(done), f"each flow is one event ({len(ev)} of {len(done)})")
+        check(len(ev) == len(done), f"each flow is one event ({len(ev)} of {len(done)}"
+                                    f"{unmatched(t, done, ev)})")
         check(all(e["path"] == "kernel" and e["action"] == "allow" and e["rule"] == "allow-py"
                   and e["process_path"] == PYTHON and e["method"] == "ebpf" for e in ev),
               "each names the kernel path, the rule and the executable: " +
