@@ -23,8 +23,12 @@ BpfAttributor::BpfAttributor(BpfMonitor& monitor, ProcessModel& processes)
 
 std::string_view lookup_step_name(LookupStep s) {
     switch (s) {
+        case LookupStep::recent:
+            return "recent";
         case LookupStep::flow:
             return "flow";
+        case LookupStep::recent_any_source:
+            return "recent-any-source";
         case LookupStep::flow_any_source:
             return "flow-any-source";
         case LookupStep::cookie:
@@ -33,13 +37,21 @@ std::string_view lookup_step_name(LookupStep s) {
     return "?";
 }
 
-std::optional<OwnerMatch> BpfAttributor::find_owner(const Connection& c, bool ask_diag) {
+std::optional<OwnerMatch> BpfAttributor::find_owner(const Connection& c, bool ask_diag,
+                                                    bool recent) {
     const tsn_flow_key key =
         make_flow_key(monitor_.netns_cookie(), c.protocol, c.src, c.src_port, c.dst, c.dst_port);
-    if (auto o = monitor_.owner_of_flow(key)) return OwnerMatch{*o, LookupStep::flow};
-    if (auto o = monitor_.owner_of_flow(without_source_address(key))) {
-        return OwnerMatch{*o, LookupStep::flow_any_source};
+    // The exact key first, then the key without source address (an unconnected sender's).
+    if (recent) {
+        if (auto o = monitor_.recent_owner(key)) return OwnerMatch{*o, LookupStep::recent};
     }
+    if (auto o = monitor_.owner_of_flow(key)) return OwnerMatch{*o, LookupStep::flow};
+    const tsn_flow_key any = without_source_address(key);
+    if (recent) {
+        if (auto o = monitor_.recent_owner(any))
+            return OwnerMatch{*o, LookupStep::recent_any_source};
+    }
+    if (auto o = monitor_.owner_of_flow(any)) return OwnerMatch{*o, LookupStep::flow_any_source};
     if (ask_diag && processes_.has_diag()) {
         auto s = processes_.find_socket(c.protocol, c.src, c.src_port, c.dst, c.dst_port);
         if (s && *s && (*s)->cookie != 0) {
@@ -130,7 +142,7 @@ Attribution BpfAttributor::attribute(const Connection& c) {
 Attribution BpfAttributor::attribute_from_memory(const Connection& c) {
     const auto start = std::chrono::steady_clock::now();
     Attribution a;
-    if (auto match = find_owner(c, /*ask_diag=*/false)) {
+    if (auto match = find_owner(c, /*ask_diag=*/false, /*recent=*/true)) {
         if (ProcessRef p = cached(match->owner, boot_time_ns())) {
             a.process = std::move(p);
             a.method = Method::ebpf;

@@ -17,8 +17,10 @@
 namespace tsnitch::bpf {
 
 // Which lookup found the owner.
-enum class LookupStep { flow, flow_any_source, cookie };
-std::string_view lookup_step_name(LookupStep s);  // "flow", "flow-any-source", "cookie"
+// recent, recent_any_source: the flow's slot in tsn_recent (memory, no system call).
+enum class LookupStep { recent, flow, recent_any_source, flow_any_source, cookie };
+// "recent", "flow", "recent-any-source", "flow-any-source", "cookie"
+std::string_view lookup_step_name(LookupStep s);
 
 struct OwnerMatch {
     SocketOwner owner;
@@ -41,8 +43,11 @@ class BpfAttributor : public Attributor {
     Attribution attribute_from_memory(const Connection& c);
 
     // The owner as the maps know it, without reading /proc. `ask_diag`: also the cookie step
-    // (a sock_diag round trip).
-    std::optional<OwnerMatch> find_owner(const Connection& c, bool ask_diag = true);
+    // (a sock_diag round trip). `recent`: each key's tsn_recent slot before tsn_flows (the queue
+    // readers' way: no system call when the slot has it); the decision thread asks tsn_flows
+    // only, so that a flow swept from there is not found in a slot that still holds it.
+    std::optional<OwnerMatch> find_owner(const Connection& c, bool ask_diag = true,
+                                         bool recent = false);
 
   private:
     ProcessRef describe(const SocketOwner& owner);

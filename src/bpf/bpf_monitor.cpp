@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -154,6 +155,11 @@ uint64_t boot_time_ns() {
     return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+// tsn_recent's size: TSN_RECENT_SLOTS slots of a size that is a multiple of 8 (the array's
+// element size), which makes whole pages.
+constexpr size_t kRecentBytes = TSN_RECENT_SLOTS * sizeof(tsn_recent);
+static_assert(sizeof(tsn_recent) % 8 == 0 && kRecentBytes % 4096 == 0);
+
 SocketOwner owner_from_map(const tsn_owner& o) {
     SocketOwner s;
     s.cookie = o.cookie;
@@ -211,9 +217,17 @@ Result<std::unique_ptr<BpfMonitor>> BpfMonitor::create(ProcessModel& processes,
             return make_error(std::string("attaching ") + p.title + ": " + *why, errno);
         }
     }
+    // Without the mapping, readers ask tsn_flows only.
+    void* recent = ::mmap(nullptr, kRecentBytes, PROT_READ, MAP_SHARED,
+                          bpf_map__fd(m->skel_->maps.tsn_recent), 0);
+    if (recent != MAP_FAILED) m->recent_ = static_cast<const tsn_recent*>(recent);
     // Seeding after attaching: a socket opened in between is then seen by the programs.
     if (options.seed) m->seeded_ = m->seed_existing(processes);
     return m;
+}
+
+BpfMonitor::~BpfMonitor() {
+    if (recent_ != nullptr) ::munmap(const_cast<tsn_recent*>(recent_), kRecentBytes);
 }
 
 int BpfMonitor::flows_map_fd() const {
@@ -222,6 +236,10 @@ int BpfMonitor::flows_map_fd() const {
 
 int BpfMonitor::socks_map_fd() const {
     return bpf_map__fd(skel_->maps.tsn_socks);
+}
+
+int BpfMonitor::recent_map_fd() const {
+    return bpf_map__fd(skel_->maps.tsn_recent);
 }
 
 void BpfMonitor::detach_sockops() {
@@ -236,6 +254,21 @@ std::optional<SocketOwner> BpfMonitor::owner_of_flow(const tsn_flow_key& key) co
         return std::nullopt;
     }
     return owner_from_map(o);
+}
+
+std::optional<SocketOwner> BpfMonitor::recent_owner(const tsn_flow_key& key) const {
+    if (recent_ == nullptr) return std::nullopt;
+    const tsn_recent& slot = recent_[tsn_recent_slot(&key)];
+    // A sequence lock: the programs make seq odd, write, and make it even again (atomically, so
+    // with full barriers); a copy taken while seq stayed even is whole.
+    const uint32_t before = __atomic_load_n(&slot.seq, __ATOMIC_ACQUIRE);
+    if (before == 0 || (before & 1) != 0) return std::nullopt;
+    tsn_recent copy;
+    std::memcpy(&copy, &slot, sizeof copy);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&slot.seq, __ATOMIC_RELAXED) != before) return std::nullopt;
+    if (std::memcmp(&copy.key, &key, sizeof key) != 0) return std::nullopt;
+    return owner_from_map(copy.owner);
 }
 
 std::optional<SocketOwner> BpfMonitor::owner_of_socket(uint64_t cookie) const {

@@ -98,11 +98,14 @@ class BpfMonitor {
     // paths are host paths. `processes` must outlive the monitor.
     static Result<std::unique_ptr<BpfMonitor>> create(ProcessModel& processes,
                                                       const BpfOptions& options = {});
-    ~BpfMonitor() = default;  // destroying the skeleton destroys the links: detaches all
+    ~BpfMonitor();  // destroying the skeleton destroys the links: detaches all
     BpfMonitor(const BpfMonitor&) = delete;
     BpfMonitor& operator=(const BpfMonitor&) = delete;
 
     std::optional<SocketOwner> owner_of_flow(const tsn_flow_key& key) const;
+    // The owner tsn_recent's slot holds for `key`: memory reads only, no system call; nothing
+    // when the slot holds another key (or is being written), so that tsn_flows is asked.
+    std::optional<SocketOwner> recent_owner(const tsn_flow_key& key) const;
     std::optional<SocketOwner> owner_of_socket(uint64_t cookie) const;
     std::optional<ProcRecord> proc_of(uint32_t tgid) const;
     std::optional<ImageRecord> image_of(const tsn_image_key& key) const;
@@ -127,6 +130,7 @@ class BpfMonitor {
     // queue (KernelVerdicts).
     int flows_map_fd() const;
     int socks_map_fd() const;
+    int recent_map_fd() const;  // tsn_recent, where the kernel path's program files them too
     // Detaches the sockops program, which files the TCP keys otherwise; once the kernel path's
     // rules run its program on every SYN. The other programs stay.
     void detach_sockops();
@@ -139,6 +143,7 @@ class BpfMonitor {
     SkelPtr skel_;
     uint64_t netns_cookie_ = 0;
     SeedResult seeded_;
+    const tsn_recent* recent_ = nullptr;  // tsn_recent, mapped read-only; null if it could not be
 };
 
 // One hook as `tsnitch check` reports it.

@@ -54,11 +54,12 @@ struct KernelPathOptions {
     std::optional<uint32_t> wake_bytes;
     std::chrono::milliseconds read_interval{100};
     bool disable = false;
-    // The attribution module's tsn_flows and tsn_socks (BpfMonitor::flows_map_fd and
-    // socks_map_fd), shared so that the xt_bpf program files the flow keys of SYNs there; -1: no
-    // module runs.
+    // The attribution module's tsn_flows, tsn_socks and tsn_recent (BpfMonitor::flows_map_fd,
+    // socks_map_fd and recent_map_fd), shared so that the xt_bpf program files the flow keys of
+    // SYNs there; -1: no module runs.
     int flows_map_fd = -1;
     int socks_map_fd = -1;
+    int recent_map_fd = -1;
 };
 
 // Options with the environment's test knobs applied; an error names a knob that is not a number.

@@ -80,6 +80,36 @@ struct tsn_sock {
     __u64 verdict[TSN_SOCK_VERDICT_WORDS];
 };
 
+// The owner of a recently filed flow key (struct tsn_recent in the memory-mapped array
+// tsn_recent, slot tsn_recent_slot(key)): what the queue's readers look up without a system
+// call. tsn_flows stays the record; a slot holds the last key filed into it, so a reader that
+// finds another key there asks tsn_flows. seq is odd while a program writes the slot; a reader
+// takes the slot only when seq is even and the same before and after its copy.
+#define TSN_RECENT_SLOTS 4096  // a power of two
+
+struct tsn_recent {
+    __u32 seq;
+    __u32 pad;
+    struct tsn_flow_key key;
+    struct tsn_owner owner;
+};
+
+// The slot of `k`: from the ports, protocol and destination only, so that a flow's key with and
+// without its source address share it.
+static inline __u32 tsn_recent_slot(const struct tsn_flow_key* k) {
+    const __u32 d0 = (__u32)k->daddr[0] | (__u32)k->daddr[1] << 8 | (__u32)k->daddr[2] << 16 |
+                     (__u32)k->daddr[3] << 24;
+    const __u32 d3 = (__u32)k->daddr[12] | (__u32)k->daddr[13] << 8 | (__u32)k->daddr[14] << 16 |
+                     (__u32)k->daddr[15] << 24;
+    __u32 h = ((__u32)k->sport << 16 | k->dport) * 0x9e3779b1u;
+    h ^= (d0 ^ d3 * 0x85ebca6bu) * 0xc2b2ae35u;
+    h ^= k->protocol;
+    h ^= h >> 15;
+    h *= 0x2c1b3c6du;
+    h ^= h >> 12;
+    return h & (TSN_RECENT_SLOTS - 1);
+}
+
 // A process (tgid) and the image it runs now.
 struct tsn_proc {
     struct tsn_image_key image;  // exec_ns 0: unknown (started before loading, not seeded)

@@ -182,6 +182,10 @@ def flows(probe, clients):
         # The packet shows the routed source address and the plain IPv4 form of mapped peers.
         ans = probe.lookup(proto, unmap(packet_src or info["src"]), info["sport"], unmap(dst), dport)
         check(owned_by(ans, info["pid"]), f"{what}: attributed to pid {info['pid']} {PYTHON} ({ans})")
+        # The queue readers find the owner in tsn_recent's slot, without a system call.
+        check(ans.get("fast_pid") == info["pid"] and
+              ans.get("fast_via") in ("recent", "recent-any-source"),
+              f"{what}: from memory too ({ans.get('fast_via')}, pid {ans.get('fast_pid')})")
         if "first packet held" in what:
             # connect() ran before the port was bound; the send (raw_tp/sys_enter) stored the
             # exact flow with the bound port, so the packet held in the queue is found by it.

@@ -5,8 +5,9 @@
 //                                     or, when the module cannot be used,
 //                                     {"ready":true,"ebpf":false,"notice":"eBPF unavailable
 //                                     (..)..."}
-//   lookup PROTO SRC SPORT DST DPORT  -> {"found":true,"method":"ebpf","pid":N,"via":"flow",...}
-//                                        | {"found":false}
+//   lookup PROTO SRC SPORT DST DPORT  -> {"found":true,"method":"ebpf","pid":N,"via":"flow",...,
+//                                         "fast_via":"recent","fast_pid":N} | {"found":false}
+//                                        (fast_*: as the queue readers find it, from memory)
 //   sweep SECONDS                     -> {"removed":N}
 // Exit status 0 at the end of input.
 #include <cstdio>
@@ -53,6 +54,14 @@ std::string answer_lookup(bpf::AttributionStack& stack, std::istringstream& in) 
         out += ",\"thread\":" + std::to_string(match->owner.pid) +
                ",\"released\":" + (match->owner.released_ns ? "true" : "false") +
                ",\"via\":" + json_quote(bpf::lookup_step_name(match->step));
+    }
+    // The queue readers' way (after the lookup above, which filled the attributor's cache).
+    if (stack.ebpf) {
+        if (auto fast = stack.ebpf->find_owner(c, /*ask_diag=*/false, /*recent=*/true)) {
+            out += ",\"fast_via\":" + json_quote(bpf::lookup_step_name(fast->step));
+        }
+        Attribution f = stack.ebpf->attribute_from_memory(c);
+        if (f.process) out += ",\"fast_pid\":" + std::to_string(f.process->pid);
     }
     return out + "}";
 }

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <set>
 #include <string>
 
 #include "bpf/bpf_monitor.h"
@@ -303,6 +304,29 @@ struct BtfLayout {
 
 }  // namespace
 
+TEST_CASE("tsn_recent: a flow's key with and without its source address share a slot") {
+    tsn_flow_key k{};
+    k.netns = 42;
+    k.protocol = 6;
+    k.family = 2;
+    k.dport = 443;
+    const uint8_t dst[4] = {10, 0, 2, 2};
+    std::memcpy(k.daddr, dst, 4);
+    std::set<uint32_t> slots;
+    for (uint16_t port = 32768; port < 32768 + 1000; ++port) {
+        k.sport = port;
+        const uint8_t src[4] = {10, 0, 2, 15};
+        std::memcpy(k.saddr, src, 4);
+        const uint32_t slot = tsn_recent_slot(&k);
+        CHECK(slot < TSN_RECENT_SLOTS);
+        std::memset(k.saddr, 0, sizeof k.saddr);
+        CHECK(tsn_recent_slot(&k) == slot);
+        slots.insert(slot);
+    }
+    // A thousand sequential source ports (one client's connects) over some 900 slots at least.
+    CHECK(slots.size() > 850);
+}
+
 TEST_CASE("the structs in the maps have the same layout on both sides of the boundary") {
     BtfLayout l(TSNITCH_BPF_OBJECT);
     REQUIRE_MESSAGE(l.b != nullptr, "cannot read BTF of " TSNITCH_BPF_OBJECT);
@@ -314,7 +338,12 @@ TEST_CASE("the structs in the maps have the same layout on both sides of the bou
     CHECK(l.find("tsn_image")->size == sizeof(tsn_image));
     CHECK(l.find("tsn_image_key")->size == sizeof(tsn_image_key));
     CHECK(l.find("tsn_exe_id")->size == sizeof(tsn_exe_id));
+    CHECK(l.find("tsn_recent")->size == sizeof(tsn_recent));
 #define FIELD(S, F) CHECK(l.offset(#S, #F) == static_cast<long>(offsetof(S, F)))
+    FIELD(tsn_recent, seq);
+    FIELD(tsn_recent, key);
+    FIELD(tsn_recent, owner);
+    FIELD(tsn_sock, verdict);
     FIELD(tsn_flow_key, netns);
     FIELD(tsn_flow_key, protocol);
     FIELD(tsn_flow_key, family);
