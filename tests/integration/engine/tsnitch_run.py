@@ -143,10 +143,14 @@ class Tsnitch:
         return self
 
     def events(self):
+        """The events written so far: complete lines only (one read may meet a line that
+        tsnitch is writing at that moment; it counts once its newline is there)."""
         if not os.path.exists(self.events_path):
             return []
         with open(self.events_path) as f:
-            return [json.loads(line) for line in f if line.strip()]
+            text = f.read()
+        return [json.loads(line) for line in text[:text.rfind("\n") + 1].splitlines()
+                if line.strip()]
 
     def stop(self, sig="TERM"):
         if self.proc and self.proc.poll() is None:
