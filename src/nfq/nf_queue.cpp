@@ -90,10 +90,6 @@ NfQueue::~NfQueue() {
     if (nl_) mnl_socket_close(nl_);
 }
 
-int NfQueue::fd() const {
-    return mnl_socket_get_fd(nl_);
-}
-
 Status NfQueue::receive(const std::function<void(const QueuedPacket&)>& on_packet, bool wait) {
     const int fd = mnl_socket_get_fd(nl_);
     mmsghdr msgs[kBatch] = {};

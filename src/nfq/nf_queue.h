@@ -38,7 +38,6 @@ class NfQueue final : public VerdictSink {
     NfQueue(const NfQueue&) = delete;
     NfQueue& operator=(const NfQueue&) = delete;
 
-    int fd() const;
     // Reads every datagram that is ready and calls on_packet for each packet. With `wait`, first
     // blocks until one is (or wake() is called): one system call per wake-up of the reader, where
     // epoll_wait and then a read took two.
