@@ -39,19 +39,22 @@ std::string_view lookup_step_name(LookupStep s) {
 
 std::optional<OwnerMatch> BpfAttributor::find_owner(const Connection& c, bool ask_diag,
                                                     bool recent) {
-    const tsn_flow_key key =
+    const tsn_flow_key exact =
         make_flow_key(monitor_.netns_cookie(), c.protocol, c.src, c.src_port, c.dst, c.dst_port);
-    // The exact key first, then the key without source address (an unconnected sender's).
-    if (recent) {
-        if (auto o = monitor_.recent_owner(key)) return OwnerMatch{*o, LookupStep::recent};
+    // The exact key first, then the key without source address (an unconnected sender's); each
+    // in its tsn_recent slot first when `recent`.
+    const struct {
+        tsn_flow_key key;
+        LookupStep in_memory, in_map;
+    } tries[] = {{exact, LookupStep::recent, LookupStep::flow},
+                 {without_source_address(exact), LookupStep::recent_any_source,
+                  LookupStep::flow_any_source}};
+    for (const auto& t : tries) {
+        if (recent) {
+            if (auto o = monitor_.recent_owner(t.key)) return OwnerMatch{*o, t.in_memory};
+        }
+        if (auto o = monitor_.owner_of_flow(t.key)) return OwnerMatch{*o, t.in_map};
     }
-    if (auto o = monitor_.owner_of_flow(key)) return OwnerMatch{*o, LookupStep::flow};
-    const tsn_flow_key any = without_source_address(key);
-    if (recent) {
-        if (auto o = monitor_.recent_owner(any))
-            return OwnerMatch{*o, LookupStep::recent_any_source};
-    }
-    if (auto o = monitor_.owner_of_flow(any)) return OwnerMatch{*o, LookupStep::flow_any_source};
     if (ask_diag && processes_.has_diag()) {
         auto s = processes_.find_socket(c.protocol, c.src, c.src_port, c.dst, c.dst_port);
         if (s && *s && (*s)->cookie != 0) {

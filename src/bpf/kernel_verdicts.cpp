@@ -397,18 +397,9 @@ void KernelVerdicts::on_decision(const DecisionEvent& e, bool /*nolog*/) {
     // The executable the kernel saw for this very flow; the decision is stored under it only
     // when it is the process (and user) the rules decided for.
     const tsn_flow_key fk = make_flow_key(netns_, c.protocol, c.src, c.src_port, c.dst, c.dst_port);
-    tsn_flow_exe fe{};
-    bool noted = bpf_map_lookup_elem(bpf_map__fd(skel_->maps.tsn_flow_exes), &fk, &fe) == 0;
-    if (!noted && tcp_keys_ && c.protocol == Protocol::tcp) {
-        // A TCP flow's identity is in its key's owner (verdict.bpf.c, note_flow).
-        tsn_owner o{};
-        noted = bpf_map_lookup_elem(bpf_map__fd(skel_->maps.tsn_flows), &fk, &o) == 0;
-        fe.exe = o.exe;
-        fe.uid = o.uid;
-        fe.tgid = o.tgid;
-    }
-    if (!noted || fe.exe.ino == 0 || static_cast<int>(fe.tgid) != c.process->pid ||
-        (c.uid && *c.uid != fe.uid)) {
+    const std::optional<tsn_flow_exe> noted = identity_of(fk, c.protocol);
+    if (!noted || noted->exe.ino == 0 || static_cast<int>(noted->tgid) != c.process->pid ||
+        (c.uid && *c.uid != noted->uid)) {
         ++stats_.no_identity;
         return;
     }
@@ -429,16 +420,31 @@ void KernelVerdicts::on_decision(const DecisionEvent& e, bool /*nolog*/) {
             named->expires - std::chrono::steady_clock::now()));
     if (expires && *expires <= boot_now) return;
     v.expires_ns = expires.value_or(0);
-    const tsn_verdict_key key = make_verdict_key(fe.exe, fe.uid, c.protocol, c.dst, c.dst_port);
+    const tsn_verdict_key key =
+        make_verdict_key(noted->exe, noted->uid, c.protocol, c.dst, c.dst_port);
     v.rule_id = rule_id_locked(*e.rule, cacheable->match.nolog);
     if (exe_paths_.size() >= TSN_MAX_VERDICTS) exe_paths_.clear();
-    exe_paths_[exe_key(fe.exe)] = c.process->path;
+    exe_paths_[exe_key(noted->exe)] = c.process->path;
     if (bpf_map_update_elem(bpf_map__fd(skel_->maps.tsn_verdicts), &key, &v, BPF_ANY) != 0) return;
     ++stats_.stored;
     if (cacheable->per_address) {
         host_keys_[dns_cache_key(c.dst)].push_back(key);
         ++host_key_count_;
     }
+}
+
+std::optional<tsn_flow_exe> KernelVerdicts::identity_of(const tsn_flow_key& key,
+                                                        Protocol protocol) const {
+    if (tcp_keys_ && protocol == Protocol::tcp) {
+        tsn_owner o{};
+        if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.tsn_flows), &key, &o) != 0)
+            return std::nullopt;
+        return tsn_flow_exe{o.exe, o.uid, o.tgid};
+    }
+    tsn_flow_exe e{};
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.tsn_flow_exes), &key, &e) != 0)
+        return std::nullopt;
+    return e;
 }
 
 void KernelVerdicts::address_renamed(const IpAddress* address) {

@@ -132,6 +132,9 @@ class KernelVerdicts final : public EngineObserver {
     int on_record(const tsn_decision& r);
     static int ring_callback(void* self, void* data, size_t size);
     uint32_t rule_id_locked(const std::string& name, bool nolog);
+    // The executable and user the kernel saw for a queued flow: the owner of its TCP key when
+    // tsn_pass files those (it notes nothing else for TCP then), else tsn_flow_exes' note.
+    std::optional<tsn_flow_exe> identity_of(const tsn_flow_key& key, Protocol protocol) const;
 
     RuleStore& rules_;
     const DnsCache* names_;

@@ -4,9 +4,11 @@
 //
 //   cgroup connect4/6 (TCP, connected UDP) and sendmsg4/6 (unconnected UDP): in tsnitch's own
 //     network namespace only, look the new flow up in tsn_verdicts (executable identity, uid,
-//     protocol, destination). A hit files what the socket's packets to that destination get in
-//     tsn_skips; reject fails the call at once (EPERM). A miss files a note, so that the first
-//     packet tells user space which executable the kernel saw for the flow.
+//     protocol, destination). A hit files what the socket's packets to that destination get:
+//     a connected socket's in its own tsn_socks entry (tsn_sock.verdict, written in place), a
+//     datagram's or one of a socket without an entry in tsn_skips; reject fails the call at once
+//     (EPERM). A miss files a note, so that the first packet tells user space which executable
+//     the kernel saw for the flow.
 //   socket filters tsn_pass / tsn_drop, pinned and used by xt_bpf (`-m bpf --object-pinned`) in
 //     tsnitch's chain just before the NFQUEUE rule: match a new packet whose socket and
 //     destination have an allow (pass) or deny (drop) entry. The first packet of each entry

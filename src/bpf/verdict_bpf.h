@@ -70,8 +70,9 @@ struct tsn_decision {
     char comm[TSN_COMM_LEN];
 };
 
-// The packet-side key: this socket's packets to this destination (a connected socket has one;
-// unconnected UDP one per destination it sent to).
+// The packet-side key of tsn_skips: this socket's packets to this destination (unconnected UDP
+// has one per destination it sent to; a connected socket keeps its one in its tsn_socks entry
+// instead, and has a key here only when the attribution module has no entry for it).
 struct tsn_skip_key {
     __u64 cookie;
     __u8 protocol;

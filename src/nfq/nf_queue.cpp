@@ -110,10 +110,7 @@ Status NfQueue::receive(const std::function<void(const QueuedPacket&)>& on_packe
         const int n = recvmmsg(fd, msgs, kBatch, flags, nullptr);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) return Ok{};
-            if (errno == EINTR) {
-                if (wait) return Ok{};  // the caller looks whether it should stop
-                continue;
-            }
+            if (errno == EINTR) continue;
             if (errno == ENOBUFS) {
                 ++enobufs_;
                 continue;
@@ -138,7 +135,7 @@ void NfQueue::wake() {
     // answer it (an error message, with error 0 or not), and that answer is what wakes the
     // reader. Should the socket's buffer be full, the answer is lost, but then the reader is not
     // blocked: it reads until the buffer is empty and looks again whether to stop.
-    char buf[MNL_SOCKET_BUFFER_SIZE];
+    char buf[64];  // a header alone
     nlmsghdr* nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, queue_num_);
     nlh->nlmsg_flags |= NLM_F_ACK;
     (void)mnl_socket_sendto(nl_, nlh, nlh->nlmsg_len);

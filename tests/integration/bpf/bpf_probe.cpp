@@ -9,11 +9,22 @@
 //                                         "fast_via":"recent","fast_pid":N} | {"found":false}
 //                                        (fast_*: as the queue readers find it, from memory)
 //   sweep SECONDS                     -> {"removed":N}
+//   send IPV4 PORT                    -> {"pid":N,"sport":N}: a datagram from this process, on a
+//                                        UDP socket connected first (its port bound by connect());
+//                                        the socket stays open
+// `--ignore-own-sends` loads the module as `tsnitch run` does (BpfOptions::ignore_own_sends).
 // Exit status 0 at the end of input.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "bpf/attribution_stack.h"
 #include "core/json.h"
@@ -66,11 +77,35 @@ std::string answer_lookup(bpf::AttributionStack& stack, std::istringstream& in) 
     return out + "}";
 }
 
+std::string answer_send(std::istringstream& in, std::vector<int>& open) {
+    std::string host;
+    unsigned port = 0;
+    if (!(in >> host >> port)) return R"({"error":"bad send line"})";
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<uint16_t>(port));
+    if (inet_pton(AF_INET, host.c_str(), &to.sin_addr) != 1) return R"({"error":"bad address"})";
+    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return R"({"error":"socket"})";
+    open.push_back(fd);
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0 ||
+        ::send(fd, "x", 1, 0) != 1)
+        return std::string(R"({"error":)") + json_quote(std::strerror(errno)) + "}";
+    sockaddr_in me{};
+    socklen_t len = sizeof me;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&me), &len);
+    return "{\"pid\":" + std::to_string(::getpid()) +
+           ",\"sport\":" + std::to_string(ntohs(me.sin_port)) + "}";
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+    bpf::BpfOptions options;
+    if (argc > 1 && std::string(argv[1]) == "--ignore-own-sends") options.ignore_own_sends = true;
     ProcessModel processes;
-    bpf::AttributionStack stack = bpf::make_attribution_stack(Method::ebpf, processes);
+    bpf::AttributionStack stack = bpf::make_attribution_stack(Method::ebpf, processes, options);
+    std::vector<int> sockets;  // of `send`, open until the end
     if (stack.monitor) {
         const bpf::SeedResult& seeded = stack.monitor->seeded();
         std::printf(
@@ -93,6 +128,8 @@ int main() {
         std::string out;
         if (cmd == "lookup") {
             out = answer_lookup(stack, in);
+        } else if (cmd == "send") {
+            out = answer_send(in, sockets);
         } else if (cmd == "sweep" && stack.monitor) {
             double seconds = 0;
             in >> seconds;
@@ -105,5 +142,7 @@ int main() {
         std::printf("%s\n", out.c_str());
         std::fflush(stdout);
     }
+    for (int fd : sockets)
+        ::close(fd);
     return 0;
 }
