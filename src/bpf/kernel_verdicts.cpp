@@ -25,6 +25,7 @@
 #include "bpf/bpf_monitor.h"
 #include "bpf/cgroup_root.h"
 #include "bpf/flow_key.h"
+#include "core/fs.h"
 #include "verdict.skel.h"
 
 namespace tsnitch::bpf {
@@ -60,8 +61,8 @@ IpAddress address_of(uint8_t family, const uint8_t (&b)[16]) {
     return IpAddress::v6_bytes(std::span<const uint8_t, 16>(b, 16));
 }
 
-std::tuple<uint64_t, uint32_t, uint32_t> exe_key(const tsn_exe_id& e) {
-    return {e.ino, e.dev, e.generation};
+std::tuple<uint64_t, uint32_t, uint32_t, uint64_t> exe_key(const tsn_exe_id& e) {
+    return {e.ino, e.dev, e.generation, e.path};
 }
 
 bool is_bpffs(const std::string& path) {
@@ -398,10 +399,20 @@ void KernelVerdicts::on_decision(const DecisionEvent& e, bool /*nolog*/) {
     // when it is the process (and user) the rules decided for.
     const tsn_flow_key fk = make_flow_key(netns_, c.protocol, c.src, c.src_port, c.dst, c.dst_port);
     const std::optional<tsn_flow_exe> noted = identity_of(fk, c.protocol);
-    if (!noted || noted->exe.ino == 0 || static_cast<int>(noted->tgid) != c.process->pid ||
-        (c.uid && *c.uid != noted->uid)) {
+    if (!noted || noted->exe.ino == 0 || noted->exe.path == 0 ||
+        static_cast<int>(noted->tgid) != c.process->pid || (c.uid && *c.uid != noted->uid)) {
         ++stats_.no_identity;
         return;
+    }
+    // The kernel's path id is of the name the file has now; the rules saw the name exec used. A
+    // file renamed since (the process still runs) would store this decision under its new name.
+    if (c.process->path.starts_with('/')) {
+        auto now =
+            read_link(processes_.proc_root() + "/" + std::to_string(c.process->pid) + "/exe");
+        if (now && *now != c.process->path) {
+            ++stats_.no_identity;
+            return;
+        }
     }
     tsn_verdict v{};
     v.epoch = epoch;

@@ -77,9 +77,11 @@ DecisionEvent event_of_record(const tsn_decision& r, uint64_t boot_now_ns,
 struct KernelPathStats {
     uint64_t stored = 0;         // decisions stored in the verdict map
     uint64_t not_cacheable = 0;  // rule decisions the kernel may not repeat
-    uint64_t no_identity = 0;    // decisions whose flow the kernel did not note (left to the queue)
-    uint64_t decisions = 0;      // kernel-path decisions read from the ring buffer
-    uint64_t early_reads = 0;    // reads before the timer's: a quarter of the ring was waiting
+    // Decisions whose flow the kernel did not note, or noted under a name that is no longer the
+    // one the rules saw (a renamed file): left to the queue.
+    uint64_t no_identity = 0;
+    uint64_t decisions = 0;    // kernel-path decisions read from the ring buffer
+    uint64_t early_reads = 0;  // reads before the timer's: a quarter of the ring was waiting
     uint32_t epoch = 0;
 };
 
@@ -162,7 +164,7 @@ class KernelVerdicts final : public EngineObserver {
     };
     std::map<std::string, uint32_t> rule_ids_;
     std::unordered_map<uint32_t, RuleInfo> rules_by_id_;
-    std::map<std::tuple<uint64_t, uint32_t, uint32_t>, std::string> exe_paths_;
+    std::map<std::tuple<uint64_t, uint32_t, uint32_t, uint64_t>, std::string> exe_paths_;
     // Decisions that read the host name of their destination, by address (dns_cache_key).
     std::unordered_map<IpAddress, std::vector<tsn_verdict_key>> host_keys_;
     size_t host_key_count_ = 0;

@@ -32,11 +32,14 @@ struct tsn_flow_key {
 
 // An executable as the kernel knows it: the inode of the running task's mm->exe_file. dev is the
 // kernel's form (major << 20 | minor); generation (inode->i_generation) tells a reused inode
-// number apart. Shared with the kernel verdict cache, which keys on it.
+// number apart; path names the path it was reached by (exe_identity.bpf.h: tsn_path_id; one
+// inode has several with hard links and bind mounts), 0 when unknown. Shared with the kernel
+// verdict cache, which keys on it: a rule on process.path decides per path.
 struct tsn_exe_id {
     __u64 ino;
     __u32 dev;
     __u32 generation;
+    __u64 path;
 };
 
 // One program image: what a process (tgid) ran from one exec on. exec_ns 0 names no image.
@@ -64,7 +67,7 @@ struct tsn_owner {
 // Room in a socket's entry for the kernel path's decision about its connected destination
 // (verdict_bpf.h: struct tsn_skip, which verdict.bpf.c checks fits), so that connect4/6 writes it
 // in place instead of a map update of its own (an LRU update costs some 550 ns here).
-#define TSN_SOCK_VERDICT_WORDS 17
+#define TSN_SOCK_VERDICT_WORDS 18
 
 // Per-socket state, keyed by the socket cookie.
 struct tsn_sock {

@@ -56,10 +56,11 @@ for i in range(k):
 """
 
 
-def attempts(ns, mode, host, port, k=1, marker=None, timeout=3.0):
+def attempts(ns, mode, host, port, k=1, marker=None, timeout=3.0, python=PYTHON):
     """Allowed flows may wait for the queue on a busy machine: `timeout` is only short where a
-    drop (a timeout) is the expected result."""
-    args = [PYTHON, "-c", CLIENT, mode, host, str(port), str(k), str(timeout)]
+    drop (a timeout) is the expected result. `python`: the interpreter that runs the client (the
+    executable its flows are attributed to)."""
+    args = [python, "-c", CLIENT, mode, host, str(port), str(k), str(timeout)]
     args += [marker] if marker else []
     out = ns.run(ns.client, args, timeout=60 + (timeout + 1) * k).stdout
     return [json.loads(line) for line in out.splitlines() if line.strip()]
