@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-// The attribution module's flow, socket and recent-owner maps and how a flow is filed in them,
-// defined once: tsnitch.bpf.c fills them, and the kernel path's verdict.bpf.c declares the same
-// maps so that user space can hand it their descriptors (bpf_map__reuse_fd) and its xt_bpf
+// The attribution module's flow, socket, process and recent-owner maps and how a flow is filed in
+// them, defined once: tsnitch.bpf.c fills them, and the kernel path's verdict.bpf.c declares the
+// same maps so that user space can hand it their descriptors (bpf_map__reuse_fd) and its xt_bpf
 // program files the TCP flow keys there (store_flow, as sockops does).
 #ifndef TSNITCH_ATTRIBUTION_MAPS_BPF_H
 #define TSNITCH_ATTRIBUTION_MAPS_BPF_H
@@ -21,6 +21,15 @@ struct {
     __type(key, __u64);
     __type(value, struct tsn_sock);
 } tsn_socks SEC(".maps");
+
+// The processes exec and fork made, by tgid: their image, and their executable's identity for
+// the kernel path's lookups.
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, TSN_MAX_PROCS);
+    __type(key, __u32);
+    __type(value, struct tsn_proc);
+} tsn_procs SEC(".maps");
 
 // The owners of the latest keys, for the queue's readers to read without a system call
 // (tsnitch_bpf.h, struct tsn_recent).

@@ -242,6 +242,10 @@ int BpfMonitor::recent_map_fd() const {
     return bpf_map__fd(skel_->maps.tsn_recent);
 }
 
+int BpfMonitor::procs_map_fd() const {
+    return bpf_map__fd(skel_->maps.tsn_procs);
+}
+
 void BpfMonitor::detach_sockops() {
     if (skel_->links.tsnitch_sockops == nullptr) return;
     bpf_link__destroy(skel_->links.tsnitch_sockops);

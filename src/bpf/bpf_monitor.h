@@ -131,6 +131,7 @@ class BpfMonitor {
     int flows_map_fd() const;
     int socks_map_fd() const;
     int recent_map_fd() const;  // tsn_recent, where the kernel path's program files them too
+    int procs_map_fd() const;   // tsn_procs: each process's executable identity, from exec
     // Detaches the sockops program, which files the TCP keys otherwise; once the kernel path's
     // rules run its program on every SYN. The other programs stay.
     void detach_sockops();

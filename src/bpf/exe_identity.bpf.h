@@ -173,4 +173,14 @@ static __always_inline void tsn_current_exe_id(struct tsn_exe_id* id) {
     id->path = tsn_path_id(file);
 }
 
+// The current task's executable: what exec noted in its process's entry `p` (tsn_procs) when
+// there is one, else read (and its path walked) now.
+static __always_inline void tsn_exe_id_of(struct tsn_exe_id* id, const struct tsn_proc* p) {
+    if (p && p->exe.path != 0) {
+        *id = p->exe;
+        return;
+    }
+    tsn_current_exe_id(id);
+}
+
 #endif

@@ -121,6 +121,7 @@ void shrink_attribution_maps(tsnitch_verdict* s) {
     bpf_map__set_max_entries(s->maps.tsn_flows, 1);
     bpf_map__set_max_entries(s->maps.tsn_socks, 1);
     bpf_map__set_max_entries(s->maps.tsn_recent, 1);
+    bpf_map__set_max_entries(s->maps.tsn_procs, 1);
 }
 
 }  // namespace
@@ -212,7 +213,8 @@ Result<std::unique_ptr<KernelVerdicts>> KernelVerdicts::create(RuleStore& rules,
         bpf_map__set_max_entries(k->skel_->maps.tsn_decisions, options.ring_bytes) != 0)
         return make_error("TSNITCH_KPATH_RING_BYTES " + std::to_string(options.ring_bytes) +
                           ": not a usable ring buffer size");
-    if (options.flows_map_fd >= 0 && options.socks_map_fd >= 0 && options.recent_map_fd >= 0) {
+    if (options.flows_map_fd >= 0 && options.socks_map_fd >= 0 && options.recent_map_fd >= 0 &&
+        options.procs_map_fd >= 0) {
         if (int err = bpf_map__reuse_fd(k->skel_->maps.tsn_flows, options.flows_map_fd); err != 0)
             return make_error("sharing the attribution's flow map: " + errno_text(err), -err);
         if (int err = bpf_map__reuse_fd(k->skel_->maps.tsn_socks, options.socks_map_fd); err != 0)
@@ -220,6 +222,8 @@ Result<std::unique_ptr<KernelVerdicts>> KernelVerdicts::create(RuleStore& rules,
         if (int err = bpf_map__reuse_fd(k->skel_->maps.tsn_recent, options.recent_map_fd); err != 0)
             return make_error("sharing the attribution's recent-owner map: " + errno_text(err),
                               -err);
+        if (int err = bpf_map__reuse_fd(k->skel_->maps.tsn_procs, options.procs_map_fd); err != 0)
+            return make_error("sharing the attribution's process map: " + errno_text(err), -err);
         k->tcp_keys_ = true;
     } else {
         shrink_attribution_maps(k->skel_);

@@ -56,10 +56,12 @@ struct KernelPathOptions {
     bool disable = false;
     // The attribution module's tsn_flows, tsn_socks and tsn_recent (BpfMonitor::flows_map_fd,
     // socks_map_fd and recent_map_fd), shared so that the xt_bpf program files the flow keys of
-    // SYNs there; -1: no module runs.
+    // SYNs there, and its tsn_procs (procs_map_fd), where exec noted each process's executable
+    // identity so that a connect need not walk its path; -1: no module runs.
     int flows_map_fd = -1;
     int socks_map_fd = -1;
     int recent_map_fd = -1;
+    int procs_map_fd = -1;
 };
 
 // Options with the environment's test knobs applied; an error names a knob that is not a number.

@@ -175,13 +175,6 @@ struct pt_regs {
 
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(max_entries, TSN_MAX_PROCS);
-    __type(key, __u32);
-    __type(value, struct tsn_proc);
-} tsn_procs SEC(".maps");
-
-struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
     __uint(max_entries, TSN_MAX_IMAGES);
     __type(key, struct tsn_image_key);
     __type(value, struct tsn_image);
@@ -220,8 +213,8 @@ static __always_inline void fill_owner(struct tsn_owner* o, __u64 cookie) {
     o->uid = (__u32)uid_gid;
     o->gid = uid_gid >> 32;
     bpf_get_current_comm(o->comm, sizeof(o->comm));
-    tsn_current_exe_id(&o->exe);
     struct tsn_proc* p = bpf_map_lookup_elem(&tsn_procs, &tgid);
+    tsn_exe_id_of(&o->exe, p);
     if (p) {
         o->image = p->image;
     } else {
@@ -720,6 +713,7 @@ int tsnitch_exec(struct bpf_raw_tracepoint_args* ctx) {
     struct tsn_proc p = {};
     p.image = key;
     p.ppid = img->ppid;
+    p.exe = img->exe;
     bpf_map_update_elem(&tsn_procs, &tgid, &p, BPF_ANY);
     return 0;
 }
@@ -745,6 +739,7 @@ int tsnitch_fork(struct bpf_raw_tracepoint_args* ctx) {
     c.image = pp->image;
     c.ppid = parent_tgid;
     c.forked = 1;
+    c.exe = pp->exe;
     bpf_map_update_elem(&tsn_procs, &child_tgid, &c, BPF_ANY);
     return 0;
 }

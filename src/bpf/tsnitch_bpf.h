@@ -119,6 +119,10 @@ struct tsn_proc {
     __u64 exit_ns;               // 0 while the process lives
     __u32 ppid;
     __u32 forked;  // 1: the image is the parent's (forked, no exec since)
+    // The executable as exec left it (tsn_current_exe_id there; a fork's is its parent's), so
+    // that the hooks of each connect need not walk its path again. All zero when exec was not
+    // seen (seeded from /proc, or started before loading).
+    struct tsn_exe_id exe;
 };
 
 // What exec left behind: the executable's identity, its path as the kernel names it (the

@@ -161,7 +161,8 @@ static __always_inline int on_new_flow(struct bpf_sock_addr* ctx, int v6, int pe
     if (per_datagram && ctx->protocol != IPPROTO_UDP) return 1;
 
     struct tsn_verdict_key k = {};
-    tsn_current_exe_id(&k.exe);
+    const __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    tsn_exe_id_of(&k.exe, bpf_map_lookup_elem(&tsn_procs, &tgid));
     k.uid = (__u32)bpf_get_current_uid_gid();
     k.protocol = ctx->protocol;
     k.dport = bpf_ntohs((__u16)ctx->user_port);

@@ -365,6 +365,7 @@ int run_engine(const Config& config, bool headless) {
         kernel_options->flows_map_fd = attribution.monitor->flows_map_fd();
         kernel_options->socks_map_fd = attribution.monitor->socks_map_fd();
         kernel_options->recent_map_fd = attribution.monitor->recent_map_fd();
+        kernel_options->procs_map_fd = attribution.monitor->procs_map_fd();
     }
     nfq::QueueSetOptions qo;
     qo.first = config.queue_num;

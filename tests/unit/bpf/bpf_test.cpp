@@ -367,9 +367,12 @@ TEST_CASE("the structs in the maps have the same layout on both sides of the bou
     FIELD(tsn_exe_id, ino);
     FIELD(tsn_exe_id, dev);
     FIELD(tsn_exe_id, generation);
+    FIELD(tsn_exe_id, path);
     FIELD(tsn_proc, image);
     FIELD(tsn_proc, exit_ns);
     FIELD(tsn_proc, ppid);
+    FIELD(tsn_proc, forked);
+    FIELD(tsn_proc, exe);
     FIELD(tsn_image, exe);
     FIELD(tsn_image, exec_ns);
     FIELD(tsn_image, depth);
@@ -397,6 +400,7 @@ TEST_CASE("the kernel path's structs have the same layout on both sides of the b
     FIELD(tsn_exe_id, ino);
     FIELD(tsn_exe_id, dev);
     FIELD(tsn_exe_id, generation);
+    FIELD(tsn_exe_id, path);
     FIELD(tsn_kconfig, netns);
     FIELD(tsn_kconfig, epoch);
     FIELD(tsn_kconfig, enabled);
