@@ -174,13 +174,21 @@ static __always_inline void tsn_current_exe_id(struct tsn_exe_id* id) {
 }
 
 // The current task's executable: what exec noted in its process's entry `p` (tsn_procs) when
-// there is one, else read (and its path walked) now.
-static __always_inline void tsn_exe_id_of(struct tsn_exe_id* id, const struct tsn_proc* p) {
+// there is one, else read (and its path walked) now. An entry without it (a process seeded from
+// /proc, started before loading) keeps what was read, so that its path is walked once, not at
+// each socket: the path last, by an atomic exchange (a full barrier), so that a reader on another
+// CPU that sees it sees the rest too.
+static __always_inline void tsn_exe_id_of(struct tsn_exe_id* id, struct tsn_proc* p) {
     if (p && p->exe.path != 0) {
         *id = p->exe;
         return;
     }
     tsn_current_exe_id(id);
+    if (!p || id->path == 0) return;
+    p->exe.ino = id->ino;
+    p->exe.dev = id->dev;
+    p->exe.generation = id->generation;
+    __sync_lock_test_and_set(&p->exe.path, id->path);
 }
 
 #endif
